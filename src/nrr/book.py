@@ -1,0 +1,222 @@
+"""`load()` and `Book`: the Python API over one set of inputs.
+
+    import nrr
+    book = nrr.load(subscriptions="subs.csv", customers="customers.csv",
+                    fx_rates="fx.csv", currency="USD")
+    book.metrics(end="2024-12", window=12, by="segment")   # pandas DataFrame
+    book.movements(start="2024-01", end="2024-12")          # pandas DataFrame
+
+`Book.window()` and `Book.bridge()` return the exact (unrounded) result objects that the
+DataFrame methods and the CLI present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from nrr.attributes import check_attribute
+from nrr.errors import InputError, InternalError, Problem
+from nrr.fx import RateBook, check_coverage, load_rates
+from nrr.months import month_label, parse_month
+from nrr.movements import monthly_bridge
+from nrr.present.frames import bridge_frame, window_frame
+from nrr.results import BridgeMonth, WindowResult
+from nrr.retention import FX_MODES, window_metrics
+from nrr.sources.files import RawSource, open_file, open_table
+from nrr.validate import DEFAULT_MAX_PROBLEMS, validate_customers, validate_subscriptions
+
+__all__ = ["Book", "load"]
+
+Source = str | Path | pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Where the book's data came from, by the names users gave."""
+
+    subscriptions: str
+    customers: str | None
+    fx_rates: str | None
+
+
+class Book:
+    """Validated subscription lines, attributes and rates, ready for metrics."""
+
+    def __init__(
+        self,
+        *,
+        con: ibis.BaseBackend,
+        lines: ir.Table,
+        customers: ir.Table | None,
+        rates: RateBook,
+        inputs: Inputs,
+    ) -> None:
+        self.con = con
+        self.lines = lines
+        self.customers = customers
+        self.rates = rates
+        self.inputs = inputs
+        self.currency = rates.base
+        self.currencies: list[str] = sorted(
+            lines.select("currency").distinct().to_pyarrow().column(0).to_pylist()
+        )
+        span = lines.aggregate(lo=lines.start_m.min(), hi=lines.start_m.max(), n=lines.count())
+        record = span.to_pyarrow().to_pylist()[0]
+        self.row_count: int = int(record["n"])
+        self.first_month: int | None = record["lo"]
+
+    @property
+    def attributes(self) -> list[str]:
+        """Attribute names usable with `by=`: the customers file's columns plus cohort and tenure."""
+        names = ["cohort", "tenure"]
+        if self.customers is not None:
+            names += [c for c in self.customers.columns if c != "customer_id"]
+        return names
+
+    def latest_month(self) -> int | None:
+        """The last month any line starts or ends in: the natural default window end."""
+        lines = self.lines
+        record = lines.aggregate(
+            start=lines.start_m.max(), end=lines.end_m.max()
+        ).to_pyarrow().to_pylist()[0]
+        candidates = [m for m in (record["start"], (record["end"] or 0) - 1) if m is not None]
+        return max(candidates) if candidates else None
+
+    def window(
+        self, end: str, *, window: int = 12, by: str | None = None, fx_mode: str = "spot"
+    ) -> WindowResult:
+        """Retention over `window` months ending `end` (`YYYY-MM`), exact."""
+        end_m = parse_month(end, what="--end")
+        if window < 1:
+            raise InputError(Problem(source="--window", message=f"{window} is not a positive "
+                                     "number of months; use 1, 3, 12 or another length"))
+        if fx_mode not in FX_MODES:
+            raise InputError(Problem(source="--fx-mode", message=f"{fx_mode!r} is not spot or "
+                                     "constant"))
+        check_attribute(by, self.customers)
+        return window_metrics(
+            self.lines,
+            rates=self.rates,
+            currencies=self.currencies,
+            customers=self.customers,
+            end=end_m,
+            window=window,
+            by=by,
+            fx_mode=fx_mode,
+        )
+
+    def bridge(self, start: str, end: str, *, by: str | None = None) -> list[BridgeMonth]:
+        """The monthly MRR bridge from `start` to `end` (`YYYY-MM`, inclusive), exact."""
+        start_m = parse_month(start, what="--start")
+        end_m = parse_month(end, what="--end")
+        if end_m < start_m:
+            raise InputError(Problem(source="--end", message=f"{end} is before --start {start}; "
+                                     "give the months in order"))
+        check_attribute(by, self.customers, allow_tenure=False)
+        return monthly_bridge(
+            self.lines,
+            rates=self.rates,
+            currencies=self.currencies,
+            customers=self.customers,
+            start=start_m,
+            end=end_m,
+            by=by,
+        )
+
+    def metrics(
+        self, end: str, *, window: int = 12, by: str | None = None, fx_mode: str = "spot"
+    ) -> pd.DataFrame:
+        """Window metrics as a DataFrame: one row overall, then one per slice; cents and ratios
+        rounded exactly as the CLI prints them."""
+        return window_frame(self.window(end, window=window, by=by, fx_mode=fx_mode))
+
+    def movements(self, start: str, end: str, *, by: str | None = None) -> pd.DataFrame:
+        """The monthly MRR bridge as a DataFrame, rounded to cents as the CLI prints it."""
+        return bridge_frame(self.bridge(start, end, by=by))
+
+    def __repr__(self) -> str:
+        span = "empty" if self.first_month is None else f"from {month_label(self.first_month)}"
+        return (f"<nrr.Book {self.row_count} lines {span}, currency {self.currency}, "
+                f"attributes {self.attributes}>")
+
+
+def _open(con: ibis.BaseBackend, source: Source, role: str) -> RawSource:
+    if isinstance(source, pd.DataFrame):
+        table = ibis.memtable(source.astype("string"))
+        return open_table(con, _register(con, table), label=f"{role} DataFrame")
+    return open_file(con, source, role=role)
+
+
+def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
+    name = ibis.util.gen_name("nrr_frame")
+    con.create_table(name, table, temp=True)
+    return name
+
+
+def load(
+    subscriptions: Source | None = None,
+    *,
+    customers: Source | None = None,
+    fx_rates: Source | None = None,
+    currency: str = "USD",
+    db: str | Path | None = None,
+    max_problems: int = DEFAULT_MAX_PROBLEMS,
+) -> Book:
+    """Read, validate and prepare the inputs; raise `InputError` listing every problem.
+
+    Each input is a CSV or Parquet path or a pandas DataFrame. With `db` (a `.duckdb` file)
+    the work happens in that file, and any input not given is read from its tables
+    `subscriptions`, `customers` and `fx_rates` when they exist (as `nrr demo` writes them).
+    """
+    currency = currency.strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise InputError(Problem(source="--currency", message=f"{currency!r} is not an ISO 4217 "
+                                 "code such as USD"))
+    con = ibis.duckdb.connect(str(db)) if db is not None else ibis.duckdb.connect()
+    tables = set(con.list_tables()) if db is not None else set()
+
+    def source(given: Source | None, role: str, required: bool) -> RawSource | None:
+        if given is not None:
+            return _open(con, given, role)
+        if role in tables:
+            return open_table(con, role, label=f"{Path(str(db)).name}:{role}")
+        if required:
+            raise InputError(Problem(source="--subscriptions", message="no subscriptions input; "
+                                     "give a CSV or Parquet file with --subscriptions"))
+        return None
+
+    subs_raw = source(subscriptions, "subscriptions", required=True)
+    if subs_raw is None:
+        raise InternalError("a required source came back empty")
+    customers_raw = source(customers, "customers", required=False)
+    rates_raw = source(fx_rates, "fx_rates", required=False)
+
+    lines = validate_subscriptions(con, subs_raw, base_currency=currency, max_problems=max_problems)
+    attributes = (
+        validate_customers(con, customers_raw, max_problems=max_problems)
+        if customers_raw is not None
+        else None
+    )
+    rates = load_rates(rates_raw, base=currency)
+    check_coverage(
+        lines,
+        rates,
+        source=subs_raw.name,
+        rates_source=rates_raw.name if rates_raw is not None else "an fx_rates file (--fx-rates)",
+    )
+    return Book(
+        con=con,
+        lines=lines,
+        customers=attributes,
+        rates=rates,
+        inputs=Inputs(
+            subscriptions=subs_raw.name,
+            customers=customers_raw.name if customers_raw else None,
+            fx_rates=rates_raw.name if rates_raw else None,
+        ),
+    )

@@ -1,0 +1,264 @@
+"""A seeded sample SaaS business, the data behind `nrr demo`.
+
+`generate_demo(seed=7, customers=2000)` returns three tables in nrr's canonical format:
+
+- `subscriptions`: customer_id, product, start_date, end_date, amount, interval, quantity,
+  currency. About 2,000 customers arriving over 48 months (2022-01 to 2025-12); three
+  products (Core, Analytics, Automation) billed per seat; monthly, quarterly and annual plans;
+  USD, EUR and GBP. A line closes and a new one opens whenever seats or price change.
+- `customers`: customer_id, segment (SMB, Mid-Market, Enterprise), market, use_case, csm,
+  account_manager.
+- `fx_rates`: month, currency, rate (USD per unit) for every month, as a random walk.
+
+Behaviour differs by segment as in real books: SMB churns often and expands little (NRR near
+85-95%), Enterprise rarely churns and grows through seats and cross-sell (NRR near 115-125%).
+Annual plans churn, contract and take price increases only at their renewal; churned
+customers sometimes come back (reactivation).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DemoData", "generate_demo", "write_demo"]
+
+FIRST_MONTH = date(2022, 1, 1)
+MONTHS = 48
+SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
+MARKETS = ("North America", "EMEA", "APAC", "LATAM")
+USE_CASES = ("Sales analytics", "Marketing ops", "Finance reporting", "Support operations")
+PRODUCTS = ("Core", "Analytics", "Automation")
+# Monthly list price per seat in USD, by segment.
+SEAT_PRICE = {
+    "SMB": {"Core": 25, "Analytics": 15, "Automation": 20},
+    "Mid-Market": {"Core": 40, "Analytics": 25, "Automation": 30},
+    "Enterprise": {"Core": 60, "Analytics": 35, "Automation": 45},
+}
+FX_START = {"EUR": 1.08, "GBP": 1.26}
+CSMS = {
+    "SMB": ("Digital CS",),
+    "Mid-Market": ("Ana Ruiz", "Ben Okafor", "Chloe Martin", "Dev Patel"),
+    "Enterprise": ("Elena Rossi", "Farid Haddad", "Grace Kim"),
+}
+ACCOUNT_MANAGERS = ("Hugo Lambert", "Ines Costa", "Jonas Berg", "Kara Singh", "Liam Walsh")
+
+
+@dataclass(frozen=True)
+class _Profile:
+    segment_share: float
+    plans: tuple[tuple[int, float], ...]  # (interval months, probability)
+    seats: tuple[float, float]  # lognormal mean, sigma of the first seat count
+    churn: float  # monthly hazard
+    expand: float
+    contract: float
+    cross_sell: float
+    drop: float
+    price_uplift: float  # probability of a list-price rise at each renewal
+
+
+PROFILES = {
+    "SMB": _Profile(0.60, ((1, 0.70), (3, 0.15), (12, 0.15)), (1.9, 0.5),
+                    churn=0.014, expand=0.016, contract=0.012, cross_sell=0.003, drop=0.004,
+                    price_uplift=0.25),
+    "Mid-Market": _Profile(0.28, ((1, 0.30), (3, 0.20), (12, 0.50)), (3.4, 0.5),
+                           churn=0.0075, expand=0.03, contract=0.014, cross_sell=0.010,
+                           drop=0.004, price_uplift=0.5),
+    "Enterprise": _Profile(0.12, ((3, 0.15), (12, 0.85)), (5.2, 0.5),
+                           churn=0.0025, expand=0.055, contract=0.012, cross_sell=0.020,
+                           drop=0.002, price_uplift=0.7),
+}
+REACTIVATE = 0.012  # monthly chance a churned customer comes back
+
+
+@dataclass
+class DemoData:
+    subscriptions: pd.DataFrame
+    customers: pd.DataFrame
+    fx_rates: pd.DataFrame
+    last_month: str = field(default="2025-12")
+
+
+def _month_start(offset: int) -> date:
+    year, month0 = divmod(FIRST_MONTH.year * 12 + FIRST_MONTH.month - 1 + offset, 12)
+    return date(year, month0 + 1, 1)
+
+
+def _day_in(offset: int, rng: np.random.Generator) -> date:
+    first = _month_start(offset)
+    last = calendar.monthrange(first.year, first.month)[1]
+    return first.replace(day=int(rng.integers(1, last + 1)))
+
+
+@dataclass
+class _Item:
+    product: str
+    seats: int
+    price: float  # per seat per month, in the customer's currency
+    start: date
+
+
+class _Customer:
+    def __init__(self, cid: str, segment: str, currency: str, interval: int, rng: np.random.Generator):
+        self.cid, self.segment, self.currency, self.interval = cid, segment, currency, interval
+        self.rng = rng
+        self.items: dict[str, _Item] = {}
+        self.lines: list[dict] = []
+        self.anniversary = 0
+
+    def open(self, product: str, seats: int, price: float, when: date) -> None:
+        self.items[product] = _Item(product, max(1, seats), round(price, 2), when)
+
+    def close(self, product: str, when: date) -> _Item:
+        item = self.items.pop(product)
+        self._emit(item, when)
+        return item
+
+    def change(self, product: str, when: date, *, seats: int | None = None,
+               price: float | None = None) -> None:
+        item = self.close(product, when)
+        self.open(product, seats if seats is not None else item.seats,
+                  price if price is not None else item.price, when)
+
+    def finish(self) -> None:
+        for item in self.items.values():
+            self._emit(item, None)
+        self.items.clear()
+
+    def _emit(self, item: _Item, end: date | None) -> None:
+        if end is not None and end <= item.start:
+            end = item.start  # a same-day change leaves a zero-length line, as billing exports do
+        self.lines.append({
+            "customer_id": self.cid,
+            "product": item.product,
+            "start_date": item.start.isoformat(),
+            "end_date": "" if end is None else end.isoformat(),
+            "amount": f"{item.seats * item.price * self.interval:.2f}",
+            "interval": {1: "month", 3: "quarter", 12: "year"}[self.interval],
+            "quantity": item.seats,
+            "currency": self.currency,
+        })
+
+
+def _fx_rates(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, list[float]]]:
+    rows, paths = [], {}
+    for currency, level in FX_START.items():
+        path = []
+        for offset in range(MONTHS):
+            level *= float(np.exp(rng.normal(0, 0.015)))
+            path.append(level)
+            rows.append({"month": _month_start(offset).strftime("%Y-%m"), "currency": currency,
+                         "rate": f"{level:.6f}"})
+        paths[currency] = path
+    return pd.DataFrame(rows), paths
+
+
+def generate_demo(*, seed: int = 7, customers: int = 2000) -> DemoData:
+    """Generate the sample business; the same seed always gives the same data."""
+    rng = np.random.default_rng(seed)
+    fx_frame, _ = _fx_rates(rng)
+    weights = np.array([1 + m / 24 for m in range(MONTHS)])
+    arrivals = np.sort(rng.choice(MONTHS, size=customers, p=weights / weights.sum()))
+    people, lines = [], []
+    for number, arrival in enumerate(arrivals, start=1):
+        segment = str(rng.choice(SEGMENTS, p=[PROFILES[s].segment_share for s in SEGMENTS]))
+        market = str(rng.choice(MARKETS, p=[0.5, 0.3, 0.15, 0.05]))
+        currency = "USD"
+        if market == "EMEA":
+            currency = "EUR" if rng.random() < 0.7 else "GBP"
+        profile = PROFILES[segment]
+        intervals, chances = zip(*profile.plans, strict=True)
+        interval = int(rng.choice(intervals, p=chances))
+        cid = f"C{number:05d}"
+        people.append({
+            "customer_id": cid,
+            "segment": segment,
+            "market": market,
+            "use_case": str(rng.choice(USE_CASES)),
+            "csm": str(rng.choice(CSMS[segment])),
+            "account_manager": str(rng.choice(ACCOUNT_MANAGERS)),
+        })
+        lines += _simulate(cid, segment, currency, interval, int(arrival), profile, rng)
+    subscriptions = pd.DataFrame(lines)
+    return DemoData(subscriptions=subscriptions, customers=pd.DataFrame(people), fx_rates=fx_frame)
+
+
+def _local_price(segment: str, product: str, currency: str) -> float:
+    return round(SEAT_PRICE[segment][product] / FX_START.get(currency, 1.0), 2)
+
+
+def _simulate(cid: str, segment: str, currency: str, interval: int, arrival: int,
+              profile: _Profile, rng: np.random.Generator) -> list[dict]:
+    customer = _Customer(cid, segment, currency, interval, rng)
+    mean, sigma = profile.seats
+    core_seats = max(1, int(rng.lognormal(mean, sigma)))
+    customer.open("Core", core_seats, _local_price(segment, "Core", currency), _day_in(arrival, rng))
+    active, churned_at = True, None
+    for month in range(arrival + 1, MONTHS):
+        renewal = (month - arrival) % max(interval, 1) == 0
+        annual_gate = renewal if interval == 12 else True
+        when = _day_in(month, rng)
+        if not active:
+            if churned_at is not None and month - churned_at <= 24 and rng.random() < REACTIVATE:
+                customer.open("Core", max(1, int(core_seats * rng.uniform(0.5, 1.0))),
+                              _local_price(segment, "Core", currency), when)
+                active = True
+            continue
+        hazard = 1 - (1 - profile.churn) ** 12 if interval == 12 else profile.churn
+        if annual_gate and rng.random() < hazard:
+            when = _month_start(month).replace(day=min(28, customer.items["Core"].start.day)) \
+                if interval == 12 else when
+            for product in list(customer.items):
+                customer.close(product, when)
+            active, churned_at = False, month
+            continue
+        for product, item in list(customer.items.items()):
+            if rng.random() < profile.expand:
+                customer.change(product, when, seats=item.seats + max(1, int(item.seats * rng.uniform(0.1, 0.4))))
+            elif annual_gate and rng.random() < profile.contract * (12 if interval == 12 else 1):
+                customer.change(product, when, seats=max(1, int(item.seats * rng.uniform(0.6, 0.9))))
+        if renewal and interval == 12 and rng.random() < profile.price_uplift:
+            for product, item in list(customer.items.items()):
+                customer.change(product, when, price=item.price * rng.uniform(1.03, 1.08))
+        missing = [p for p in PRODUCTS if p not in customer.items]
+        if missing and rng.random() < profile.cross_sell:
+            product = str(rng.choice(missing))
+            base = customer.items.get("Core")
+            seats = max(1, int((base.seats if base else 5) * rng.uniform(0.2, 0.6)))
+            customer.open(product, seats, _local_price(segment, product, currency), when)
+        extras = [p for p in customer.items if p != "Core"]
+        if extras and annual_gate and rng.random() < profile.drop:
+            customer.close(str(rng.choice(extras)), when)
+        if "Core" in customer.items:
+            core_seats = customer.items["Core"].seats
+    customer.finish()
+    return customer.lines
+
+
+def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
+    """Write the demo as CSV, Parquet and one DuckDB file; return the paths by name."""
+    import duckdb
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {"subscriptions": data.subscriptions, "customers": data.customers,
+              "fx_rates": data.fx_rates}
+    paths: dict[str, Path] = {}
+    for name, frame in tables.items():
+        paths[f"{name}.csv"] = folder / f"{name}.csv"
+        frame.to_csv(paths[f"{name}.csv"], index=False)
+        paths[f"{name}.parquet"] = folder / f"{name}.parquet"
+        frame.to_parquet(paths[f"{name}.parquet"], index=False)
+    paths["demo.duckdb"] = folder / "demo.duckdb"
+    paths["demo.duckdb"].unlink(missing_ok=True)
+    with duckdb.connect(str(paths["demo.duckdb"])) as con:
+        for name, frame in tables.items():
+            con.register("frame", frame)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+            con.unregister("frame")
+    return paths

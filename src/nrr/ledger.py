@@ -1,0 +1,87 @@
+"""The ledger: subscription lines to customer-month MRR (METRICS.md section 2).
+
+A line is in service on the last day of month `m` exactly when
+`month(start_date) <= m < month(end_date)`, so each line changes its customer's MRR at
+two month boundaries only: `+mrr` at its start month and `-mrr` at its end month. The
+ledger therefore works on those deltas and per-customer running sums; it never expands a
+line into every month it covers, so cost grows with the number of lines, not with
+customers x months.
+
+All amounts here are in each line's own currency (`local`); valuation at a month's rates
+happens where a metric needs it.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from nrr.validate import LOCAL_MRR
+
+__all__ = ["customer_steps", "deltas", "first_active", "live_lines", "snapshot"]
+
+_LOCAL_SUM = "decimal(38, 8)"
+
+
+def live_lines(lines: ir.Table) -> ir.Table:
+    """Lines that are in service in at least one month and carry MRR."""
+    return lines.filter(
+        (lines.mrr_local > 0) & (lines.end_m.isnull() | (lines.end_m > lines.start_m))
+    )
+
+
+def deltas(lines: ir.Table) -> ir.Table:
+    """(customer_id, currency, month, delta): net change of local MRR at each month boundary."""
+    live = live_lines(lines)
+    up = live.select("customer_id", "currency", month=live.start_m, delta=live.mrr_local)
+    ended = live.filter(live.end_m.notnull())
+    down = ended.select(
+        "customer_id", "currency", month=ended.end_m, delta=(-ended.mrr_local).cast(LOCAL_MRR)
+    )
+    both = up.union(down, distinct=False)
+    net = both.group_by("customer_id", "currency", "month").agg(
+        delta=both.delta.sum().cast(_LOCAL_SUM)
+    )
+    return net.filter(net.delta != 0)
+
+
+def first_active(lines: ir.Table) -> ir.Table:
+    """(customer_id, first_m): the first month with MRR > 0, which defines the signup cohort."""
+    live = live_lines(lines)
+    return live.group_by("customer_id").agg(first_m=live.start_m.min())
+
+
+def snapshot(lines: ir.Table, month: int) -> ir.Table:
+    """(customer_id, currency, local): MRR in service on the last day of `month`."""
+    live = live_lines(lines)
+    inside = live.filter(
+        (live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month))
+    )
+    return inside.group_by("customer_id", "currency").agg(
+        local=inside.mrr_local.sum().cast(_LOCAL_SUM)
+    )
+
+
+def customer_steps(lines: ir.Table) -> ir.Table:
+    """Each customer's local MRR per currency just before and after every month it changes.
+
+    Returns (customer_id, currency, month, delta, before, after). Every currency a customer
+    ever used gets a row at each of that customer's change months, so a customer-level sum
+    over currencies sees its whole MRR, not only the currency that moved.
+    """
+    changes = deltas(lines)
+    change_months = changes.select("customer_id", "month").distinct()
+    currencies = changes.select("customer_id", "currency").distinct()
+    grid = change_months.join(currencies, "customer_id")
+    joined = grid.left_join(changes, ["customer_id", "currency", "month"])
+    steps = joined.select(
+        customer_id=grid.customer_id,
+        currency=grid.currency,
+        month=grid.month,
+        delta=ibis.coalesce(changes.delta, ibis.literal(0).cast(_LOCAL_SUM)).cast(_LOCAL_SUM),
+    )
+    after = steps.delta.sum().over(
+        group_by=[steps.customer_id, steps.currency], order_by=steps.month, rows=(None, 0)
+    )
+    steps = steps.mutate(after=after.cast(_LOCAL_SUM))
+    return steps.mutate(before=(steps.after - steps.delta).cast(_LOCAL_SUM))

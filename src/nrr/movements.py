@@ -1,0 +1,144 @@
+"""The monthly MRR bridge (METRICS.md section 3).
+
+Movements come from customer change months only (`ledger.customer_steps`): both sides of a
+change are valued at the month's own rates, so no movement is ever an exchange-rate effect.
+Opening and closing balances come from per-slice running sums of the deltas, and the
+revaluation of the opening balance is the separate `fx` term. The identity
+`ending = starting + fx + new + reactivation + expansion - contraction - churn` holds
+exactly and is checked for every month and slice before anything is returned.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from nrr.attributes import segment_of
+from nrr.errors import InternalError
+from nrr.fx import RateBook, convert
+from nrr.ledger import customer_steps, deltas, first_active
+from nrr.months import month_label
+from nrr.results import BridgeMonth
+from nrr.validate import MONEY, as_decimal
+
+__all__ = ["MOVEMENT_KINDS", "monthly_bridge"]
+
+MOVEMENT_KINDS = ("new", "reactivation", "expansion", "contraction", "churn")
+
+
+def _months_table(months: list[int]) -> ir.Table:
+    return ibis.memtable(pa.table({"cal_month": pa.array(months, pa.int64())}))
+
+
+def _movement_totals(steps: ir.Table, rates: ir.Table, first: ir.Table, segments: ir.Table,
+                     lo: int, hi: int) -> ir.Table:
+    inside = steps.filter((steps.month >= lo) & (steps.month <= hi))
+    valued = inside.join(rates, ["currency", "month"])
+    per_customer = valued.group_by("customer_id", "month").agg(
+        prev=convert(valued.before, valued.rate).sum().cast(MONEY),
+        cur=convert(valued.after, valued.rate).sum().cast(MONEY),
+    )
+    t = per_customer.join(first, "customer_id").join(segments, "customer_id")
+    zero = ibis.literal(Decimal(0)).cast(MONEY)
+
+    def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
+        return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
+
+    starts = (t.prev == 0) & (t.cur > 0)
+    return t.group_by("segment", "month").agg(
+        new=total(starts & (t.month <= t.first_m), t.cur),
+        reactivation=total(starts & (t.month > t.first_m), t.cur),
+        expansion=total((t.prev > 0) & (t.cur > t.prev), t.cur - t.prev),
+        contraction=total((t.cur > 0) & (t.cur < t.prev), t.prev - t.cur),
+        churn=total((t.prev > 0) & (t.cur == 0), t.prev),
+    )
+
+
+def _levels(changes: ir.Table, segments: ir.Table, rates: ir.Table, months: list[int]) -> ir.Table:
+    """Per slice and month: closing MRR at the month's rates and at the next month's rates."""
+    by_slice = changes.join(segments, "customer_id")
+    net = by_slice.group_by("segment", "currency", "month").agg(delta=by_slice.delta.sum())
+    calendar = _months_table(months)
+    spread = net.join(calendar, net.month <= calendar.cal_month)
+    level = spread.group_by("segment", "currency", "cal_month").agg(local=spread.delta.sum())
+    valued = level.join(
+        rates, [level.currency == rates.currency, level.cal_month == rates.month]
+    )
+    return valued.group_by("segment", month=valued.cal_month).agg(
+        closing=convert(valued.local, valued.rate).sum().cast(MONEY),
+        closing_next=convert(valued.local, valued.next_rate).sum().cast(MONEY),
+    )
+
+
+def _active_counts(steps: ir.Table, segments: ir.Table, months: list[int]) -> ir.Table:
+    per_customer = steps.group_by("customer_id", "month").agg(
+        before=steps.before.sum(), after=steps.after.sum()
+    )
+    change = (per_customer.after > 0).cast("int64") - (per_customer.before > 0).cast("int64")
+    events = per_customer.mutate(change=change).filter(change != 0).join(segments, "customer_id")
+    net = events.group_by("segment", "month").agg(change=events.change.sum())
+    calendar = _months_table(months)
+    spread = net.join(calendar, net.month <= calendar.cal_month)
+    return spread.group_by("segment", month=spread.cal_month).agg(active=spread.change.sum())
+
+
+def monthly_bridge(
+    lines: ir.Table,
+    *,
+    rates: RateBook,
+    currencies: list[str],
+    customers: ir.Table | None,
+    start: int,
+    end: int,
+    by: str | None,
+) -> list[BridgeMonth]:
+    """The bridge for every month from `start` to `end`, overall or per slice of `by`."""
+    months = list(range(start - 1, end + 1))
+    rate_table = rates.table(currencies, [*months, end + 1])
+    rate_table = rate_table.mutate(
+        next_rate=rate_table.rate.lead().over(group_by="currency", order_by="month")
+    ).filter(rate_table.month <= end)
+    steps = customer_steps(lines)
+    changes = deltas(lines)
+    first = first_active(lines)
+    segments = segment_of(first, by=by, customers=customers, first=first)
+
+    moves = _movement_totals(steps, rate_table, first, segments, start, end)
+    levels = _levels(changes, segments, rate_table, months)
+    active = _active_counts(steps, segments, months)
+
+    table: dict[str, dict[int, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
+    for frame in (moves, levels, active):
+        for record in frame.to_pyarrow().to_pylist():
+            table[record.pop("segment")][record.pop("month")].update(record)
+
+    result: list[BridgeMonth] = []
+    for segment in sorted(table):
+        series = table[segment]
+        for month in range(start, end + 1):
+            before, now = series.get(month - 1, {}), series.get(month, {})
+            row = BridgeMonth(
+                month=month_label(month),
+                segment=None if by is None else segment,
+                starting_mrr=as_decimal(before.get("closing")),
+                fx=as_decimal(before.get("closing_next")) - as_decimal(before.get("closing")),
+                ending_mrr=as_decimal(now.get("closing")),
+                active_customers=int(now.get("active") or 0),
+                **{kind: as_decimal(now.get(kind)) for kind in MOVEMENT_KINDS},
+            )
+            _check_identity(row)
+            result.append(row)
+    return result
+
+
+def _check_identity(row: BridgeMonth) -> None:
+    flows = row.new + row.reactivation + row.expansion - row.contraction - row.churn
+    if row.starting_mrr + row.fx + flows != row.ending_mrr:
+        raise InternalError(
+            f"the MRR bridge does not add up for {row.month} ({row.segment or 'overall'}): "
+            f"{row.starting_mrr} + {row.fx} + {flows} != {row.ending_mrr}"
+        )

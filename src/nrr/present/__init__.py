@@ -1,0 +1,1 @@
+"""Presentation: rounding for output, DataFrames, JSON/CSV, and terminal tables."""

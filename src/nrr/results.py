@@ -1,0 +1,88 @@
+"""Result objects: exact (unrounded) figures, as the engine computed them.
+
+Amounts are `Decimal` in the base currency; presentation rounds them to cents, half to
+even, and never before (METRICS.md, fine print).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+__all__ = ["BridgeMonth", "RetentionFigures", "WindowResult"]
+
+
+def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    # An empty cohort has no retention: null, never 0 or 1 (METRICS.md section 4).
+    return None if denominator == 0 else numerator / denominator
+
+
+@dataclass(frozen=True)
+class RetentionFigures:
+    """Window metrics of METRICS.md section 4 for one cohort (the whole book or one slice)."""
+
+    starting_mrr: Decimal
+    ending_mrr: Decimal
+    fx: Decimal
+    expansion: Decimal
+    contraction: Decimal
+    churn: Decimal
+    customers_start: int
+    customers_retained: int
+    new_mrr: Decimal
+    reactivation_mrr: Decimal
+
+    @property
+    def nrr(self) -> Decimal | None:
+        return _ratio(self.ending_mrr, self.starting_mrr)
+
+    @property
+    def grr(self) -> Decimal | None:
+        return _ratio(self.starting_mrr - self.contraction - self.churn, self.starting_mrr)
+
+    @property
+    def logo_retention(self) -> Decimal | None:
+        return _ratio(Decimal(self.customers_retained), Decimal(self.customers_start))
+
+    def as_dict(self) -> dict[str, Decimal | int | None]:
+        values: dict[str, Decimal | int | None] = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["nrr"], values["grr"] = self.nrr, self.grr
+        values["logo_retention"] = self.logo_retention
+        return values
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """Retention over the window `start` -> `end` (month labels `YYYY-MM`)."""
+
+    start: str
+    end: str
+    window_months: int
+    currency: str
+    fx_mode: str
+    by: str | None
+    overall: RetentionFigures
+    segments: tuple[tuple[str, RetentionFigures], ...]
+
+
+@dataclass(frozen=True)
+class BridgeMonth:
+    """One month of the MRR bridge (METRICS.md section 3), for the book or one slice."""
+
+    month: str
+    segment: str | None
+    starting_mrr: Decimal
+    fx: Decimal
+    new: Decimal
+    reactivation: Decimal
+    expansion: Decimal
+    contraction: Decimal
+    churn: Decimal
+    ending_mrr: Decimal
+    active_customers: int
+
+    def as_dict(self) -> dict[str, object]:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        if self.segment is None:
+            del values["segment"]
+        return values

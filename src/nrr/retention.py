@@ -1,0 +1,140 @@
+"""Retention over a window (METRICS.md section 4): NRR, GRR, logo retention and their parts.
+
+The cohort is every customer active in the start month `s`. Each customer is valued at
+three points (MRR(s) at s's rates, MRR(s) at e's rates, MRR(e) at e's rates) and its
+movement is netted over the whole window, so a customer that goes up and down inside the
+window counts once, by its net change.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import ibis
+import ibis.expr.types as ir
+
+from nrr.attributes import ALL, segment_of
+from nrr.fx import RateBook, convert
+from nrr.ledger import first_active, snapshot
+from nrr.months import month_label
+from nrr.results import RetentionFigures, WindowResult
+from nrr.validate import MONEY, as_decimal
+
+__all__ = ["FX_MODES", "window_metrics"]
+
+FX_MODES = ("spot", "constant")
+_SUMS = ("starting_mrr", "ending_mrr", "fx", "expansion", "contraction", "churn", "new_mrr",
+         "reactivation_mrr")
+
+
+def _valued(snap: ir.Table, rates: ir.Table, rate_column: str, name: str) -> ir.Table:
+    joined = snap.join(rates, "currency")
+    return joined.group_by("customer_id").agg(
+        **{name: convert(joined.local, joined[rate_column]).sum().cast(MONEY)}
+    )
+
+
+def customer_window(
+    lines: ir.Table, rates: RateBook, currencies: list[str], start: int, end: int, fx_mode: str
+) -> ir.Table:
+    """(customer_id, s_s, s_e, e_e) for every customer active in `start` or in `end`."""
+    table = rates.table(currencies, [start, end])
+    pivot = table.group_by("currency").agg(
+        rate_s=table.rate.max(where=table.month == start),
+        rate_e=table.rate.max(where=table.month == end),
+    )
+    e_rate = "rate_e" if fx_mode == "spot" else "rate_s"
+    at_start, at_end = snapshot(lines, start), snapshot(lines, end)
+    s_s = _valued(at_start, pivot, "rate_s", "s_s")
+    s_e = _valued(at_start, pivot, e_rate, "s_e")
+    e_e = _valued(at_end, pivot, e_rate, "e_e")
+    start_side = s_s.join(s_e, "customer_id")
+    both = start_side.outer_join(e_e, "customer_id")
+    zero = ibis.literal(Decimal(0)).cast(MONEY)
+    return both.select(
+        customer_id=ibis.coalesce(start_side.customer_id, e_e.customer_id),
+        s_s=ibis.coalesce(start_side.s_s, zero),
+        s_e=ibis.coalesce(start_side.s_e, zero),
+        e_e=ibis.coalesce(e_e.e_e, zero),
+    )
+
+
+def _aggregate(per_customer: ir.Table) -> ir.Table:
+    t = per_customer
+    zero = ibis.literal(Decimal(0)).cast(MONEY)
+    in_c = t.s_s > 0
+    kept = t.e_e > 0
+
+    def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
+        return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
+
+    return t.group_by("segment").agg(
+        starting_mrr=total(in_c, t.s_s),
+        ending_mrr=total(in_c, t.e_e),
+        fx=total(in_c, t.s_e - t.s_s),
+        expansion=total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
+        contraction=total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
+        churn=total(in_c & ~kept, t.s_e),
+        customers_start=in_c.cast("int64").sum(),
+        customers_retained=(in_c & kept).cast("int64").sum(),
+        new_mrr=total(~in_c & kept & (t.first_m > t.window_start), t.e_e),
+        reactivation_mrr=total(~in_c & kept & (t.first_m < t.window_start), t.e_e),
+    )
+
+
+def _figures(record: dict) -> RetentionFigures:
+    values = {name: as_decimal(record[name]) for name in _SUMS}
+    return RetentionFigures(
+        customers_start=int(record["customers_start"] or 0),
+        customers_retained=int(record["customers_retained"] or 0),
+        **values,
+    )
+
+
+_EMPTY = RetentionFigures(
+    starting_mrr=Decimal(0), ending_mrr=Decimal(0), fx=Decimal(0), expansion=Decimal(0),
+    contraction=Decimal(0), churn=Decimal(0), customers_start=0, customers_retained=0,
+    new_mrr=Decimal(0), reactivation_mrr=Decimal(0),
+)
+
+
+def window_metrics(
+    lines: ir.Table,
+    *,
+    rates: RateBook,
+    currencies: list[str],
+    customers: ir.Table | None,
+    end: int,
+    window: int,
+    by: str | None,
+    fx_mode: str,
+) -> WindowResult:
+    """Compute the window metrics overall and, with `by`, per value of that attribute."""
+    start = end - window
+    per_customer = customer_window(lines, rates, currencies, start, end, fx_mode)
+    first = first_active(lines)
+    per_customer = per_customer.view().join(first, "customer_id").mutate(
+        window_start=ibis.literal(start)
+    )
+
+    def run(attribute: str | None) -> dict[str, RetentionFigures]:
+        segments = segment_of(
+            per_customer, by=attribute, customers=customers, first=first, window_start=start
+        )
+        rows = _aggregate(per_customer.join(segments, "customer_id")).to_pyarrow().to_pylist()
+        return {r["segment"]: _figures(r) for r in rows}
+
+    overall = run(None).get(ALL, _EMPTY)
+    segments: tuple[tuple[str, RetentionFigures], ...] = ()
+    if by is not None:
+        segments = tuple(sorted(run(by).items()))
+    return WindowResult(
+        start=month_label(start),
+        end=month_label(end),
+        window_months=window,
+        currency=rates.base,
+        fx_mode=fx_mode,
+        by=by,
+        overall=overall,
+        segments=segments,
+    )
