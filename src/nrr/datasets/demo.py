@@ -64,7 +64,7 @@ class _Profile:
 
 PROFILES = {
     "SMB": _Profile(0.60, ((1, 0.70), (3, 0.15), (12, 0.15)), (1.9, 0.5),
-                    churn=0.014, expand=0.016, contract=0.012, cross_sell=0.003, drop=0.004,
+                    churn=0.012, expand=0.02, contract=0.012, cross_sell=0.003, drop=0.004,
                     price_uplift=0.25),
     "Mid-Market": _Profile(0.28, ((1, 0.30), (3, 0.20), (12, 0.50)), (3.4, 0.5),
                            churn=0.0075, expand=0.03, contract=0.014, cross_sell=0.010,
