@@ -1,0 +1,169 @@
+"""Hand-computed fixtures for every edge of METRICS.md sections 2 and 3.
+
+Each case states the lines, the months they count in, and the bridge a person computes by
+hand; the expected numbers are written out, never derived from the code under test.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .conftest import sub
+
+D = Decimal
+
+
+def bridge(book, start, end, by=None):
+    return {(r.segment, r.month): r for r in book.bridge(start, end, by=by)}
+
+
+def test_start_on_last_day_counts_that_month(make_book):
+    book = make_book([sub("A", "2024-01-31", None, 100)])
+    rows = bridge(book, "2024-01", "2024-02")
+    assert rows[(None, "2024-01")].new == 100
+    assert rows[(None, "2024-01")].ending_mrr == 100
+
+
+def test_end_on_first_day_excludes_that_month(make_book):
+    book = make_book([sub("A", "2024-01-15", "2024-03-01", 100)])
+    rows = bridge(book, "2024-01", "2024-03")
+    assert rows[(None, "2024-02")].ending_mrr == 100  # in service on Feb 29
+    assert rows[(None, "2024-03")].churn == 100
+    assert rows[(None, "2024-03")].ending_mrr == 0
+
+
+def test_end_on_last_day_is_not_in_service_that_day(make_book):
+    # end_date is exclusive: a line ending 2024-03-31 is not in service on March 31.
+    book = make_book([sub("A", "2024-01-15", "2024-03-31", 100)])
+    assert bridge(book, "2024-03", "2024-03")[(None, "2024-03")].churn == 100
+
+
+def test_zero_length_and_mid_month_lines_never_count(make_book):
+    book = make_book([
+        sub("A", "2024-02-10", "2024-02-10", 500),  # zero length
+        sub("A", "2024-02-03", "2024-02-20", 700),  # never in service on a month end
+        sub("B", "2024-02-01", None, 50),
+    ])
+    rows = bridge(book, "2024-02", "2024-03")
+    assert rows[(None, "2024-02")].new == 50
+    assert rows[(None, "2024-02")].active_customers == 1
+    assert book.window("2024-03", window=1).overall.customers_start == 1
+
+
+def test_zero_amount_line_is_not_active(make_book):
+    book = make_book([sub("A", "2024-01-01", None, 0), sub("A", "2024-03-01", None, 90)])
+    rows = bridge(book, "2024-01", "2024-03")
+    assert rows[(None, "2024-01")].active_customers == 0
+    assert rows[(None, "2024-03")].new == 90  # first MRR > 0 is new, not reactivation
+    assert book.window("2024-03", window=3, by="cohort").segments[0][0] == "2024-03"
+
+
+def test_overlapping_lines_add_up(make_book):
+    book = make_book([
+        sub("A", "2024-01-05", "2024-06-01", 100, product="core"),
+        sub("A", "2024-03-10", None, 40, product="core"),  # overlaps: both in service Mar-May
+    ])
+    rows = bridge(book, "2024-01", "2024-06")
+    assert rows[(None, "2024-03")].expansion == 40
+    assert rows[(None, "2024-05")].ending_mrr == 140
+    assert rows[(None, "2024-06")].contraction == 100
+    assert rows[(None, "2024-06")].ending_mrr == 40
+
+
+def test_churn_then_reactivation(make_book):
+    book = make_book([
+        sub("A", "2024-01-01", "2024-03-01", 100),
+        sub("A", "2024-05-15", None, 80),
+    ])
+    rows = bridge(book, "2024-01", "2024-06")
+    assert rows[(None, "2024-01")].new == 100
+    assert rows[(None, "2024-03")].churn == 100
+    assert rows[(None, "2024-05")].reactivation == 80
+    assert rows[(None, "2024-05")].new == 0
+    window = book.window("2024-06", window=4).overall  # s = 2024-02: A is active (100)
+    assert (window.starting_mrr, window.ending_mrr, window.contraction) == (100, 80, 20)
+    later = book.window("2024-06", window=2).overall  # s = 2024-04: A is out, came back
+    assert later.customers_start == 0
+    assert later.reactivation_mrr == 80
+    assert later.nrr is None and later.grr is None and later.logo_retention is None
+
+
+def test_fractional_and_named_intervals(make_book):
+    book = make_book([
+        sub("A", "2024-01-01", None, "1228.75", interval="12.2875"),  # 100.00 a month
+        sub("B", "2024-01-01", None, 300, interval="quarter"),
+        sub("C", "2024-01-01", None, 600, interval="half_year"),
+        sub("D", "2024-01-01", None, 1200, interval="year"),
+        sub("E", "2024-01-01", None, 25, interval=""),  # default: month
+        sub("F", "2024-01-01", None, 100, interval=3),  # 33.33333333 a month
+    ])
+    rows = bridge(book, "2024-01", "2024-01")
+    assert rows[(None, "2024-01")].new == D("458.33333333")  # 100 + 100 + 100 + 100 + 25 + 33.33333333
+
+
+def test_rate_carried_forward_and_fx_term(make_book):
+    book = make_book(
+        [sub("A", "2024-01-01", None, 100, currency="EUR")],
+        fx=[["2024-01", "EUR", "1.10"], ["2024-03", "EUR", "1.20"]],
+    )
+    rows = bridge(book, "2024-01", "2024-04")
+    assert rows[(None, "2024-01")].new == D("110")
+    assert rows[(None, "2024-02")].fx == 0  # 2024-02 carries 1.10 forward
+    assert rows[(None, "2024-02")].ending_mrr == D("110")
+    assert rows[(None, "2024-03")].fx == D("10")  # revaluation, not expansion
+    assert rows[(None, "2024-03")].expansion == 0
+    assert rows[(None, "2024-04")].starting_mrr == D("120")
+    spot = book.window("2024-04", window=3).overall  # s = 2024-01 at 1.10, e at 1.20
+    assert (spot.starting_mrr, spot.fx, spot.ending_mrr, spot.nrr) == (110, 10, 120, 120 / D(110))
+    constant = book.window("2024-04", window=3, fx_mode="constant").overall
+    assert (constant.fx, constant.ending_mrr, constant.nrr) == (0, 110, 1)
+
+
+def test_movement_valued_at_current_rates(make_book):
+    # Expansion in a foreign currency is valued at the month's rate; the old balance's
+    # revaluation goes to fx.
+    book = make_book(
+        [sub("A", "2024-01-01", "2024-02-01", 100, currency="GBP"),
+         sub("A", "2024-02-01", None, 150, currency="GBP")],
+        fx=[["2024-01", "GBP", "1.25"], ["2024-02", "GBP", "1.30"]],
+    )
+    feb = bridge(book, "2024-02", "2024-02")[(None, "2024-02")]
+    assert feb.starting_mrr == D("125")
+    assert feb.fx == D("5")  # 100 * (1.30 - 1.25)
+    assert feb.expansion == D("65")  # (150 - 100) * 1.30
+    assert feb.ending_mrr == D("195")
+
+
+def test_customer_missing_from_customers_is_none(make_book):
+    book = make_book(
+        [sub("A", "2024-01-01", None, 100), sub("B", "2024-01-01", None, 50)],
+        customers=[{"customer_id": "A", "segment": "SMB"}, {"customer_id": "Z", "segment": "Ent"}],
+    )
+    result = book.window("2024-02", window=1, by="segment")
+    assert [name for name, _ in result.segments] == ["(none)", "SMB"]  # Z has no lines: ignored
+    assert dict(result.segments)["(none)"].starting_mrr == 50
+
+
+def test_tenure_bands(make_book):
+    book = make_book([
+        sub("old", "2021-01-01", None, 10),
+        sub("mid", "2023-03-01", None, 10),
+        sub("young", "2023-10-01", None, 10),
+        sub("fresh", "2024-06-01", None, 10),
+    ])
+    result = book.window("2024-12", window=12, by="tenure")  # s = 2023-12
+    got = {name: f for name, f in result.segments}
+    assert set(got) == {"24+", "6-11", "0-5", "new"}
+    assert got["new"].new_mrr == 10 and got["new"].customers_start == 0
+
+
+def test_multi_currency_customer(make_book):
+    book = make_book(
+        [sub("A", "2024-01-01", None, 100, currency="USD"),
+         sub("A", "2024-02-01", "2024-03-01", 100, currency="EUR")],
+        fx=[["2024-01", "EUR", "1.5"]],
+    )
+    rows = bridge(book, "2024-01", "2024-03")
+    assert rows[(None, "2024-02")].expansion == 150
+    assert rows[(None, "2024-03")].contraction == 150
+    assert rows[(None, "2024-03")].active_customers == 1
