@@ -121,12 +121,17 @@ def _date(value: ir.StringValue) -> ir.DateValue:
 def _require_columns(raw: RawSource, required: tuple[str, ...], role: str, known: str) -> None:
     missing = [c for c in required if c not in raw.columns]
     if missing:
-        have = ", ".join(c for c in raw.columns if c != ROW) or "none"
+        found = [c for c in raw.columns if c != ROW]
+        have = ", ".join(found) or "none"
+        hint = ""
+        if any(c.startswith("column") and c[6:].isdigit() for c in found):
+            hint = (" (no header row was recognised: check that the first line names the columns "
+                    "and that every row has as many fields as the header)")
         raise InputError(
             Problem(
                 source=raw.name,
                 message=f"missing required column(s) {', '.join(missing)} for the {role} input "
-                f"(found: {have}); expected columns: {known}",
+                f"(found: {have}){hint}; expected columns: {known}",
             )
         )
 
