@@ -10,8 +10,16 @@ import pytest
 
 import nrr
 
-SUB_HEADER = ["customer_id", "product", "start_date", "end_date", "amount", "interval",
-              "quantity", "currency"]
+SUB_HEADER = [
+    "customer_id",
+    "product",
+    "start_date",
+    "end_date",
+    "amount",
+    "interval",
+    "quantity",
+    "currency",
+]
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
@@ -23,8 +31,16 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
     return path
 
 
-def sub(customer: str, start: str, end: str | None, amount: object, interval: object = "month",
-        currency: str = "USD", product: str = "core", quantity: object = 1) -> list[object]:
+def sub(
+    customer: str,
+    start: str,
+    end: str | None,
+    amount: object,
+    interval: object = "month",
+    currency: str = "USD",
+    product: str = "core",
+    quantity: object = 1,
+) -> list[object]:
     return [customer, product, start, end or "", amount, interval, quantity, currency]
 
 
@@ -32,15 +48,23 @@ def sub(customer: str, start: str, end: str | None, amount: object, interval: ob
 def make_book(tmp_path: Path) -> Callable[..., nrr.Book]:
     counter = iter(range(10**6))
 
-    def build(subscriptions: list[list[object]], *, customers: list[dict[str, str]] | None = None,
-              fx: list[list[object]] | None = None, currency: str = "USD") -> nrr.Book:
+    def build(
+        subscriptions: list[list[object]],
+        *,
+        customers: list[dict[str, str]] | None = None,
+        fx: list[list[object]] | None = None,
+        currency: str = "USD",
+    ) -> nrr.Book:
         n = next(counter)
         subs_path = write_csv(tmp_path / f"subs{n}.csv", SUB_HEADER, subscriptions)
         customers_path = fx_path = None
         if customers is not None:
             header = list(customers[0])
-            customers_path = write_csv(tmp_path / f"customers{n}.csv", header,
-                                       [[c.get(h, "") for h in header] for c in customers])
+            customers_path = write_csv(
+                tmp_path / f"customers{n}.csv",
+                header,
+                [[c.get(h, "") for h in header] for c in customers],
+            )
         if fx is not None:
             fx_path = write_csv(tmp_path / f"fx{n}.csv", ["month", "currency", "rate"], fx)
         return nrr.load(subs_path, customers=customers_path, fx_rates=fx_path, currency=currency)

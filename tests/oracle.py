@@ -32,8 +32,13 @@ def in_service(line: Line, month: int) -> bool:
 
 
 class Oracle:
-    def __init__(self, lines: list[Line], rates: dict[str, dict[int, Decimal]], base: str = "USD",
-                 attributes: dict[str, str] | None = None):
+    def __init__(
+        self,
+        lines: list[Line],
+        rates: dict[str, dict[int, Decimal]],
+        base: str = "USD",
+        attributes: dict[str, str] | None = None,
+    ):
         self.lines = lines
         self.rates = rates
         self.base = base
@@ -50,15 +55,22 @@ class Oracle:
 
     def mrr(self, customer: str, month: int, rates_month: int) -> Decimal:
         return sum(
-            (line.mrr * self.rate(line.currency, rates_month) for line in self.lines
-             if line.customer == customer and in_service(line, month)),
+            (
+                line.mrr * self.rate(line.currency, rates_month)
+                for line in self.lines
+                if line.customer == customer and in_service(line, month)
+            ),
             ZERO,
         )
 
     def first_active(self, customer: str) -> int | None:
-        months = [month_of(line.start) for line in self.lines
-                  if line.customer == customer and line.mrr > 0
-                  and (line.end is None or month_of(line.end) > month_of(line.start))]
+        months = [
+            month_of(line.start)
+            for line in self.lines
+            if line.customer == customer
+            and line.mrr > 0
+            and (line.end is None or month_of(line.end) > month_of(line.start))
+        ]
         return min(months) if months else None
 
     def segment(self, customer: str, by: str | None, start: int | None = None) -> str:
@@ -72,9 +84,23 @@ class Oracle:
     def bridge(self, month: int, by: str | None = None) -> dict[str, dict[str, Decimal | int]]:
         out: dict[str, dict[str, Decimal | int]] = {}
         for c in self.customers:
-            seg = out.setdefault(self.segment(c, by), {k: ZERO for k in (
-                "starting_mrr", "fx", "new", "reactivation", "expansion", "contraction",
-                "churn", "ending_mrr")} | {"active_customers": 0})
+            seg = out.setdefault(
+                self.segment(c, by),
+                {
+                    k: ZERO
+                    for k in (
+                        "starting_mrr",
+                        "fx",
+                        "new",
+                        "reactivation",
+                        "expansion",
+                        "contraction",
+                        "churn",
+                        "ending_mrr",
+                    )
+                }
+                | {"active_customers": 0},
+            )
             opening = self.mrr(c, month - 1, month - 1)
             prev = self.mrr(c, month - 1, month)
             cur = self.mrr(c, month, month)
@@ -93,8 +119,9 @@ class Oracle:
                 seg["churn"] += prev
         return out
 
-    def window(self, end: int, k: int, by: str | None = None,
-               fx_mode: str = "spot") -> dict[str, dict[str, Decimal | int]]:
+    def window(
+        self, end: int, k: int, by: str | None = None, fx_mode: str = "spot"
+    ) -> dict[str, dict[str, Decimal | int]]:
         s = end - k
         e_rates = end if fx_mode == "spot" else s
         out: dict[str, dict[str, Decimal | int]] = {}
@@ -104,9 +131,23 @@ class Oracle:
             e_e = self.mrr(c, end, e_rates)
             if s_s == 0 and e_e == 0:
                 continue
-            seg = out.setdefault(self.segment(c, by, s), {k: ZERO for k in (
-                "starting_mrr", "ending_mrr", "fx", "expansion", "contraction", "churn",
-                "new_mrr", "reactivation_mrr")} | {"customers_start": 0, "customers_retained": 0})
+            seg = out.setdefault(
+                self.segment(c, by, s),
+                {
+                    k: ZERO
+                    for k in (
+                        "starting_mrr",
+                        "ending_mrr",
+                        "fx",
+                        "expansion",
+                        "contraction",
+                        "churn",
+                        "new_mrr",
+                        "reactivation_mrr",
+                    )
+                }
+                | {"customers_start": 0, "customers_retained": 0},
+            )
             if s_s > 0:
                 seg["starting_mrr"] += s_s
                 seg["ending_mrr"] += e_e

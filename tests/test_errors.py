@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 
 from nrr.cli import app
 
-GOOD = ("customer_id,start_date,end_date,amount,interval,currency\n"
-        "A,2024-01-01,,100,month,USD\n")
+GOOD = "customer_id,start_date,end_date,amount,interval,currency\nA,2024-01-01,,100,month,USD\n"
 runner = CliRunner()
 
 
@@ -20,8 +19,10 @@ def run(tmp_path: Path, subscriptions: str | bytes, *extra: str, name: str = "su
         path.write_bytes(subscriptions)
     else:
         path.write_text(subscriptions)
-    return runner.invoke(app, ["metrics", "--subscriptions", str(path), "--end", "2024-06",
-                               "--format", "json", *extra])
+    return runner.invoke(
+        app,
+        ["metrics", "--subscriptions", str(path), "--end", "2024-06", "--format", "json", *extra],
+    )
 
 
 def one_error(result) -> str:
@@ -36,19 +37,22 @@ def one_error(result) -> str:
 HEADER = "customer_id,start_date,end_date,amount,interval,currency\n"
 
 
-@pytest.mark.parametrize(("row", "place", "words"), [
-    ("A,2024-01-01,,-5,month,USD", "subs.csv:2:amount", "negative"),
-    ("A,2024-02-30,,5,month,USD", "subs.csv:2:start_date", "not a date"),
-    ("A,01/02/2024,,5,month,USD", "subs.csv:2:start_date", "YYYY-MM-DD"),
-    ("A,2024-03-01,2024-02-01,5,month,USD", "subs.csv:2:end_date", "before start_date"),
-    (",2024-03-01,,5,month,USD", "subs.csv:2:customer_id", "empty"),
-    ("A,2024-03-01,,5,weekly,USD", "subs.csv:2:interval", "unknown"),
-    ("A,2024-03-01,,5,-3,USD", "subs.csv:2:interval", "unknown"),
-    ('A,2024-03-01,,"12,50",month,USD', "subs.csv:2:amount", "not a number"),
-    ("A,2024-03-01,,$12,month,USD", "subs.csv:2:amount", "not a number"),
-    ("A,2024-03-01,,5,month,Dollars", "subs.csv:2:currency", "ISO 4217"),
-    ("A,2024-03-01,,1e15,month,USD", "subs.csv:2:amount", "above 10 billion"),
-])
+@pytest.mark.parametrize(
+    ("row", "place", "words"),
+    [
+        ("A,2024-01-01,,-5,month,USD", "subs.csv:2:amount", "negative"),
+        ("A,2024-02-30,,5,month,USD", "subs.csv:2:start_date", "not a date"),
+        ("A,01/02/2024,,5,month,USD", "subs.csv:2:start_date", "YYYY-MM-DD"),
+        ("A,2024-03-01,2024-02-01,5,month,USD", "subs.csv:2:end_date", "before start_date"),
+        (",2024-03-01,,5,month,USD", "subs.csv:2:customer_id", "empty"),
+        ("A,2024-03-01,,5,weekly,USD", "subs.csv:2:interval", "unknown"),
+        ("A,2024-03-01,,5,-3,USD", "subs.csv:2:interval", "unknown"),
+        ('A,2024-03-01,,"12,50",month,USD', "subs.csv:2:amount", "not a number"),
+        ("A,2024-03-01,,$12,month,USD", "subs.csv:2:amount", "not a number"),
+        ("A,2024-03-01,,5,month,Dollars", "subs.csv:2:currency", "ISO 4217"),
+        ("A,2024-03-01,,1e15,month,USD", "subs.csv:2:amount", "above 10 billion"),
+    ],
+)
 def test_bad_row(tmp_path, row, place, words):
     line = one_error(run(tmp_path, HEADER + row + "\n"))
     assert line.startswith(f"error: {place}: ")
@@ -92,12 +96,18 @@ def test_rate_only_after_first_use(tmp_path):
     assert "no exchange rate for EUR in 2024-02" in line and "fx.csv" in line
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    ("month,currency,rate\n2024-01,EUR,0\n", "fx.csv:2:rate"),
-    ("month,currency,rate\n2024-1,EUR,1.1\n", "fx.csv:2:month"),
-    ("month,currency,rate\n2024-01,EUR,1.1\n2024-01,EUR,1.2\n", "fx.csv:3:month: a second rate"),
-    ("month,currency\n2024-01,EUR\n", "missing required column(s) rate"),
-])
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("month,currency,rate\n2024-01,EUR,0\n", "fx.csv:2:rate"),
+        ("month,currency,rate\n2024-1,EUR,1.1\n", "fx.csv:2:month"),
+        (
+            "month,currency,rate\n2024-01,EUR,1.1\n2024-01,EUR,1.2\n",
+            "fx.csv:3:month: a second rate",
+        ),
+        ("month,currency\n2024-01,EUR\n", "missing required column(s) rate"),
+    ],
+)
 def test_bad_rates(tmp_path, content, words):
     fx = tmp_path / "fx.csv"
     fx.write_text(content)
@@ -119,8 +129,9 @@ def test_empty_file(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    result = runner.invoke(app, ["metrics", "--subscriptions", str(tmp_path / "nope.csv"),
-                                 "--end", "2024-06"])
+    result = runner.invoke(
+        app, ["metrics", "--subscriptions", str(tmp_path / "nope.csv"), "--end", "2024-06"]
+    )
     line = one_error(result)
     assert "nope.csv" in line and "not found" in line
 
@@ -129,16 +140,27 @@ def test_missing_file(tmp_path):
 def test_bad_month_argument(tmp_path, month):
     result = run(tmp_path, GOOD)
     assert result.exit_code == 0
-    result = runner.invoke(app, ["metrics", "--subscriptions", str(tmp_path / "subs.csv"),
-                                 "--end", month])
+    result = runner.invoke(
+        app, ["metrics", "--subscriptions", str(tmp_path / "subs.csv"), "--end", month]
+    )
     line = one_error(result)
     assert line.startswith("error: --end:") and repr(month) in line
 
 
 def test_bad_start_month_for_movements(tmp_path):
     (tmp_path / "subs.csv").write_text(GOOD)
-    result = runner.invoke(app, ["movements", "--subscriptions", str(tmp_path / "subs.csv"),
-                                 "--start", "2024/01", "--end", "2024-06"])
+    result = runner.invoke(
+        app,
+        [
+            "movements",
+            "--subscriptions",
+            str(tmp_path / "subs.csv"),
+            "--start",
+            "2024/01",
+            "--end",
+            "2024-06",
+        ],
+    )
     assert one_error(result).startswith("error: --start:")
 
 
@@ -149,8 +171,18 @@ def test_unknown_attribute(tmp_path):
 
 def test_movements_by_tenure_is_refused_with_reason(tmp_path):
     (tmp_path / "subs.csv").write_text(GOOD)
-    result = runner.invoke(app, ["movements", "--subscriptions", str(tmp_path / "subs.csv"),
-                                 "--end", "2024-06", "--by", "tenure"])
+    result = runner.invoke(
+        app,
+        [
+            "movements",
+            "--subscriptions",
+            str(tmp_path / "subs.csv"),
+            "--end",
+            "2024-06",
+            "--by",
+            "tenure",
+        ],
+    )
     assert "would not chain" in one_error(result)
 
 
@@ -180,7 +212,19 @@ def test_verbose_shows_traceback(tmp_path):
 def test_bom_and_semicolons_are_read(tmp_path):
     content = "\ufeffcustomer_id;start_date;amount\nA;2024-01-01;100\n"
     (tmp_path / "subs.csv").write_text(content, encoding="utf-8")
-    result = runner.invoke(app, ["metrics", "--subscriptions", str(tmp_path / "subs.csv"),
-                                 "--end", "2024-06", "--window", "1", "--format", "json"])
+    result = runner.invoke(
+        app,
+        [
+            "metrics",
+            "--subscriptions",
+            str(tmp_path / "subs.csv"),
+            "--end",
+            "2024-06",
+            "--window",
+            "1",
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     assert '"starting_mrr": 100.0' in result.stdout

@@ -39,11 +39,13 @@ def test_end_on_last_day_is_not_in_service_that_day(make_book):
 
 
 def test_zero_length_and_mid_month_lines_never_count(make_book):
-    book = make_book([
-        sub("A", "2024-02-10", "2024-02-10", 500),  # zero length
-        sub("A", "2024-02-03", "2024-02-20", 700),  # never in service on a month end
-        sub("B", "2024-02-01", None, 50),
-    ])
+    book = make_book(
+        [
+            sub("A", "2024-02-10", "2024-02-10", 500),  # zero length
+            sub("A", "2024-02-03", "2024-02-20", 700),  # never in service on a month end
+            sub("B", "2024-02-01", None, 50),
+        ]
+    )
     rows = bridge(book, "2024-02", "2024-03")
     assert rows[(None, "2024-02")].new == 50
     assert rows[(None, "2024-02")].active_customers == 1
@@ -59,10 +61,12 @@ def test_zero_amount_line_is_not_active(make_book):
 
 
 def test_overlapping_lines_add_up(make_book):
-    book = make_book([
-        sub("A", "2024-01-05", "2024-06-01", 100, product="core"),
-        sub("A", "2024-03-10", None, 40, product="core"),  # overlaps: both in service Mar-May
-    ])
+    book = make_book(
+        [
+            sub("A", "2024-01-05", "2024-06-01", 100, product="core"),
+            sub("A", "2024-03-10", None, 40, product="core"),  # overlaps: both in service Mar-May
+        ]
+    )
     rows = bridge(book, "2024-01", "2024-06")
     assert rows[(None, "2024-03")].expansion == 40
     assert rows[(None, "2024-05")].ending_mrr == 140
@@ -71,10 +75,12 @@ def test_overlapping_lines_add_up(make_book):
 
 
 def test_churn_then_reactivation(make_book):
-    book = make_book([
-        sub("A", "2024-01-01", "2024-03-01", 100),
-        sub("A", "2024-05-15", None, 80),
-    ])
+    book = make_book(
+        [
+            sub("A", "2024-01-01", "2024-03-01", 100),
+            sub("A", "2024-05-15", None, 80),
+        ]
+    )
     rows = bridge(book, "2024-01", "2024-06")
     assert rows[(None, "2024-01")].new == 100
     assert rows[(None, "2024-03")].churn == 100
@@ -89,16 +95,20 @@ def test_churn_then_reactivation(make_book):
 
 
 def test_fractional_and_named_intervals(make_book):
-    book = make_book([
-        sub("A", "2024-01-01", None, "1228.75", interval="12.2875"),  # 100.00 a month
-        sub("B", "2024-01-01", None, 300, interval="quarter"),
-        sub("C", "2024-01-01", None, 600, interval="half_year"),
-        sub("D", "2024-01-01", None, 1200, interval="year"),
-        sub("E", "2024-01-01", None, 25, interval=""),  # default: month
-        sub("F", "2024-01-01", None, 100, interval=3),  # 33.33333333 a month
-    ])
+    book = make_book(
+        [
+            sub("A", "2024-01-01", None, "1228.75", interval="12.2875"),  # 100.00 a month
+            sub("B", "2024-01-01", None, 300, interval="quarter"),
+            sub("C", "2024-01-01", None, 600, interval="half_year"),
+            sub("D", "2024-01-01", None, 1200, interval="year"),
+            sub("E", "2024-01-01", None, 25, interval=""),  # default: month
+            sub("F", "2024-01-01", None, 100, interval=3),  # 33.33333333 a month
+        ]
+    )
     rows = bridge(book, "2024-01", "2024-01")
-    assert rows[(None, "2024-01")].new == D("458.33333333")  # 100 + 100 + 100 + 100 + 25 + 33.33333333
+    assert rows[(None, "2024-01")].new == D(
+        "458.33333333"
+    )  # 100 + 100 + 100 + 100 + 25 + 33.33333333
 
 
 def test_rate_carried_forward_and_fx_term(make_book):
@@ -123,8 +133,10 @@ def test_movement_valued_at_current_rates(make_book):
     # Expansion in a foreign currency is valued at the month's rate; the old balance's
     # revaluation goes to fx.
     book = make_book(
-        [sub("A", "2024-01-01", "2024-02-01", 100, currency="GBP"),
-         sub("A", "2024-02-01", None, 150, currency="GBP")],
+        [
+            sub("A", "2024-01-01", "2024-02-01", 100, currency="GBP"),
+            sub("A", "2024-02-01", None, 150, currency="GBP"),
+        ],
         fx=[["2024-01", "GBP", "1.25"], ["2024-02", "GBP", "1.30"]],
     )
     feb = bridge(book, "2024-02", "2024-02")[(None, "2024-02")]
@@ -145,12 +157,14 @@ def test_customer_missing_from_customers_is_none(make_book):
 
 
 def test_tenure_bands(make_book):
-    book = make_book([
-        sub("old", "2021-01-01", None, 10),
-        sub("mid", "2023-03-01", None, 10),
-        sub("young", "2023-10-01", None, 10),
-        sub("fresh", "2024-06-01", None, 10),
-    ])
+    book = make_book(
+        [
+            sub("old", "2021-01-01", None, 10),
+            sub("mid", "2023-03-01", None, 10),
+            sub("young", "2023-10-01", None, 10),
+            sub("fresh", "2024-06-01", None, 10),
+        ]
+    )
     result = book.window("2024-12", window=12, by="tenure")  # s = 2023-12
     got = {name: f for name, f in result.segments}
     assert set(got) == {"24+", "6-11", "0-5", "new"}
@@ -159,8 +173,10 @@ def test_tenure_bands(make_book):
 
 def test_multi_currency_customer(make_book):
     book = make_book(
-        [sub("A", "2024-01-01", None, 100, currency="USD"),
-         sub("A", "2024-02-01", "2024-03-01", 100, currency="EUR")],
+        [
+            sub("A", "2024-01-01", None, 100, currency="USD"),
+            sub("A", "2024-02-01", "2024-03-01", 100, currency="EUR"),
+        ],
         fx=[["2024-01", "EUR", "1.5"]],
     )
     rows = bridge(book, "2024-01", "2024-03")

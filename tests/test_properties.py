@@ -7,6 +7,7 @@ gaps (reactivations), zero-length lines and every interval; exact Decimal compar
 from __future__ import annotations
 
 import calendar
+import itertools
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -56,13 +57,29 @@ def books(draw):
 
 def _load(tmp: Path, case) -> tuple[nrr.Book, Oracle]:
     lines, rates, segments = case
-    subs = pd.DataFrame([
-        {"customer_id": c, "start_date": s.isoformat(), "end_date": "" if e is None else e.isoformat(),
-         "amount": str(Decimal(cents * interval) / 100), "interval": str(interval), "currency": cur}
-        for c, s, e, cents, interval, cur in lines
-    ])
-    fx = pd.DataFrame([{"month": f"{(BASE_YEAR * 12 + m) // 12}-{(BASE_YEAR * 12 + m) % 12 + 1:02d}",
-                        "currency": "EUR", "rate": str(r)} for m, r in rates.items()])
+    subs = pd.DataFrame(
+        [
+            {
+                "customer_id": c,
+                "start_date": s.isoformat(),
+                "end_date": "" if e is None else e.isoformat(),
+                "amount": str(Decimal(cents * interval) / 100),
+                "interval": str(interval),
+                "currency": cur,
+            }
+            for c, s, e, cents, interval, cur in lines
+        ]
+    )
+    fx = pd.DataFrame(
+        [
+            {
+                "month": f"{(BASE_YEAR * 12 + m) // 12}-{(BASE_YEAR * 12 + m) % 12 + 1:02d}",
+                "currency": "EUR",
+                "rate": str(r),
+            }
+            for m, r in rates.items()
+        ]
+    )
     customers = pd.DataFrame([{"customer_id": c, "region": v} for c, v in segments.items()])
     book = nrr.load(subs, customers=customers, fx_rates=fx)
     oracle = Oracle(
@@ -77,20 +94,27 @@ def _label(month: int) -> str:
     return f"{month // 12:04d}-{month % 12 + 1:02d}"
 
 
-SETTINGS = settings(max_examples=40, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @SETTINGS
-@given(case=books(), end_offset=st.integers(1, MONTHS + 3), k=st.sampled_from([1, 3, 12, 5]),
-       by=st.sampled_from([None, "region", "cohort", "tenure"]),
-       fx_mode=st.sampled_from(["spot", "constant"]))
+@given(
+    case=books(),
+    end_offset=st.integers(1, MONTHS + 3),
+    k=st.sampled_from([1, 3, 12, 5]),
+    by=st.sampled_from([None, "region", "cohort", "tenure"]),
+    fx_mode=st.sampled_from(["spot", "constant"]),
+)
 def test_window_matches_oracle_and_invariants(tmp_path, case, end_offset, k, by, fx_mode):
     book, oracle = _load(tmp_path, case)
     end = BASE_YEAR * 12 + end_offset
-    result = book.window(_label(end), window=k, by=by if by != "tenure" else "tenure",
-                         fx_mode=fx_mode)
+    result = book.window(
+        _label(end), window=k, by=by if by != "tenure" else "tenure", fx_mode=fx_mode
+    )
     expected = oracle.window(end, k, None, fx_mode).get("(all)")
     got = result.overall.as_dict()
     if expected is None:
@@ -103,13 +127,26 @@ def test_window_matches_oracle_and_invariants(tmp_path, case, end_offset, k, by,
     assert f.ending_mrr == f.starting_mrr + f.fx + f.expansion - f.contraction - f.churn
     if f.starting_mrr > 0:
         assert f.grr <= 1
-        assert f.nrr == (f.starting_mrr + f.fx + f.expansion - f.contraction - f.churn) / f.starting_mrr
+        assert (
+            f.nrr
+            == (f.starting_mrr + f.fx + f.expansion - f.contraction - f.churn) / f.starting_mrr
+        )
     else:
         assert f.nrr is None and f.grr is None
     if by is not None:
         # every additive column of the slices adds up to the total
-        for key in ("starting_mrr", "ending_mrr", "fx", "expansion", "contraction", "churn",
-                    "new_mrr", "reactivation_mrr", "customers_start", "customers_retained"):
+        for key in (
+            "starting_mrr",
+            "ending_mrr",
+            "fx",
+            "expansion",
+            "contraction",
+            "churn",
+            "new_mrr",
+            "reactivation_mrr",
+            "customers_start",
+            "customers_retained",
+        ):
             assert sum(s.as_dict()[key] for _, s in result.segments) == got[key], key
         for _, s in result.segments:
             assert s.grr is None or s.grr <= 1
@@ -145,12 +182,21 @@ def test_bridge_matches_oracle_and_adds_up(tmp_path, case, by):
     for row in rows:
         by_segment.setdefault(row.segment, []).append(row)
     for series in by_segment.values():
-        for before, after in zip(series, series[1:], strict=False):
+        for before, after in itertools.pairwise(series):
             assert after.starting_mrr == before.ending_mrr
     if by is not None:
         overall = {r.month: r for r in book.bridge(_label(start), _label(end))}
         for month, total in overall.items():
             parts = [r for r in rows if r.month == month]
-            for name in ("starting_mrr", "fx", "new", "reactivation", "expansion", "contraction",
-                         "churn", "ending_mrr", "active_customers"):
+            for name in (
+                "starting_mrr",
+                "fx",
+                "new",
+                "reactivation",
+                "expansion",
+                "contraction",
+                "churn",
+                "ending_mrr",
+                "active_customers",
+            ):
                 assert sum(getattr(p, name) for p in parts) == getattr(total, name), (month, name)

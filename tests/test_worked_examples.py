@@ -28,9 +28,15 @@ def _as_percent(value: Decimal | None) -> str:
 @pytest.mark.parametrize(("start", "expansion", "contraction", "churn", "nrr", "grr"), EXAMPLES)
 def test_ratio_definitions(start, expansion, contraction, churn, nrr, grr):
     figures = RetentionFigures(
-        starting_mrr=Decimal(start), ending_mrr=Decimal(start + expansion - contraction - churn),
-        fx=Decimal(0), expansion=Decimal(expansion), contraction=Decimal(contraction),
-        churn=Decimal(churn), customers_start=3, customers_retained=2, new_mrr=Decimal(0),
+        starting_mrr=Decimal(start),
+        ending_mrr=Decimal(start + expansion - contraction - churn),
+        fx=Decimal(0),
+        expansion=Decimal(expansion),
+        contraction=Decimal(contraction),
+        churn=Decimal(churn),
+        customers_start=3,
+        customers_retained=2,
+        new_mrr=Decimal(0),
         reactivation_mrr=Decimal(0),
     )
     assert _as_percent(figures.nrr) == nrr
@@ -38,7 +44,9 @@ def test_ratio_definitions(start, expansion, contraction, churn, nrr, grr):
 
 
 @pytest.mark.parametrize(("start", "expansion", "contraction", "churn", "nrr", "grr"), EXAMPLES)
-def test_examples_from_subscription_lines(make_book, start, expansion, contraction, churn, nrr, grr):
+def test_examples_from_subscription_lines(
+    make_book, start, expansion, contraction, churn, nrr, grr
+):
     """Build lines that produce each example over a 12-month window, run the engine."""
     # One customer grows by `expansion`, one shrinks by `contraction`, one churns, one stays.
     shrink_from = 1000 + contraction

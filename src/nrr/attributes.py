@@ -33,10 +33,14 @@ def tenure_band(first_m: ir.IntegerValue, start: int) -> ir.StringValue:
     )
 
 
-def check_attribute(by: str | None, customers: ir.Table | None, *, allow_tenure: bool = True) -> None:
+def check_attribute(
+    by: str | None, customers: ir.Table | None, *, allow_tenure: bool = True
+) -> None:
     if by is None:
         return
-    available = list(DERIVED) + ([c for c in customers.columns if c != "customer_id"] if customers is not None else [])
+    available = list(DERIVED) + (
+        [c for c in customers.columns if c != "customer_id"] if customers is not None else []
+    )
     if by == "tenure" and not allow_tenure:
         raise InputError(
             Problem(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["Band", "GRR_BANDS", "NRR_BANDS", "band_for"]
+__all__ = ["GRR_BANDS", "NRR_BANDS", "Band", "band_for"]
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ class Book:
 
     @property
     def attributes(self) -> list[str]:
-        """Attribute names usable with `by=`: the customers file's columns plus cohort and tenure."""
+        """Names usable as `by=`: the customers file's columns plus cohort and tenure."""
         names = ["cohort", "tenure"]
         if self.customers is not None:
             names += [c for c in self.customers.columns if c != "customer_id"]
@@ -81,9 +81,11 @@ class Book:
     def latest_month(self) -> int | None:
         """The last month any line starts or ends in: the natural default window end."""
         lines = self.lines
-        record = lines.aggregate(
-            start=lines.start_m.max(), end=lines.end_m.max()
-        ).to_pyarrow().to_pylist()[0]
+        record = (
+            lines.aggregate(start=lines.start_m.max(), end=lines.end_m.max())
+            .to_pyarrow()
+            .to_pylist()[0]
+        )
         candidates = [m for m in (record["start"], (record["end"] or 0) - 1) if m is not None]
         return max(candidates) if candidates else None
 
@@ -93,11 +95,17 @@ class Book:
         """Retention over `window` months ending `end` (`YYYY-MM`), exact."""
         end_m = parse_month(end, what="--end")
         if window < 1:
-            raise InputError(Problem(source="--window", message=f"{window} is not a positive "
-                                     "number of months; use 1, 3, 12 or another length"))
+            raise InputError(
+                Problem(
+                    source="--window",
+                    message=f"{window} is not a positive "
+                    "number of months; use 1, 3, 12 or another length",
+                )
+            )
         if fx_mode not in FX_MODES:
-            raise InputError(Problem(source="--fx-mode", message=f"{fx_mode!r} is not spot or "
-                                     "constant"))
+            raise InputError(
+                Problem(source="--fx-mode", message=f"{fx_mode!r} is not spot or constant")
+            )
         check_attribute(by, self.customers)
         return window_metrics(
             self.lines,
@@ -115,8 +123,12 @@ class Book:
         start_m = parse_month(start, what="--start")
         end_m = parse_month(end, what="--end")
         if end_m < start_m:
-            raise InputError(Problem(source="--end", message=f"{end} is before --start {start}; "
-                                     "give the months in order"))
+            raise InputError(
+                Problem(
+                    source="--end",
+                    message=f"{end} is before --start {start}; give the months in order",
+                )
+            )
         check_attribute(by, self.customers, allow_tenure=False)
         return monthly_bridge(
             self.lines,
@@ -141,8 +153,10 @@ class Book:
 
     def __repr__(self) -> str:
         span = "empty" if self.first_month is None else f"from {month_label(self.first_month)}"
-        return (f"<nrr.Book {self.row_count} lines {span}, currency {self.currency}, "
-                f"attributes {self.attributes}>")
+        return (
+            f"<nrr.Book {self.row_count} lines {span}, currency {self.currency}, "
+            f"attributes {self.attributes}>"
+        )
 
 
 def _open(con: ibis.BaseBackend, source: Source, role: str) -> RawSource:
@@ -175,8 +189,11 @@ def load(
     """
     currency = currency.strip().upper()
     if len(currency) != 3 or not currency.isalpha():
-        raise InputError(Problem(source="--currency", message=f"{currency!r} is not an ISO 4217 "
-                                 "code such as USD"))
+        raise InputError(
+            Problem(
+                source="--currency", message=f"{currency!r} is not an ISO 4217 code such as USD"
+            )
+        )
     con = ibis.duckdb.connect(str(db)) if db is not None else ibis.duckdb.connect()
     tables = set(con.list_tables()) if db is not None else set()
 
@@ -186,8 +203,13 @@ def load(
         if role in tables:
             return open_table(con, role, label=f"{Path(str(db)).name}:{role}")
         if required:
-            raise InputError(Problem(source="--subscriptions", message="no subscriptions input; "
-                                     "give a CSV or Parquet file with --subscriptions"))
+            raise InputError(
+                Problem(
+                    source="--subscriptions",
+                    message="no subscriptions input; "
+                    "give a CSV or Parquet file with --subscriptions",
+                )
+            )
         return None
 
     subs_raw = source(subscriptions, "subscriptions", required=True)

@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -32,13 +32,13 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-class FxMode(str, Enum):
+class FxMode(StrEnum):
     spot = "spot"
     constant = "constant"
 
@@ -77,19 +77,30 @@ def _reporting(verbose: bool) -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-SubscriptionsOpt = typer.Option(None, "--subscriptions", "-s", help="Subscription lines: CSV or Parquet.")
+SubscriptionsOpt = typer.Option(
+    None, "--subscriptions", "-s", help="Subscription lines: CSV or Parquet."
+)
 CustomersOpt = typer.Option(None, "--customers", "-c", help="Customer attributes: CSV or Parquet.")
 FxRatesOpt = typer.Option(None, "--fx-rates", help="Monthly rates: month,currency,rate.")
 CurrencyOpt = typer.Option("USD", "--currency", help="Base currency (ISO 4217).")
-DbOpt = typer.Option(None, "--db", help="Work in this DuckDB file; inputs not given are read from its "
-                     "tables subscriptions, customers, fx_rates.")
+DbOpt = typer.Option(
+    None,
+    "--db",
+    help="Work in this DuckDB file; inputs not given are read from its "
+    "tables subscriptions, customers, fx_rates.",
+)
 FormatOpt = typer.Option(Format.table, "--format", "-f", help="table (for people), json or csv.")
 ByOpt = typer.Option(None, "--by", help="Slice by a customer attribute, or cohort / tenure.")
 VerboseOpt = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors.")
 
 
-def _load(subscriptions: Path | None, customers: Path | None, fx_rates: Path | None,
-          currency: str, db: Path | None) -> Book:
+def _load(
+    subscriptions: Path | None,
+    customers: Path | None,
+    fx_rates: Path | None,
+    currency: str,
+    db: Path | None,
+) -> Book:
     if subscriptions is None and db is None:
         raise InputError("no input: give --subscriptions FILE (CSV or Parquet), or --db FILE")
     console = _stderr()
@@ -114,12 +125,16 @@ def metrics(
     customers: Path | None = CustomersOpt,
     fx_rates: Path | None = FxRatesOpt,
     currency: str = CurrencyOpt,
-    end: str | None = typer.Option(None, "--end", help="Window end month, YYYY-MM (default: the "
-                                   "last month in the data)."),
+    end: str | None = typer.Option(
+        None, "--end", help="Window end month, YYYY-MM (default: the last month in the data)."
+    ),
     window: int = typer.Option(12, "--window", "-w", help="Window length in months (1, 3, 12...)."),
     by: str | None = ByOpt,
-    fx_mode: FxMode = typer.Option(FxMode.spot, "--fx-mode", help="spot (rate effect shown as fx) "
-                                   "or constant (all at the start month's rates)."),
+    fx_mode: FxMode = typer.Option(
+        FxMode.spot,
+        "--fx-mode",
+        help="spot (rate effect shown as fx) or constant (all at the start month's rates).",
+    ),
     output: Format = FormatOpt,
     db: Path | None = DbOpt,
     verbose: bool = VerboseOpt,
@@ -148,10 +163,12 @@ def movements(
     customers: Path | None = CustomersOpt,
     fx_rates: Path | None = FxRatesOpt,
     currency: str = CurrencyOpt,
-    start: str | None = typer.Option(None, "--start", help="First month, YYYY-MM (default: 11 "
-                                     "months before --end)."),
-    end: str | None = typer.Option(None, "--end", help="Last month, YYYY-MM (default: the last "
-                                   "month in the data)."),
+    start: str | None = typer.Option(
+        None, "--start", help="First month, YYYY-MM (default: 11 months before --end)."
+    ),
+    end: str | None = typer.Option(
+        None, "--end", help="Last month, YYYY-MM (default: the last month in the data)."
+    ),
     by: str | None = ByOpt,
     output: Format = FormatOpt,
     db: Path | None = DbOpt,
@@ -196,8 +213,9 @@ def demo(
         with console.status("Simulating four years of a SaaS business...", spinner="dots"):
             data = generate_demo(seed=seed, customers=customers)
             paths = write_demo(data, out)
-        book = _load(paths["subscriptions.csv"], paths["customers.csv"], paths["fx_rates.csv"],
-                     "USD", None)
+        book = _load(
+            paths["subscriptions.csv"], paths["customers.csv"], paths["fx_rates.csv"], "USD", None
+        )
         _stdout().print(headline(book, end=data.last_month, folder=out, paths=paths))
 
 

@@ -43,7 +43,7 @@ class NRRError(Exception):
 
 
 class InputError(NRRError):
-    """Something in the input or the arguments is wrong; the message says where and how to fix it."""
+    """The input or the arguments are wrong; the message says where and how to fix it."""
 
     def __init__(self, problems: Problem | str | Sequence[Problem], *, note: str | None = None):
         if isinstance(problems, str):

@@ -63,7 +63,9 @@ class RateBook:
         if rate is None:
             points = self.series.get(currency)
             if not points:
-                raise InternalError(f"no exchange rate at all for {currency}; coverage was not checked")
+                raise InternalError(
+                    f"no exchange rate at all for {currency}; coverage was not checked"
+                )
             rate = points[0][1]
         return rate
 
@@ -97,10 +99,13 @@ def load_rates(raw: RawSource | None, *, base: str) -> RateBook:
             Problem(
                 source=raw.name,
                 message=f"missing required column(s) {', '.join(missing)} for the fx_rates input; "
-                "expected columns: month (YYYY-MM), currency (ISO code), rate (base units per unit)",
+                "expected columns: month (YYYY-MM), currency (ISO code), "
+                "rate (base units per unit)",
             )
         )
-    records = raw.table.select(ROW, "month", "currency", "rate").order_by(ROW).to_pyarrow().to_pylist()
+    records = (
+        raw.table.select(ROW, "month", "currency", "rate").order_by(ROW).to_pyarrow().to_pylist()
+    )
     problems: list[Problem] = []
     seen: dict[tuple[str, int], int] = {}
     series: dict[str, list[tuple[int, Decimal]]] = {}
@@ -123,7 +128,9 @@ def load_rates(raw: RawSource | None, *, base: str) -> RateBook:
             problem("currency", f"currency {currency!r} is not an ISO 4217 code such as EUR")
         rate = _parse_rate(rate_text)
         if rate is None:
-            problem("rate", f"rate {rate_text!r} is not a number > 0; give units of {base} per unit")
+            problem(
+                "rate", f"rate {rate_text!r} is not a number > 0; give units of {base} per unit"
+            )
         if month is None or not _CURRENCY.match(currency) or rate is None:
             continue
         if currency == base:
@@ -163,7 +170,10 @@ def check_coverage(lines: ir.Table, rates: RateBook, *, source: str, rates_sourc
     )
     firsts = (
         foreign.group_by("currency")
-        .agg(first=foreign.start_m.min(), row=foreign[ROW].argmin(foreign.start_m * 10**12 + foreign[ROW]))
+        .agg(
+            first=foreign.start_m.min(),
+            row=foreign[ROW].argmin(foreign.start_m * 10**12 + foreign[ROW]),
+        )
         .order_by("currency")
         .to_pyarrow()
         .to_pylist()

@@ -54,9 +54,7 @@ def first_active(lines: ir.Table) -> ir.Table:
 def snapshot(lines: ir.Table, month: int) -> ir.Table:
     """(customer_id, currency, local): MRR in service on the last day of `month`."""
     live = live_lines(lines)
-    inside = live.filter(
-        (live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month))
-    )
+    inside = live.filter((live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month)))
     return inside.group_by("customer_id", "currency").agg(
         local=inside.mrr_local.sum().cast(_LOCAL_SUM)
     )

@@ -34,8 +34,9 @@ def _months_table(months: list[int]) -> ir.Table:
     return ibis.memtable(pa.table({"cal_month": pa.array(months, pa.int64())}))
 
 
-def _movement_totals(steps: ir.Table, rates: ir.Table, first: ir.Table, segments: ir.Table,
-                     lo: int, hi: int) -> ir.Table:
+def _movement_totals(
+    steps: ir.Table, rates: ir.Table, first: ir.Table, segments: ir.Table, lo: int, hi: int
+) -> ir.Table:
     inside = steps.filter((steps.month >= lo) & (steps.month <= hi))
     valued = inside.join(rates, ["currency", "month"])
     per_customer = valued.group_by("customer_id", "month").agg(
@@ -65,9 +66,7 @@ def _levels(changes: ir.Table, segments: ir.Table, rates: ir.Table, months: list
     calendar = _months_table(months)
     spread = net.join(calendar, net.month <= calendar.cal_month)
     level = spread.group_by("segment", "currency", "cal_month").agg(local=spread.delta.sum())
-    valued = level.join(
-        rates, [level.currency == rates.currency, level.cal_month == rates.month]
-    )
+    valued = level.join(rates, [level.currency == rates.currency, level.cal_month == rates.month])
     return valued.group_by("segment", month=valued.cal_month).agg(
         closing=convert(valued.local, valued.rate).sum().cast(MONEY),
         closing_next=convert(valued.local, valued.next_rate).sum().cast(MONEY),

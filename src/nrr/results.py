@@ -45,7 +45,9 @@ class RetentionFigures:
         return _ratio(Decimal(self.customers_retained), Decimal(self.customers_start))
 
     def as_dict(self) -> dict[str, Decimal | int | None]:
-        values: dict[str, Decimal | int | None] = {f.name: getattr(self, f.name) for f in fields(self)}
+        values: dict[str, Decimal | int | None] = {
+            f.name: getattr(self, f.name) for f in fields(self)
+        }
         values["nrr"], values["grr"] = self.nrr, self.grr
         values["logo_retention"] = self.logo_retention
         return values

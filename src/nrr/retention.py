@@ -23,8 +23,16 @@ from nrr.validate import MONEY, as_decimal
 __all__ = ["FX_MODES", "window_metrics"]
 
 FX_MODES = ("spot", "constant")
-_SUMS = ("starting_mrr", "ending_mrr", "fx", "expansion", "contraction", "churn", "new_mrr",
-         "reactivation_mrr")
+_SUMS = (
+    "starting_mrr",
+    "ending_mrr",
+    "fx",
+    "expansion",
+    "contraction",
+    "churn",
+    "new_mrr",
+    "reactivation_mrr",
+)
 
 
 def _valued(snap: ir.Table, rates: ir.Table, rate_column: str, name: str) -> ir.Table:
@@ -92,9 +100,16 @@ def _figures(record: dict) -> RetentionFigures:
 
 
 _EMPTY = RetentionFigures(
-    starting_mrr=Decimal(0), ending_mrr=Decimal(0), fx=Decimal(0), expansion=Decimal(0),
-    contraction=Decimal(0), churn=Decimal(0), customers_start=0, customers_retained=0,
-    new_mrr=Decimal(0), reactivation_mrr=Decimal(0),
+    starting_mrr=Decimal(0),
+    ending_mrr=Decimal(0),
+    fx=Decimal(0),
+    expansion=Decimal(0),
+    contraction=Decimal(0),
+    churn=Decimal(0),
+    customers_start=0,
+    customers_retained=0,
+    new_mrr=Decimal(0),
+    reactivation_mrr=Decimal(0),
 )
 
 
@@ -113,8 +128,8 @@ def window_metrics(
     start = end - window
     per_customer = customer_window(lines, rates, currencies, start, end, fx_mode)
     first = first_active(lines)
-    per_customer = per_customer.view().join(first, "customer_id").mutate(
-        window_start=ibis.literal(start)
+    per_customer = (
+        per_customer.view().join(first, "customer_id").mutate(window_start=ibis.literal(start))
     )
 
     def run(attribute: str | None) -> dict[str, RetentionFigures]:

@@ -22,8 +22,8 @@ __all__ = [
     "DEFAULT_MAX_PROBLEMS",
     "INTERVAL_NAMES",
     "LINE_COLUMNS",
-    "MONEY",
     "LOCAL_MRR",
+    "MONEY",
     "validate_customers",
     "validate_subscriptions",
 ]
@@ -81,26 +81,80 @@ def _show(value: str | None) -> str:
 
 
 _SUBSCRIPTION_CHECKS = (
-    _Check("bad_customer", "customer_id", lambda v: "customer_id is empty; every line needs the id "
-           "of the account that pays"),
-    _Check("bad_start", "start_date", lambda v: f"start_date is {_show(v)}, not a date; write it "
-           "as YYYY-MM-DD (ISO), for example 2024-01-31"),
-    _Check("bad_end", "end_date", lambda v: f"end_date is {_show(v)}, not a date; write it as "
-           "YYYY-MM-DD (ISO), or leave it empty for an ongoing line"),
-    _Check("bad_order", "end_date", lambda v: f"end_date {_show(v)} is before start_date; end_date "
-           "is the first day NOT in service, on or after start_date"),
-    _Check("bad_amount", "amount", lambda v: f"amount is {_show(v)}, not a number; write plain "
-           "digits with a dot for decimals and no thousands separator or currency sign, e.g. 1250.50"),
-    _Check("bad_negative", "amount", lambda v: f"amount {_show(v)} is negative; recurring charges "
-           "are >= 0 (net credits and refunds into the charge, or leave them out)"),
-    _Check("bad_large", "amount", lambda v: f"amount {_show(v)} gives an MRR above 10 billion; "
-           "check the value and its interval"),
-    _Check("bad_interval", "interval", lambda v: f"interval {_show(v)} is unknown; use month, "
-           "quarter, half_year, year, or a positive number of months such as 12.2875"),
-    _Check("bad_quantity", "quantity", lambda v: f"quantity {_show(v)} is not a number >= 0; "
-           "leave it empty for 1"),
-    _Check("bad_currency", "currency", lambda v: f"currency {_show(v)} is not an ISO 4217 code; "
-           "use three letters such as USD, EUR or GBP"),
+    _Check(
+        "bad_customer",
+        "customer_id",
+        lambda v: "customer_id is empty; every line needs the id of the account that pays",
+    ),
+    _Check(
+        "bad_start",
+        "start_date",
+        lambda v: (
+            f"start_date is {_show(v)}, not a date; write it "
+            "as YYYY-MM-DD (ISO), for example 2024-01-31"
+        ),
+    ),
+    _Check(
+        "bad_end",
+        "end_date",
+        lambda v: (
+            f"end_date is {_show(v)}, not a date; write it as "
+            "YYYY-MM-DD (ISO), or leave it empty for an ongoing line"
+        ),
+    ),
+    _Check(
+        "bad_order",
+        "end_date",
+        lambda v: (
+            f"end_date {_show(v)} is before start_date; end_date "
+            "is the first day NOT in service, on or after start_date"
+        ),
+    ),
+    _Check(
+        "bad_amount",
+        "amount",
+        lambda v: (
+            f"amount is {_show(v)}, not a number; write plain "
+            "digits with a dot for decimals and no thousands separator or currency sign, "
+            "e.g. 1250.50"
+        ),
+    ),
+    _Check(
+        "bad_negative",
+        "amount",
+        lambda v: (
+            f"amount {_show(v)} is negative; recurring charges "
+            "are >= 0 (net credits and refunds into the charge, or leave them out)"
+        ),
+    ),
+    _Check(
+        "bad_large",
+        "amount",
+        lambda v: (
+            f"amount {_show(v)} gives an MRR above 10 billion; check the value and its interval"
+        ),
+    ),
+    _Check(
+        "bad_interval",
+        "interval",
+        lambda v: (
+            f"interval {_show(v)} is unknown; use month, "
+            "quarter, half_year, year, or a positive number of months such as 12.2875"
+        ),
+    ),
+    _Check(
+        "bad_quantity",
+        "quantity",
+        lambda v: f"quantity {_show(v)} is not a number >= 0; leave it empty for 1",
+    ),
+    _Check(
+        "bad_currency",
+        "currency",
+        lambda v: (
+            f"currency {_show(v)} is not an ISO 4217 code; "
+            "use three letters such as USD, EUR or GBP"
+        ),
+    ),
 )
 
 
@@ -125,8 +179,10 @@ def _require_columns(raw: RawSource, required: tuple[str, ...], role: str, known
         have = ", ".join(found) or "none"
         hint = ""
         if any(c.startswith("column") and c[6:].isdigit() for c in found):
-            hint = (" (no header row was recognised: check that the first line names the columns "
-                    "and that every row has as many fields as the header)")
+            hint = (
+                " (no header row was recognised: check that the first line names the columns "
+                "and that every row has as many fields as the header)"
+            )
         raise InputError(
             Problem(
                 source=raw.name,
@@ -157,7 +213,9 @@ def validate_subscriptions(
     amount = _text(raw, "amount").try_cast(_NUMBER)
     interval_text = _text(raw, "interval")
     interval_lower = interval_text.lower()
-    named = [(interval_lower == name, ibis.literal(months)) for name, months in INTERVAL_NAMES.items()]
+    named = [
+        (interval_lower == name, ibis.literal(months)) for name, months in INTERVAL_NAMES.items()
+    ]
     interval = ibis.cases(
         (_blank(interval_text), ibis.literal(1)), *named, else_=interval_text.try_cast(_NUMBER)
     ).cast(_NUMBER)
@@ -236,10 +294,19 @@ def validate_customers(
     parsed = parsed.mutate(bad_duplicate=parsed.first_row < parsed[ROW])
     typed = _materialize(con, raw, parsed, "nrr_customers")
     checks = (
-        _Check("bad_customer", "customer_id", lambda v: "customer_id is empty; give every row the "
-               "id used in the subscriptions"),
-        _Check("bad_duplicate", "customer_id", lambda v: f"customer_id {_show(v)} appears more than "
-               "once (first on row {first}); keep exactly one row per customer"),
+        _Check(
+            "bad_customer",
+            "customer_id",
+            lambda v: "customer_id is empty; give every row the id used in the subscriptions",
+        ),
+        _Check(
+            "bad_duplicate",
+            "customer_id",
+            lambda v: (
+                f"customer_id {_show(v)} appears more than "
+                "once (first on row {first}); keep exactly one row per customer"
+            ),
+        ),
     )
     _raise_problems(typed, raw, checks, max_problems)
     return typed.select("customer_id", *attributes)

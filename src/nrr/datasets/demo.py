@@ -63,15 +63,39 @@ class _Profile:
 
 
 PROFILES = {
-    "SMB": _Profile(0.60, ((1, 0.70), (3, 0.15), (12, 0.15)), (1.9, 0.5),
-                    churn=0.012, expand=0.02, contract=0.012, cross_sell=0.003, drop=0.004,
-                    price_uplift=0.25),
-    "Mid-Market": _Profile(0.28, ((1, 0.30), (3, 0.20), (12, 0.50)), (3.4, 0.5),
-                           churn=0.0075, expand=0.03, contract=0.014, cross_sell=0.010,
-                           drop=0.004, price_uplift=0.5),
-    "Enterprise": _Profile(0.12, ((3, 0.15), (12, 0.85)), (5.2, 0.5),
-                           churn=0.0025, expand=0.055, contract=0.012, cross_sell=0.020,
-                           drop=0.002, price_uplift=0.7),
+    "SMB": _Profile(
+        0.60,
+        ((1, 0.70), (3, 0.15), (12, 0.15)),
+        (1.9, 0.5),
+        churn=0.012,
+        expand=0.02,
+        contract=0.012,
+        cross_sell=0.003,
+        drop=0.004,
+        price_uplift=0.25,
+    ),
+    "Mid-Market": _Profile(
+        0.28,
+        ((1, 0.30), (3, 0.20), (12, 0.50)),
+        (3.4, 0.5),
+        churn=0.0075,
+        expand=0.03,
+        contract=0.014,
+        cross_sell=0.010,
+        drop=0.004,
+        price_uplift=0.5,
+    ),
+    "Enterprise": _Profile(
+        0.12,
+        ((3, 0.15), (12, 0.85)),
+        (5.2, 0.5),
+        churn=0.0025,
+        expand=0.055,
+        contract=0.012,
+        cross_sell=0.020,
+        drop=0.002,
+        price_uplift=0.7,
+    ),
 }
 REACTIVATE = 0.012  # monthly chance a churned customer comes back
 
@@ -104,7 +128,9 @@ class _Item:
 
 
 class _Customer:
-    def __init__(self, cid: str, segment: str, currency: str, interval: int, rng: np.random.Generator):
+    def __init__(
+        self, cid: str, segment: str, currency: str, interval: int, rng: np.random.Generator
+    ):
         self.cid, self.segment, self.currency, self.interval = cid, segment, currency, interval
         self.rng = rng
         self.items: dict[str, _Item] = {}
@@ -119,11 +145,16 @@ class _Customer:
         self._emit(item, when)
         return item
 
-    def change(self, product: str, when: date, *, seats: int | None = None,
-               price: float | None = None) -> None:
+    def change(
+        self, product: str, when: date, *, seats: int | None = None, price: float | None = None
+    ) -> None:
         item = self.close(product, when)
-        self.open(product, seats if seats is not None else item.seats,
-                  price if price is not None else item.price, when)
+        self.open(
+            product,
+            seats if seats is not None else item.seats,
+            price if price is not None else item.price,
+            when,
+        )
 
     def finish(self) -> None:
         for item in self.items.values():
@@ -133,16 +164,18 @@ class _Customer:
     def _emit(self, item: _Item, end: date | None) -> None:
         if end is not None and end <= item.start:
             end = item.start  # a same-day change leaves a zero-length line, as billing exports do
-        self.lines.append({
-            "customer_id": self.cid,
-            "product": item.product,
-            "start_date": item.start.isoformat(),
-            "end_date": "" if end is None else end.isoformat(),
-            "amount": f"{item.seats * item.price * self.interval:.2f}",
-            "interval": {1: "month", 3: "quarter", 12: "year"}[self.interval],
-            "quantity": item.seats,
-            "currency": self.currency,
-        })
+        self.lines.append(
+            {
+                "customer_id": self.cid,
+                "product": item.product,
+                "start_date": item.start.isoformat(),
+                "end_date": "" if end is None else end.isoformat(),
+                "amount": f"{item.seats * item.price * self.interval:.2f}",
+                "interval": {1: "month", 3: "quarter", 12: "year"}[self.interval],
+                "quantity": item.seats,
+                "currency": self.currency,
+            }
+        )
 
 
 def _fx_rates(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, list[float]]]:
@@ -152,8 +185,13 @@ def _fx_rates(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, list[fl
         for offset in range(MONTHS):
             level *= float(np.exp(rng.normal(0, 0.015)))
             path.append(level)
-            rows.append({"month": _month_start(offset).strftime("%Y-%m"), "currency": currency,
-                         "rate": f"{level:.6f}"})
+            rows.append(
+                {
+                    "month": _month_start(offset).strftime("%Y-%m"),
+                    "currency": currency,
+                    "rate": f"{level:.6f}",
+                }
+            )
         paths[currency] = path
     return pd.DataFrame(rows), paths
 
@@ -175,14 +213,16 @@ def generate_demo(*, seed: int = 7, customers: int = 2000) -> DemoData:
         intervals, chances = zip(*profile.plans, strict=True)
         interval = int(rng.choice(intervals, p=chances))
         cid = f"C{number:05d}"
-        people.append({
-            "customer_id": cid,
-            "segment": segment,
-            "market": market,
-            "use_case": str(rng.choice(USE_CASES)),
-            "csm": str(rng.choice(CSMS[segment])),
-            "account_manager": str(rng.choice(ACCOUNT_MANAGERS)),
-        })
+        people.append(
+            {
+                "customer_id": cid,
+                "segment": segment,
+                "market": market,
+                "use_case": str(rng.choice(USE_CASES)),
+                "csm": str(rng.choice(CSMS[segment])),
+                "account_manager": str(rng.choice(ACCOUNT_MANAGERS)),
+            }
+        )
         lines += _simulate(cid, segment, currency, interval, int(arrival), profile, rng)
     subscriptions = pd.DataFrame(lines)
     return DemoData(subscriptions=subscriptions, customers=pd.DataFrame(people), fx_rates=fx_frame)
@@ -192,12 +232,21 @@ def _local_price(segment: str, product: str, currency: str) -> float:
     return round(SEAT_PRICE[segment][product] / FX_START.get(currency, 1.0), 2)
 
 
-def _simulate(cid: str, segment: str, currency: str, interval: int, arrival: int,
-              profile: _Profile, rng: np.random.Generator) -> list[dict]:
+def _simulate(
+    cid: str,
+    segment: str,
+    currency: str,
+    interval: int,
+    arrival: int,
+    profile: _Profile,
+    rng: np.random.Generator,
+) -> list[dict]:
     customer = _Customer(cid, segment, currency, interval, rng)
     mean, sigma = profile.seats
     core_seats = max(1, int(rng.lognormal(mean, sigma)))
-    customer.open("Core", core_seats, _local_price(segment, "Core", currency), _day_in(arrival, rng))
+    customer.open(
+        "Core", core_seats, _local_price(segment, "Core", currency), _day_in(arrival, rng)
+    )
     active, churned_at = True, None
     for month in range(arrival + 1, MONTHS):
         renewal = (month - arrival) % max(interval, 1) == 0
@@ -205,23 +254,36 @@ def _simulate(cid: str, segment: str, currency: str, interval: int, arrival: int
         when = _day_in(month, rng)
         if not active:
             if churned_at is not None and month - churned_at <= 24 and rng.random() < REACTIVATE:
-                customer.open("Core", max(1, int(core_seats * rng.uniform(0.5, 1.0))),
-                              _local_price(segment, "Core", currency), when)
+                customer.open(
+                    "Core",
+                    max(1, int(core_seats * rng.uniform(0.5, 1.0))),
+                    _local_price(segment, "Core", currency),
+                    when,
+                )
                 active = True
             continue
         hazard = 1 - (1 - profile.churn) ** 12 if interval == 12 else profile.churn
         if annual_gate and rng.random() < hazard:
-            when = _month_start(month).replace(day=min(28, customer.items["Core"].start.day)) \
-                if interval == 12 else when
+            when = (
+                _month_start(month).replace(day=min(28, customer.items["Core"].start.day))
+                if interval == 12
+                else when
+            )
             for product in list(customer.items):
                 customer.close(product, when)
             active, churned_at = False, month
             continue
         for product, item in list(customer.items.items()):
             if rng.random() < profile.expand:
-                customer.change(product, when, seats=item.seats + max(1, int(item.seats * rng.uniform(0.1, 0.4))))
+                customer.change(
+                    product,
+                    when,
+                    seats=item.seats + max(1, int(item.seats * rng.uniform(0.1, 0.4))),
+                )
             elif annual_gate and rng.random() < profile.contract * (12 if interval == 12 else 1):
-                customer.change(product, when, seats=max(1, int(item.seats * rng.uniform(0.6, 0.9))))
+                customer.change(
+                    product, when, seats=max(1, int(item.seats * rng.uniform(0.6, 0.9)))
+                )
         if renewal and interval == 12 and rng.random() < profile.price_uplift:
             for product, item in list(customer.items.items()):
                 customer.change(product, when, price=item.price * rng.uniform(1.03, 1.08))
@@ -246,8 +308,11 @@ def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tables = {"subscriptions": data.subscriptions, "customers": data.customers,
-              "fx_rates": data.fx_rates}
+    tables = {
+        "subscriptions": data.subscriptions,
+        "customers": data.customers,
+        "fx_rates": data.fx_rates,
+    }
     paths: dict[str, Path] = {}
     for name, frame in tables.items():
         paths[f"{name}.csv"] = folder / f"{name}.csv"

@@ -15,8 +15,14 @@ def window_frame(result: WindowResult) -> pd.DataFrame:
     rows = [{"segment": "(all)", **figures_record(result.overall)}]
     rows += [{"segment": name, **figures_record(f)} for name, f in result.segments]
     frame = pd.DataFrame(rows).set_index("segment")
-    frame.attrs.update(start=result.start, end=result.end, window_months=result.window_months,
-                       currency=result.currency, fx_mode=result.fx_mode, by=result.by)
+    frame.attrs.update(
+        start=result.start,
+        end=result.end,
+        window_months=result.window_months,
+        currency=result.currency,
+        fx_mode=result.fx_mode,
+        by=result.by,
+    )
     return frame
 
 

@@ -25,10 +25,15 @@ def headline(book: Book, *, end: str, folder: Path, paths: dict[str, Path]) -> G
         f"({files}).\n",
     )
     follow = Text(
-        "\nNext: nrr metrics --subscriptions {f}/subscriptions.csv --customers {f}/customers.csv "
-        "--fx-rates {f}/fx_rates.csv --end {e} --by market\n"
-        "      nrr movements --db {f}/demo.duckdb --by segment --format json".format(f=folder, e=end),
+        f"\nNext: nrr metrics --subscriptions {folder}/subscriptions.csv "
+        f"--customers {folder}/customers.csv "
+        f"--fx-rates {folder}/fx_rates.csv --end {end} --by market\n"
+        f"      nrr movements --db {folder}/demo.duckdb --by segment --format json",
         style="dim",
     )
-    return Group(intro, window_tables(result), bridge_table(bridge, title=f"MRR bridge, last 12 "
-                                                             f"months ({start}..{end})"), follow)
+    return Group(
+        intro,
+        window_tables(result),
+        bridge_table(bridge, title=f"MRR bridge, last 12 months ({start}..{end})"),
+        follow,
+    )

@@ -10,15 +10,43 @@ from decimal import Decimal
 from nrr.present.rounding import cents, ratio
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
 
-__all__ = ["bridge_json", "bridge_records", "figures_record", "window_csv", "window_json",
-           "bridge_csv"]
+__all__ = [
+    "bridge_csv",
+    "bridge_json",
+    "bridge_records",
+    "figures_record",
+    "window_csv",
+    "window_json",
+]
 
-FIGURE_KEYS = ("starting_mrr", "ending_mrr", "fx", "expansion", "contraction", "churn", "nrr",
-               "grr", "customers_start", "customers_retained", "logo_retention", "new_mrr",
-               "reactivation_mrr")
+FIGURE_KEYS = (
+    "starting_mrr",
+    "ending_mrr",
+    "fx",
+    "expansion",
+    "contraction",
+    "churn",
+    "nrr",
+    "grr",
+    "customers_start",
+    "customers_retained",
+    "logo_retention",
+    "new_mrr",
+    "reactivation_mrr",
+)
 RATIO_KEYS = frozenset({"nrr", "grr", "logo_retention"})
-BRIDGE_KEYS = ("month", "starting_mrr", "fx", "new", "reactivation", "expansion", "contraction",
-               "churn", "ending_mrr", "active_customers")
+BRIDGE_KEYS = (
+    "month",
+    "starting_mrr",
+    "fx",
+    "new",
+    "reactivation",
+    "expansion",
+    "contraction",
+    "churn",
+    "ending_mrr",
+    "active_customers",
+)
 
 
 def _number(value: Decimal | None) -> float | None:
@@ -88,8 +116,13 @@ def window_csv(result: WindowResult) -> str:
     rows = [{"segment": "(all)", **figures_record(result.overall)}]
     rows += [{"segment": name, **figures_record(f)} for name, f in result.segments]
     header = ["start", "end", "window_months", "currency", "fx_mode", "segment", *FIGURE_KEYS]
-    context = {"start": result.start, "end": result.end, "window_months": result.window_months,
-               "currency": result.currency, "fx_mode": result.fx_mode}
+    context = {
+        "start": result.start,
+        "end": result.end,
+        "window_months": result.window_months,
+        "currency": result.currency,
+        "fx_mode": result.fx_mode,
+    }
     return _csv(header, [{**context, **r} for r in rows])
 
 

@@ -35,41 +35,77 @@ def _band_text(value: Decimal | None, bands: tuple[Band, ...]) -> Text:
 
 def window_bridge(f: RetentionFigures, result: WindowResult) -> Table:
     """Starting MRR, each movement with its sign, ending MRR, then the ratios with bands."""
-    table = Table(title=f"Retention {result.start} -> {result.end} ({result.window_months} months, "
-                  f"{result.currency}, fx {result.fx_mode})", title_justify="left")
+    table = Table(
+        title=f"Retention {result.start} -> {result.end} ({result.window_months} months, "
+        f"{result.currency}, fx {result.fx_mode})",
+        title_justify="left",
+    )
     table.add_column("", style="bold")
     table.add_column("MRR", justify="right")
     table.add_column("", style="dim")
-    table.add_row("Starting MRR", money(f.starting_mrr),
-                  f"{f.customers_start} customers active in {result.start}")
+    table.add_row(
+        "Starting MRR",
+        money(f.starting_mrr),
+        f"{f.customers_start} customers active in {result.start}",
+    )
     table.add_row("+ FX revaluation", money(f.fx), "rate effect on the starting MRR")
     table.add_row("+ Expansion", money(f.expansion), "net increase, customers up over the window")
     table.add_row("- Contraction", money(f.contraction), "net decrease, still customers")
-    table.add_row("- Churn", money(f.churn), f"{f.customers_start - f.customers_retained} "
-                  "customers with no MRR at the end")
+    table.add_row(
+        "- Churn",
+        money(f.churn),
+        f"{f.customers_start - f.customers_retained} customers with no MRR at the end",
+    )
     table.add_row("= Ending MRR", money(f.ending_mrr), "same customers only", end_section=True)
     table.add_row("NRR", percent(f.nrr), _band_text(f.nrr, NRR_BANDS))
     table.add_row("GRR", percent(f.grr), _band_text(f.grr, GRR_BANDS))
-    table.add_row("Logo retention", percent(f.logo_retention), _band_text(f.logo_retention, LOGO_BANDS),
-                  end_section=True)
-    table.add_row("Outside the cohort: new", money(f.new_mrr), "customers first active after the start")
-    table.add_row("Outside the cohort: reactivation", money(f.reactivation_mrr),
-                  "returning customers inactive at the start")
+    table.add_row(
+        "Logo retention",
+        percent(f.logo_retention),
+        _band_text(f.logo_retention, LOGO_BANDS),
+        end_section=True,
+    )
+    table.add_row(
+        "Outside the cohort: new", money(f.new_mrr), "customers first active after the start"
+    )
+    table.add_row(
+        "Outside the cohort: reactivation",
+        money(f.reactivation_mrr),
+        "returning customers inactive at the start",
+    )
     return table
 
 
 def slice_table(result: WindowResult) -> Table:
     table = Table(title=f"By {result.by}", title_justify="left")
-    for name, justify in (("segment", "left"), ("starting MRR", "right"), ("+ fx", "right"),
-                          ("+ expansion", "right"), ("- contraction", "right"),
-                          ("- churn", "right"), ("= ending MRR", "right"), ("NRR", "right"),
-                          ("GRR", "right"), ("logos", "right"), ("new MRR", "right")):
+    for name, justify in (
+        ("segment", "left"),
+        ("starting MRR", "right"),
+        ("+ fx", "right"),
+        ("+ expansion", "right"),
+        ("- contraction", "right"),
+        ("- churn", "right"),
+        ("= ending MRR", "right"),
+        ("NRR", "right"),
+        ("GRR", "right"),
+        ("logos", "right"),
+        ("new MRR", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for name, f in result.segments:
-        table.add_row(name, money(f.starting_mrr), money(f.fx), money(f.expansion),
-                      money(f.contraction), money(f.churn), money(f.ending_mrr), percent(f.nrr),
-                      percent(f.grr), f"{f.customers_retained}/{f.customers_start}",
-                      money(f.new_mrr + f.reactivation_mrr))
+        table.add_row(
+            name,
+            money(f.starting_mrr),
+            money(f.fx),
+            money(f.expansion),
+            money(f.contraction),
+            money(f.churn),
+            money(f.ending_mrr),
+            percent(f.nrr),
+            percent(f.grr),
+            f"{f.customers_retained}/{f.customers_start}",
+            money(f.new_mrr + f.reactivation_mrr),
+        )
     return table
 
 
@@ -86,26 +122,55 @@ def bridge_table(rows: list[BridgeMonth], *, title: str = "Monthly MRR bridge") 
     table = Table(title=title, title_justify="left")
     if segmented:
         table.add_column("segment")
-    for name in ("month", "starting", "+ fx", "+ new", "+ reactivation", "+ expansion",
-                 "- contraction", "- churn", "= ending", "active"):
+    for name in (
+        "month",
+        "starting",
+        "+ fx",
+        "+ new",
+        "+ reactivation",
+        "+ expansion",
+        "- contraction",
+        "- churn",
+        "= ending",
+        "active",
+    ):
         table.add_column(name, justify="left" if name == "month" else "right")
     groups: dict[str | None, list[BridgeMonth]] = {}
     for row in rows:
         groups.setdefault(row.segment, []).append(row)
     for segment, series in groups.items():
         for row in series:
-            cells = [row.month, money(row.starting_mrr), money(row.fx), money(row.new),
-                     money(row.reactivation), money(row.expansion), money(row.contraction),
-                     money(row.churn), money(row.ending_mrr), str(row.active_customers)]
+            cells = [
+                row.month,
+                money(row.starting_mrr),
+                money(row.fx),
+                money(row.new),
+                money(row.reactivation),
+                money(row.expansion),
+                money(row.contraction),
+                money(row.churn),
+                money(row.ending_mrr),
+                str(row.active_customers),
+            ]
             table.add_row(*([segment or ""] if segmented else []), *cells)
         first, last = series[0], series[-1]
 
         def total(name: str, series: list[BridgeMonth] = series) -> str:
             return money(sum((getattr(r, name) for r in series), Decimal(0)))
 
-        cells = [f"{first.month}..{last.month}", money(first.starting_mrr), total("fx"),
-                 total("new"), total("reactivation"), total("expansion"), total("contraction"),
-                 total("churn"), money(last.ending_mrr), str(last.active_customers)]
-        table.add_row(*([segment or ""] if segmented else []), *cells, style="bold",
-                      end_section=True)
+        cells = [
+            f"{first.month}..{last.month}",
+            money(first.starting_mrr),
+            total("fx"),
+            total("new"),
+            total("reactivation"),
+            total("expansion"),
+            total("contraction"),
+            total("churn"),
+            money(last.ending_mrr),
+            str(last.active_customers),
+        ]
+        table.add_row(
+            *([segment or ""] if segmented else []), *cells, style="bold", end_section=True
+        )
     return table

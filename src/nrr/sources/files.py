@@ -89,7 +89,9 @@ def open_table(con: ibis.BaseBackend, table_name: str, *, label: str | None = No
     try:
         table = con.table(table_name)
     except Exception as exc:  # each backend raises its own "no such table"
-        raise _fail(label or table_name, f"table {table_name!r} not found: {_first_line(exc)}") from None
+        raise _fail(
+            label or table_name, f"table {table_name!r} not found: {_first_line(exc)}"
+        ) from None
     return _finish(label or table_name, _as_text(table), first_row=1)
 
 
