@@ -71,7 +71,9 @@ class RateBook:
 
     def table(self, currencies: list[str], months: list[int]) -> ir.Table:
         """A (currency, month, rate) table for the engine, one row per pair asked for."""
-        rows = [(c, m, self.valuation_rate(c, m)) for c in sorted(set(currencies)) for m in months]
+        # A currency seen only on lines that never carry MRR needs no rate, and has none.
+        valued = sorted(c for c in set(currencies) if c == self.base or c in self.series)
+        rows = [(c, m, self.valuation_rate(c, m)) for c in valued for m in months]
         data = pa.table(
             {
                 "currency": pa.array([r[0] for r in rows], pa.string()),

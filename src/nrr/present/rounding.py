@@ -11,8 +11,9 @@ _RATIO = Decimal("0.0001")
 
 
 def cents(value: Decimal) -> Decimal:
-    return value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    # Adding zero turns a negative zero (-0.001 rounded) into plain 0.00.
+    return value.quantize(_CENT, rounding=ROUND_HALF_EVEN) + 0
 
 
 def ratio(value: Decimal | None) -> Decimal | None:
-    return None if value is None else value.quantize(_RATIO, rounding=ROUND_HALF_EVEN)
+    return None if value is None else value.quantize(_RATIO, rounding=ROUND_HALF_EVEN) + 0
