@@ -228,3 +228,20 @@ def test_bom_and_semicolons_are_read(tmp_path):
     )
     assert result.exit_code == 0, result.stderr
     assert '"starting_mrr": 100.0' in result.stdout
+
+
+def test_duplicate_header_column(tmp_path):
+    line = one_error(run(tmp_path, "customer_id,start_date,amount,Amount\nA,2024-01-01,1,2\n"))
+    assert "'amount' appears twice" in line
+
+
+def test_header_only_file_without_end(tmp_path):
+    (tmp_path / "subs.csv").write_text(HEADER)
+    result = runner.invoke(app, ["metrics", "--subscriptions", str(tmp_path / "subs.csv")])
+    assert "hold no revenue" in one_error(result)
+
+
+def test_rate_month_with_impossible_day(tmp_path):
+    fx = tmp_path / "fx.csv"
+    fx.write_text("month,currency,rate\n2024-07-99,EUR,1.1\n")
+    assert "fx.csv:2:month" in one_error(run(tmp_path, GOOD, "--fx-rates", str(fx)))

@@ -186,10 +186,12 @@ def test_multi_currency_customer(make_book):
 
 
 def test_currency_only_on_lines_without_mrr_needs_no_rate(make_book):
-    book = make_book([
-        sub("A", "2024-01-01", None, 100),
-        sub("B", "2024-01-01", None, 0, currency="EUR"),
-        sub("C", "2024-01-10", "2024-01-10", 50, currency="GBP"),
-    ])
+    book = make_book(
+        [
+            sub("A", "2024-01-01", None, 100),
+            sub("B", "2024-01-01", None, 0, currency="EUR"),
+            sub("C", "2024-01-10", "2024-01-10", 50, currency="GBP"),
+        ]
+    )
     assert book.window("2024-02", window=1).overall.starting_mrr == 100
     assert book.bridge("2024-01", "2024-02")[0].new == 100

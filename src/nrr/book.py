@@ -86,7 +86,9 @@ class Book:
             .to_pyarrow()
             .to_pylist()[0]
         )
-        candidates = [m for m in (record["start"], (record["end"] or 0) - 1) if m is not None]
+        candidates = [record["start"]] if record["start"] is not None else []
+        if record["end"] is not None:
+            candidates.append(record["end"] - 1)  # the last month in service before the end
         return max(candidates) if candidates else None
 
     def window(
@@ -224,7 +226,7 @@ def load(
         if customers_raw is not None
         else None
     )
-    rates = load_rates(rates_raw, base=currency)
+    rates = load_rates(rates_raw, base=currency, max_problems=max_problems)
     check_coverage(
         lines,
         rates,

@@ -90,7 +90,12 @@ DbOpt = typer.Option(
     "tables subscriptions, customers, fx_rates.",
 )
 FormatOpt = typer.Option(Format.table, "--format", "-f", help="table (for people), json or csv.")
-ByOpt = typer.Option(None, "--by", help="Slice by a customer attribute, or cohort / tenure.")
+ByOpt = typer.Option(
+    None, "--by", help="Slice by a customer attribute (a customers column), cohort or tenure."
+)
+ByMovesOpt = typer.Option(
+    None, "--by", help="Slice by a customer attribute (a customers column) or cohort."
+)
 VerboseOpt = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors.")
 
 
@@ -169,7 +174,7 @@ def movements(
     end: str | None = typer.Option(
         None, "--end", help="Last month, YYYY-MM (default: the last month in the data)."
     ),
-    by: str | None = ByOpt,
+    by: str | None = ByMovesOpt,
     output: Format = FormatOpt,
     db: Path | None = DbOpt,
     verbose: bool = VerboseOpt,

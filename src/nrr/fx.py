@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import ibis
@@ -91,7 +92,7 @@ def convert(local: ir.NumericValue, rate: ir.NumericValue) -> ir.NumericValue:
     return (local.cast(_LOCAL_AT_RATE_SCALE) * rate.cast(RATE)).cast(MONEY)
 
 
-def load_rates(raw: RawSource | None, *, base: str) -> RateBook:
+def load_rates(raw: RawSource | None, *, base: str, max_problems: int = 50) -> RateBook:
     """Validate an fx_rates source (small: it is checked in Python) into a RateBook."""
     if raw is None:
         return RateBook(base=base)
@@ -122,7 +123,7 @@ def load_rates(raw: RawSource | None, *, base: str) -> RateBook:
 
         match = _MONTH.match(month_text)
         month = None
-        if match and 1 <= int(match.group(2)) <= 12:
+        if match and 1 <= int(match.group(2)) <= 12 and _valid_day(month_text):
             month = month_index(int(match.group(1)), int(match.group(2)))
         else:
             problem("month", f"month {month_text!r} is not a month; write it as YYYY-MM")
@@ -131,7 +132,9 @@ def load_rates(raw: RawSource | None, *, base: str) -> RateBook:
         rate = _parse_rate(rate_text)
         if rate is None:
             problem(
-                "rate", f"rate {rate_text!r} is not a number > 0; give units of {base} per unit"
+                "rate",
+                f"rate {rate_text!r} is not a number between 0 and 100,000,000; give units of "
+                f"{base} per one unit of the currency",
             )
         if month is None or not _CURRENCY.match(currency) or rate is None:
             continue
@@ -148,8 +151,23 @@ def load_rates(raw: RawSource | None, *, base: str) -> RateBook:
         seen[(currency, month)] = row
         series.setdefault(currency, []).append((month, rate))
     if problems:
-        raise InputError(problems)
+        note = None
+        if len(problems) > max_problems:
+            note = (
+                f"{raw.name}: {len(problems)} problems; the first {max_problems} are listed above"
+            )
+        raise InputError(problems[:max_problems], note=note)
     return RateBook(base=base, series={c: tuple(sorted(p)) for c, p in series.items()})
+
+
+def _valid_day(text: str) -> bool:
+    if len(text) == 7:
+        return True
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_rate(text: str) -> Decimal | None:

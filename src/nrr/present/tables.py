@@ -26,6 +26,10 @@ def percent(value: Decimal | None) -> str:
     return "n/a" if rounded is None else f"{rounded * 100:.2f}%"
 
 
+def _customers(count: int) -> str:
+    return f"{count} customer" if count == 1 else f"{count} customers"
+
+
 def _band_text(value: Decimal | None, bands: tuple[Band, ...]) -> Text:
     band = band_for(value, bands)
     if band is None:
@@ -46,7 +50,7 @@ def window_bridge(f: RetentionFigures, result: WindowResult) -> Table:
     table.add_row(
         "Starting MRR",
         money(f.starting_mrr),
-        f"{f.customers_start} customers active in {result.start}",
+        _customers(f.customers_start) + f" active in {result.start}",
     )
     table.add_row("+ FX revaluation", money(f.fx), "rate effect on the starting MRR")
     table.add_row("+ Expansion", money(f.expansion), "net increase, customers up over the window")
@@ -54,7 +58,7 @@ def window_bridge(f: RetentionFigures, result: WindowResult) -> Table:
     table.add_row(
         "- Churn",
         money(f.churn),
-        f"{f.customers_start - f.customers_retained} customers with no MRR at the end",
+        _customers(f.customers_start - f.customers_retained) + " with no MRR at the end",
     )
     table.add_row("= Ending MRR", money(f.ending_mrr), "same customers only", end_section=True)
     table.add_row("NRR", percent(f.nrr), _band_text(f.nrr, NRR_BANDS))
@@ -89,7 +93,7 @@ def slice_table(result: WindowResult) -> Table:
         ("NRR", "right"),
         ("GRR", "right"),
         ("logos", "right"),
-        ("new MRR", "right"),
+        ("new + reactivated", "right"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for name, f in result.segments:

@@ -113,6 +113,12 @@ def _finish(name: str, table: ibis.Table, *, first_row: int) -> RawSource:
         if clean in renames:
             raise _fail(name, f"column {clean!r} appears twice in the header; keep one")
         renames[clean] = column
+    for clean in renames:
+        # The CSV reader renames a repeated header `amount` to `amount_1`; using one and
+        # ignoring the other would silently drop data.
+        stem, _, suffix = clean.rpartition("_")
+        if suffix.isdigit() and stem in renames:
+            raise _fail(name, f"column {stem!r} appears twice in the header; keep one")
     table = table.rename(renames)
     table = table.mutate(**{ROW: (ibis.row_number() + first_row).cast("int64")})
     return RawSource(name=name, table=table, columns=tuple(renames))
