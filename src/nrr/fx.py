@@ -20,6 +20,7 @@ import pyarrow as pa
 from nrr.errors import InputError, InternalError, Problem
 from nrr.months import month_index, month_label
 from nrr.sources.files import ROW, RawSource
+from nrr.validate import DEFAULT_MAX_PROBLEMS, MONEY
 
 __all__ = ["RATE", "RateBook", "check_coverage", "convert", "load_rates"]
 
@@ -87,12 +88,12 @@ class RateBook:
 
 def convert(local: ir.NumericValue, rate: ir.NumericValue) -> ir.NumericValue:
     """Local MRR times a rate, in base currency, exactly (no rounding)."""
-    from nrr.validate import MONEY
-
     return (local.cast(_LOCAL_AT_RATE_SCALE) * rate.cast(RATE)).cast(MONEY)
 
 
-def load_rates(raw: RawSource | None, *, base: str, max_problems: int = 50) -> RateBook:
+def load_rates(
+    raw: RawSource | None, *, base: str, max_problems: int = DEFAULT_MAX_PROBLEMS
+) -> RateBook:
     """Validate an fx_rates source (small: it is checked in Python) into a RateBook."""
     if raw is None:
         return RateBook(base=base)

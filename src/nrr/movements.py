@@ -22,8 +22,8 @@ from nrr.errors import InternalError
 from nrr.fx import RateBook, convert
 from nrr.ledger import customer_steps, deltas, first_active
 from nrr.months import month_label
-from nrr.results import BridgeMonth
-from nrr.validate import MONEY, as_decimal
+from nrr.results import BridgeMonth, as_decimal
+from nrr.validate import MONEY
 
 __all__ = ["MOVEMENT_KINDS", "monthly_bridge"]
 

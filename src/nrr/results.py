@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
-__all__ = ["BridgeMonth", "RetentionFigures", "WindowResult"]
+__all__ = ["BridgeMonth", "RetentionFigures", "WindowResult", "as_decimal"]
 
 
 def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
@@ -88,3 +88,12 @@ class BridgeMonth:
         if self.segment is None:
             del values["segment"]
         return values
+
+
+def as_decimal(value: object) -> Decimal:
+    """Engines return decimals as Decimal, ints or floats; money arithmetic wants Decimal."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))

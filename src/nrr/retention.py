@@ -17,8 +17,8 @@ from nrr.attributes import ALL, segment_of
 from nrr.fx import RateBook, convert
 from nrr.ledger import first_active, snapshot
 from nrr.months import month_label
-from nrr.results import RetentionFigures, WindowResult
-from nrr.validate import MONEY, as_decimal
+from nrr.results import RetentionFigures, WindowResult, as_decimal
+from nrr.validate import MONEY
 
 __all__ = ["FX_MODES", "window_metrics"]
 

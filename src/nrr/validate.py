@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
@@ -313,8 +313,6 @@ def validate_customers(
 
 
 def _materialize(con: ibis.BaseBackend, raw: RawSource, expr: ir.Table, prefix: str) -> ir.Table:
-    import duckdb
-
     try:
         return con.create_table(ibis.util.gen_name(prefix), expr, temp=True)
     except duckdb.Error as exc:
@@ -365,12 +363,3 @@ def _raise_problems(
     if total > len(bad):
         note = f"{raw.name}: {total} rows have problems; the first {len(bad)} are listed above"
     raise InputError(problems, note=note)
-
-
-def as_decimal(value: object) -> Decimal:
-    """Engines return decimals as Decimal, ints or floats; money arithmetic wants Decimal."""
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))
