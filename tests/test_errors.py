@@ -79,7 +79,10 @@ def test_problem_cap_says_how_many_more(tmp_path):
     rows = HEADER + "".join(f"C{i},2024-01-01,,-1,month,USD\n" for i in range(80))
     lines = run(tmp_path, rows).stderr.strip().splitlines()
     assert len(lines) == 51
-    assert lines[-1] == "error: subs.csv: 80 rows have problems; the first 50 are listed above"
+    assert lines[-1] == (
+        "error: subs.csv: 80 rows have problems; the first 50 are listed above "
+        "(or use --on-invalid quarantine to set them aside)"
+    )
 
 
 def test_currency_without_rate(tmp_path):

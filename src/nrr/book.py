@@ -18,8 +18,11 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
 from nrr.attributes import check_attribute
+from nrr.conventions import Conventions
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import RateBook, check_coverage, load_rates
 from nrr.months import month_label, parse_month
@@ -27,8 +30,11 @@ from nrr.movements import monthly_bridge
 from nrr.present.frames import bridge_frame, window_frame
 from nrr.results import BridgeMonth, WindowResult
 from nrr.retention import FX_MODES, window_metrics
+from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.files import RawSource, open_file, open_table
-from nrr.validate import DEFAULT_MAX_PROBLEMS, validate_customers, validate_subscriptions
+from nrr.sources.mapping import apply_mapping
+from nrr.sources.sql import connect, open_sql
+from nrr.validate import validate_customers, validate_subscriptions
 
 __all__ = ["Book", "load"]
 
@@ -42,6 +48,7 @@ class Inputs:
     subscriptions: str
     customers: str | None
     fx_rates: str | None
+    source_format: str = "canonical"
 
 
 class Book:
@@ -55,12 +62,16 @@ class Book:
         customers: ir.Table | None,
         rates: RateBook,
         inputs: Inputs,
+        intake: Intake | None = None,
+        conventions: Conventions | None = None,
     ) -> None:
         self.con = con
         self.lines = lines
         self.customers = customers
         self.rates = rates
         self.inputs = inputs
+        self.intake = intake or Intake()
+        self.conventions = conventions or Conventions()
         self.currency = rates.base
         self.currencies: list[str] = sorted(
             lines.select("currency").distinct().to_pyarrow().column(0).to_pylist()
@@ -161,10 +172,14 @@ class Book:
         )
 
 
-def _open(con: ibis.BaseBackend, source: Source, role: str) -> RawSource:
+def _open(
+    con: DuckDBBackend, source: Source, role: str, remote: ibis.BaseBackend | None, url: str | None
+) -> RawSource:
     if isinstance(source, pd.DataFrame):
         table = ibis.memtable(source.astype("string"))
         return open_table(con, _register(con, table), label=f"{role} DataFrame")
+    if remote is not None and url is not None:
+        return open_sql(con, remote, str(source), url=url)
     return open_file(con, source, role=role)
 
 
@@ -181,14 +196,40 @@ def load(
     fx_rates: Source | None = None,
     currency: str = "USD",
     db: str | Path | None = None,
+    url: str | None = None,
+    source_format: str = "canonical",
+    columns: dict[str, str] | None = None,
+    conventions: Conventions | None = None,
+    on_invalid: str = "fail",
     max_problems: int = DEFAULT_MAX_PROBLEMS,
+    progress: Progress | None = None,
 ) -> Book:
-    """Read, validate and prepare the inputs; raise `InputError` listing every problem.
+    """Read, check and prepare the inputs.
 
-    Each input is a CSV or Parquet path or a pandas DataFrame. With `db` (a `.duckdb` file)
-    the work happens in that file, and any input not given is read from its tables
-    `subscriptions`, `customers` and `fx_rates` when they exist (as `nrr demo` writes them).
+    Each input is a CSV or Parquet path or a pandas DataFrame; with `url` (a database URL
+    such as `postgresql://user@host:5432/db`) each is instead a table name or a `SELECT`
+    query there. With `db` (a `.duckdb` file) the work happens in that file, and any input
+    not given is read from its tables `subscriptions`, `customers` and `fx_rates`.
+
+    `source_format` says what the subscriptions input is: `canonical` (METRICS.md section 1),
+    `stripe`, `invoices` or `snapshots` (docs/sources.md); `columns` maps the expected
+    column names to the input's own (`{"customer_id": "account_id"}`); `conventions` sets
+    churn timing, the past-due grace period and the reactivation window.
+
+    Invalid rows raise `InputError` listing every problem (`on_invalid="fail"`), or are set
+    aside (`"quarantine"`): `Book.intake` then holds the rejected rows and the
+    reconciliation of every source.
     """
+    intake = Intake(on_invalid=on_invalid, max_problems=max_problems, progress=progress)
+    conventions = conventions or Conventions()
+    if source_format not in FORMATS:
+        raise InputError(
+            Problem(
+                source="--from",
+                message=f"{source_format!r} is not an input format; use one of "
+                f"{', '.join(FORMATS)}",
+            )
+        )
     currency = currency.strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         raise InputError(
@@ -197,11 +238,12 @@ def load(
             )
         )
     con = ibis.duckdb.connect(str(db)) if db is not None else ibis.duckdb.connect()
+    remote = connect(url) if url is not None else None
     tables = set(con.list_tables()) if db is not None else set()
 
     def source(given: Source | None, role: str, required: bool) -> RawSource | None:
         if given is not None:
-            return _open(con, given, role)
+            return _open(con, given, role, remote, url)
         if role in tables:
             return open_table(con, role, label=f"{Path(str(db)).name}:{role}")
         if required:
@@ -219,20 +261,42 @@ def load(
         raise InternalError("a required source came back empty")
     customers_raw = source(customers, "customers", required=False)
     rates_raw = source(fx_rates, "fx_rates", required=False)
-
-    lines = validate_subscriptions(con, subs_raw, base_currency=currency, max_problems=max_problems)
-    attributes = (
-        validate_customers(con, customers_raw, max_problems=max_problems)
-        if customers_raw is not None
-        else None
-    )
     rates = load_rates(rates_raw, base=currency, max_problems=max_problems)
-    check_coverage(
-        lines,
-        rates,
-        source=subs_raw.name,
-        rates_source=rates_raw.name if rates_raw is not None else "an fx_rates file (--fx-rates)",
+
+    intake.open_account(subs_raw, con)
+    subs_raw, origin = apply_mapping(subs_raw, columns or {})
+    metadata: RawSource | None = None
+    if source_format == "stripe":
+        subs_raw, metadata = stripe_lines(con, subs_raw, intake, conventions)
+    elif source_format == "invoices":
+        subs_raw = invoice_lines(con, subs_raw, intake, currency)
+    elif source_format == "snapshots":
+        subs_raw = snapshot_lines(con, subs_raw, intake, currency)
+    lines = validate_subscriptions(
+        con,
+        subs_raw,
+        base_currency=currency,
+        intake=intake,
+        first_rates=rates.first_months(),
+        origin=origin,
     )
+    attributes = None
+    if customers_raw is not None:
+        intake.open_account(customers_raw, con)
+        attributes = validate_customers(con, customers_raw, intake=intake)
+    elif metadata is not None:
+        attributes = validate_customers(con, metadata, intake=intake)
+    if not intake.quarantine:
+        check_coverage(
+            lines,
+            rates,
+            source=subs_raw.name,
+            rates_source=rates_raw.name
+            if rates_raw is not None
+            else "an fx_rates file (--fx-rates)",
+        )
+    for account in intake.accounts.values():
+        account.check()
     return Book(
         con=con,
         lines=lines,
@@ -242,5 +306,8 @@ def load(
             subscriptions=subs_raw.name,
             customers=customers_raw.name if customers_raw else None,
             fx_rates=rates_raw.name if rates_raw else None,
+            source_format=source_format,
         ),
+        intake=intake,
+        conventions=conventions,
     )

@@ -44,6 +44,10 @@ class RateBook:
         points = self.series.get(currency)
         return points[0][0] if points else None
 
+    def first_months(self) -> dict[str, int]:
+        """Each currency's first month with a rate."""
+        return {c: points[0][0] for c, points in self.series.items() if points}
+
     def rate(self, currency: str, month: int) -> Decimal | None:
         """The rate in force in `month` (carried forward), or None before the first rate."""
         if currency == self.base:

@@ -1,21 +1,18 @@
 """Validate the canonical inputs (METRICS.md section 1) into typed tables.
 
 Validation runs inside the engine, in one pass over each file: every check becomes a
-boolean column, the typed table is materialized once, and only the few bad rows come
-back to Python to be described. Every problem is collected (up to `max_problems` shown),
-never just the first.
+boolean column, the typed table is materialized once, and only the bad rows come back to
+Python to be described (`nrr.screen`). Every problem is collected, never just the first;
+the intake's policy decides whether they stop the run or are quarantined.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-import duckdb
 import ibis
 import ibis.expr.types as ir
 
 from nrr.errors import InputError, Problem
+from nrr.screen import CURRENCY_HINT, DEFAULT_MAX_PROBLEMS, MRR_HINT, Check, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
 __all__ = [
@@ -28,7 +25,6 @@ __all__ = [
     "validate_subscriptions",
 ]
 
-DEFAULT_MAX_PROBLEMS = 50
 # Per-line MRR in its own currency: 12 integer digits, 8 decimals. With rates at 9 decimals
 # the product fits 38 digits exactly on every engine, so no conversion rounds.
 LOCAL_MRR = "decimal(20, 8)"
@@ -69,24 +65,17 @@ _REQUIRED_SUBSCRIPTION = ("customer_id", "start_date", "amount")
 _OPTIONAL_SUBSCRIPTION = ("product", "end_date", "interval", "quantity", "currency")
 
 
-@dataclass(frozen=True)
-class _Check:
-    flag: str
-    column: str
-    describe: Callable[[str | None], str]
-
-
 def _show(value: str | None) -> str:
     return "empty" if value is None or value.strip() == "" else repr(value)
 
 
 _SUBSCRIPTION_CHECKS = (
-    _Check(
+    Check(
         "bad_customer",
         "customer_id",
         lambda v: "customer_id is empty; every line needs the id of the account that pays",
     ),
-    _Check(
+    Check(
         "bad_start",
         "start_date",
         lambda v: (
@@ -94,7 +83,7 @@ _SUBSCRIPTION_CHECKS = (
             "as YYYY-MM-DD (ISO), for example 2024-01-31"
         ),
     ),
-    _Check(
+    Check(
         "bad_end",
         "end_date",
         lambda v: (
@@ -102,7 +91,7 @@ _SUBSCRIPTION_CHECKS = (
             "YYYY-MM-DD (ISO), or leave it empty for an ongoing line"
         ),
     ),
-    _Check(
+    Check(
         "bad_order",
         "end_date",
         lambda v: (
@@ -110,7 +99,7 @@ _SUBSCRIPTION_CHECKS = (
             "is the first day NOT in service, on or after start_date"
         ),
     ),
-    _Check(
+    Check(
         "bad_amount",
         "amount",
         lambda v: (
@@ -119,7 +108,7 @@ _SUBSCRIPTION_CHECKS = (
             "e.g. 1250.50"
         ),
     ),
-    _Check(
+    Check(
         "bad_negative",
         "amount",
         lambda v: (
@@ -127,14 +116,14 @@ _SUBSCRIPTION_CHECKS = (
             "are >= 0 (net credits and refunds into the charge, or leave them out)"
         ),
     ),
-    _Check(
+    Check(
         "bad_large",
         "amount",
         lambda v: (
             f"amount {_show(v)} gives an MRR above 10 billion; check the value and its interval"
         ),
     ),
-    _Check(
+    Check(
         "bad_interval",
         "interval",
         lambda v: (
@@ -142,12 +131,12 @@ _SUBSCRIPTION_CHECKS = (
             "quarter, half_year, year, or a positive number of months such as 12.2875"
         ),
     ),
-    _Check(
+    Check(
         "bad_quantity",
         "quantity",
         lambda v: f"quantity {_show(v)} is not a number >= 0; leave it empty for 1",
     ),
-    _Check(
+    Check(
         "bad_currency",
         "currency",
         lambda v: (
@@ -197,9 +186,18 @@ def validate_subscriptions(
     raw: RawSource,
     *,
     base_currency: str,
-    max_problems: int = DEFAULT_MAX_PROBLEMS,
+    intake: Intake | None = None,
+    first_rates: dict[str, int] | None = None,
+    origin: dict[str, str] | None = None,
 ) -> ir.Table:
-    """Check every row of a subscriptions source; return the typed lines or raise InputError."""
+    """Check every row of a subscriptions source; return the typed lines.
+
+    Rows that fail a check raise `InputError` listing them, or, when the intake quarantines,
+    are set aside. With `first_rates` (currency -> first month with a rate) a quarantining
+    intake also sets aside lines in a currency that has no rate yet when they start.
+    `origin` maps canonical column names to the source's own, for messages.
+    """
+    intake = intake or Intake()
     _require_columns(
         raw,
         _REQUIRED_SUBSCRIPTION,
@@ -228,6 +226,8 @@ def validate_subscriptions(
     safe_amount = ibis.ifelse(ok_money, amount, 0)
     safe_interval = ibis.ifelse(ok_money, interval, 1)
     too_large = ok_money & (safe_amount / safe_interval >= _MAX_MRR)
+    start_m = (start.year() * 12 + start.month() - 1).cast("int64")
+    end_m = (end.year() * 12 + end.month() - 1).cast("int64")
     flags = {
         "bad_customer": _blank(customer),
         "bad_start": start.isnull(),
@@ -240,7 +240,12 @@ def validate_subscriptions(
         "bad_quantity": quantity.isnull() | (quantity < 0),
         "bad_currency": ~currency.re_search(r"^[A-Z]{3}$"),
     }
+    checks = _SUBSCRIPTION_CHECKS
+    if intake.quarantine and first_rates is not None:
+        flags["bad_rate"] = _uncovered(currency, base_currency, first_rates, start_m, end_m, amount)
+        checks = (*checks, _rate_check(base_currency))
     safe_mrr = ibis.ifelse(too_large, 0, safe_amount / safe_interval).cast("decimal(38, 10)")
+    readable = ok_money & ~too_large
     parsed = t.select(
         t[ROW],
         customer_id=customer,
@@ -248,26 +253,152 @@ def validate_subscriptions(
         currency=currency,
         start_date=start,
         end_date=end,
-        start_m=(start.year() * 12 + start.month() - 1).cast("int64"),
-        end_m=(end.year() * 12 + end.month() - 1).cast("int64"),
+        start_m=start_m,
+        end_m=end_m,
         amount=amount,
         interval_months=interval,
         quantity=quantity,
         mrr_local=safe_mrr.cast(LOCAL_MRR),
+        _nrows=t[_NROWS].cast("int64") if _NROWS in raw.columns else ibis.literal(1, "int64"),
+        **{
+            MRR_HINT: ibis.ifelse(readable, safe_mrr, ibis.null(_NUMBER)).cast(_NUMBER),
+            CURRENCY_HINT: currency,
+        },
         **flags,
     )
-    typed = _materialize(con, raw, parsed, "nrr_lines")
-    _raise_problems(typed, raw, _SUBSCRIPTION_CHECKS, max_problems)
-    return typed.select(*LINE_COLUMNS)
+    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
+    used = typed.select(ROW, _NROWS).distinct()
+    account = intake.accounts.get(raw.name)
+    if account is not None:
+        account.rows_used += int(used[_NROWS].sum().execute() or 0)
+    lines = typed.select(*LINE_COLUMNS)
+    intake.warnings.extend(line_warnings(lines, raw.name))
+    return lines
+
+
+_NROWS = "_nrows"
+
+
+def _uncovered(
+    currency: ir.StringValue,
+    base: str,
+    first_rates: dict[str, int],
+    start_m: ir.IntegerValue,
+    end_m: ir.IntegerValue,
+    amount: ir.NumericValue,
+) -> ir.BooleanValue:
+    first = (
+        ibis.cases(
+            *((currency == c, ibis.literal(m, "int64")) for c, m in first_rates.items()),
+            else_=ibis.null("int64"),
+        )
+        if first_rates
+        else ibis.null("int64")
+    )
+    live = (amount > 0) & (end_m.isnull() | (end_m > start_m))
+    return ibis.ifelse(
+        (currency != base) & live & start_m.notnull(),
+        first.isnull() | (start_m < first),
+        False,
+    ).fill_null(False)
+
+
+def _rate_check(base: str) -> Check:
+    return Check(
+        "bad_rate",
+        "currency",
+        lambda v: (
+            f"no exchange rate for {_show(v)} in this line's start month or any earlier month; "
+            f"add it to the fx_rates input ({base} per 1 unit)"
+        ),
+    )
+
+
+def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
+    """Exact duplicate lines, and overlapping lines of one customer and product: both are
+    counted, which is usually a double count, so say so with counts and examples."""
+    live = lines.filter(
+        (lines.mrr_local > 0) & (lines.end_m.isnull() | (lines.end_m > lines.start_m))
+    )
+    same = [
+        "customer_id",
+        "product",
+        "currency",
+        "start_date",
+        "end_date",
+        "amount",
+        "interval_months",
+        "quantity",
+    ]
+    marked = live.mutate(
+        first_row=live[ROW].min().over(group_by=same),
+        reach=live.end_date.fill_null(ibis.date(9999, 12, 31))
+        .max()
+        .over(
+            group_by=["customer_id", "product"],
+            order_by=[live.start_date, live[ROW]],
+            rows=(None, -1),
+        ),
+    )
+    marked = marked.mutate(
+        duplicate=marked.first_row < marked[ROW],
+    )
+    marked = marked.mutate(
+        overlap=~marked.duplicate & marked.reach.notnull() & (marked.reach > marked.start_date)
+    )
+    counts = (
+        marked.aggregate(duplicates=marked.duplicate.sum(), overlaps=marked.overlap.sum())
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    warnings = []
+    if counts["duplicates"]:
+        shown = (
+            marked.filter(marked.duplicate)
+            .order_by(ROW)
+            .select(ROW, "first_row")
+            .limit(examples)
+            .to_pyarrow()
+            .to_pylist()
+        )
+        pairs = "; ".join(f"row {r[ROW]} = row {r['first_row']}" for r in shown)
+        warnings.append(
+            f"{source}: {counts['duplicates']:,} lines are exact copies of an earlier line "
+            f"({pairs}); each copy is counted, so remove it if it is a double count"
+        )
+    if counts["overlaps"]:
+        shown = (
+            marked.filter(marked.overlap)
+            .order_by(ROW)
+            .select(ROW, "customer_id", "product", "start_date")
+            .limit(examples)
+            .to_pyarrow()
+            .to_pylist()
+        )
+        pairs = "; ".join(
+            f"row {r[ROW]} ({r['customer_id']}, {r['product']}, from {r['start_date']})"
+            for r in shown
+        )
+        warnings.append(
+            f"{source}: {counts['overlaps']:,} lines start while an earlier line of the same "
+            f"customer and product is still in service ({pairs}); both are counted, so if one "
+            "replaces the other, end the old line on the day the new one starts"
+        )
+    return warnings
 
 
 def validate_customers(
     con: ibis.BaseBackend,
     raw: RawSource,
     *,
-    max_problems: int = DEFAULT_MAX_PROBLEMS,
+    intake: Intake | None = None,
 ) -> ir.Table:
-    """Check a customers source: ids present and unique; attributes as text, empty = `(none)`."""
+    """Check a customers source: ids present and unique; attributes as text, empty = `(none)`.
+
+    Quarantining sets aside rows without an id and every row of a repeated id (never "last
+    one wins"); those customers then have every attribute `(none)`.
+    """
+    intake = intake or Intake()
     _require_columns(raw, ("customer_id",), "customers", "customer_id plus any attribute columns")
     reserved = [c for c in raw.columns if c in ("cohort", "tenure")]
     if reserved:
@@ -290,16 +421,20 @@ def validate_customers(
     parsed = parsed.mutate(
         bad_customer=_blank(parsed.customer_id),
         first_row=parsed[ROW].min().over(group_by=parsed.customer_id),
+        copies=parsed[ROW].count().over(group_by=parsed.customer_id),
     )
-    parsed = parsed.mutate(bad_duplicate=parsed.first_row < parsed[ROW])
-    typed = _materialize(con, raw, parsed, "nrr_customers")
+    # Quarantine drops every copy of a repeated id; failing lists each copy after the first.
+    parsed = parsed.mutate(
+        bad_duplicate=~parsed.bad_customer
+        & ((parsed.copies > 1) if intake.quarantine else (parsed.first_row < parsed[ROW]))
+    )
     checks = (
-        _Check(
+        Check(
             "bad_customer",
             "customer_id",
             lambda v: "customer_id is empty; give every row the id used in the subscriptions",
         ),
-        _Check(
+        Check(
             "bad_duplicate",
             "customer_id",
             lambda v: (
@@ -308,58 +443,8 @@ def validate_customers(
             ),
         ),
     )
-    _raise_problems(typed, raw, checks, max_problems)
+    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_customers")
+    account = intake.accounts.get(raw.name)
+    if account is not None:
+        account.rows_used += int(typed.count().execute())
     return typed.select("customer_id", *attributes)
-
-
-def _materialize(con: ibis.BaseBackend, raw: RawSource, expr: ir.Table, prefix: str) -> ir.Table:
-    try:
-        return con.create_table(ibis.util.gen_name(prefix), expr, temp=True)
-    except duckdb.Error as exc:
-        message = str(exc).strip().splitlines()[0]
-        raise InputError(Problem(source=raw.name, message=f"cannot be read: {message}")) from None
-
-
-def _raise_problems(
-    typed: ir.Table,
-    raw: RawSource,
-    checks: tuple[_Check, ...],
-    max_problems: int,
-) -> None:
-    any_bad = ibis.or_(*(typed[c.flag] for c in checks))
-    total = typed.filter(any_bad).count().execute()
-    if total == 0:
-        return
-    extra = ["first_row"] if "first_row" in typed.columns else []
-    bad = (
-        typed.filter(any_bad)
-        .order_by(ROW)
-        .select(ROW, *(c.flag for c in checks), *extra)
-        .limit(max_problems)
-        .to_pyarrow()
-        .to_pylist()
-    )
-    rows = [r[ROW] for r in bad]
-    wanted = sorted({c.column for c in checks if c.column in raw.columns})
-    raw_values = {
-        r[ROW]: r
-        for r in raw.table.filter(raw.table[ROW].isin(rows))
-        .select(ROW, *wanted)
-        .to_pyarrow()
-        .to_pylist()
-    }
-    problems: list[Problem] = []
-    for record in bad:
-        for check in checks:
-            if record[check.flag]:
-                value = raw_values.get(record[ROW], {}).get(check.column)
-                message = check.describe(value)
-                if "{first}" in message:
-                    message = message.replace("{first}", str(record.get("first_row")))
-                problems.append(
-                    Problem(source=raw.name, row=record[ROW], column=check.column, message=message)
-                )
-    note = None
-    if total > len(bad):
-        note = f"{raw.name}: {total} rows have problems; the first {len(bad)} are listed above"
-    raise InputError(problems, note=note)

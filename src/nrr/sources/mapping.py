@@ -1,0 +1,53 @@
+"""Column mapping: the user's column names -> the names an input format expects."""
+
+from __future__ import annotations
+
+from nrr.errors import InputError, Problem
+from nrr.sources.files import ROW, RawSource
+
+__all__ = ["apply_mapping", "parse_mapping"]
+
+
+def parse_mapping(pairs: list[str] | None, *, flag: str = "--map") -> dict[str, str]:
+    """`["customer_id=account", "amount=price"]` -> {"customer_id": "account", ...}."""
+    mapping: dict[str, str] = {}
+    for pair in pairs or []:
+        wanted, sep, given = pair.partition("=")
+        if not sep or not wanted.strip() or not given.strip():
+            raise InputError(
+                Problem(
+                    source=flag,
+                    message=f"{pair!r} is not NAME=COLUMN (e.g. customer_id=account_id)",
+                )
+            )
+        mapping[wanted.strip().lower()] = given.strip().lower()
+    return mapping
+
+
+def apply_mapping(raw: RawSource, mapping: dict[str, str]) -> tuple[RawSource, dict[str, str]]:
+    """Rename source columns to the expected names; return the source and, for messages,
+    expected name -> the user's column name."""
+    if not mapping:
+        return raw, {}
+    mapping = {k.lower(): v.lower() for k, v in mapping.items()}
+    missing = [given for given in mapping.values() if given not in raw.columns]
+    if missing:
+        have = ", ".join(c for c in raw.columns if c != ROW)
+        raise InputError(
+            Problem(
+                source=raw.name,
+                message=f"the column mapping names {', '.join(repr(m) for m in missing)}, which "
+                f"the input does not have (found: {have})",
+            )
+        )
+    sources = set(mapping.values())
+    # A column that already has an expected name but is not the mapped one steps aside, so
+    # the mapped column is the only one read under that name.
+    kept = [c for c in raw.columns if c in sources or c not in mapping]
+    renames = {wanted: given for wanted, given in mapping.items()}
+    table = raw.table.select(*kept)
+    aside = {f"{c}__unmapped": c for c in kept if c in mapping and c not in sources}
+    table = table.rename(aside)
+    table = table.rename(renames)
+    columns = tuple(table.columns)
+    return RawSource(name=raw.name, table=table, columns=columns), dict(mapping)
