@@ -129,6 +129,7 @@ class Book:
             window=window,
             by=by,
             fx_mode=fx_mode,
+            reactivation_window=self.conventions.reactivation_window,
         )
 
     def bridge(self, start: str, end: str, *, by: str | None = None) -> list[BridgeMonth]:
@@ -151,6 +152,7 @@ class Book:
             start=start_m,
             end=end_m,
             by=by,
+            reactivation_window=self.conventions.reactivation_window,
         )
 
     def metrics(

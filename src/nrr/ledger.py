@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 
 from nrr.validate import LOCAL_MRR
 
-__all__ = ["customer_steps", "deltas", "first_active", "live_lines", "snapshot"]
+__all__ = ["customer_steps", "deltas", "first_active", "live_lines", "returns", "snapshot"]
 
 _LOCAL_SUM = "decimal(38, 8)"
 
@@ -83,3 +83,23 @@ def customer_steps(lines: ir.Table) -> ir.Table:
     )
     steps = steps.mutate(after=after.cast(_LOCAL_SUM))
     return steps.mutate(before=(steps.after - steps.delta).cast(_LOCAL_SUM))
+
+
+def returns(steps: ir.Table, reactivation_window: int | None) -> ir.Table:
+    """(customer_id, month, returning) for every month a customer goes from no MRR to some.
+
+    `returning` is true when the start counts as a reactivation: the customer had MRR
+    before, and (with a window of N months) was away N months or fewer. A customer that
+    churns in month c (last MRR in c-1) and returns in m was away m - c months.
+    """
+    per = steps.group_by("customer_id", "month").agg(
+        before=steps.before.sum(), after=steps.after.sum()
+    )
+    stopped = ibis.ifelse((per.before > 0) & (per.after == 0), per.month, ibis.null("int64"))
+    last_stop = stopped.max().over(group_by=per.customer_id, order_by=per.month, rows=(None, -1))
+    per = per.mutate(last_stop=last_stop)
+    began = per.filter((per.before == 0) & (per.after > 0))
+    returning = began.last_stop.notnull()
+    if reactivation_window is not None:
+        returning = returning & (began.month - began.last_stop <= reactivation_window)
+    return began.select("customer_id", "month", returning=returning)

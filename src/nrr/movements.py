@@ -20,7 +20,7 @@ import pyarrow as pa
 from nrr.attributes import segment_of
 from nrr.errors import InternalError
 from nrr.fx import RateBook, convert
-from nrr.ledger import customer_steps, deltas, first_active
+from nrr.ledger import customer_steps, deltas, first_active, returns
 from nrr.months import month_label
 from nrr.results import BridgeMonth, as_decimal
 from nrr.validate import MONEY
@@ -35,7 +35,7 @@ def _months_table(months: list[int]) -> ir.Table:
 
 
 def _movement_totals(
-    steps: ir.Table, rates: ir.Table, first: ir.Table, segments: ir.Table, lo: int, hi: int
+    steps: ir.Table, rates: ir.Table, began: ir.Table, segments: ir.Table, lo: int, hi: int
 ) -> ir.Table:
     inside = steps.filter((steps.month >= lo) & (steps.month <= hi))
     valued = inside.join(rates, ["currency", "month"])
@@ -43,7 +43,7 @@ def _movement_totals(
         prev=convert(valued.before, valued.rate).sum().cast(MONEY),
         cur=convert(valued.after, valued.rate).sum().cast(MONEY),
     )
-    t = per_customer.join(first, "customer_id").join(segments, "customer_id")
+    t = per_customer.left_join(began, ["customer_id", "month"]).join(segments, "customer_id")
     zero = ibis.literal(Decimal(0)).cast(MONEY)
 
     def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
@@ -51,8 +51,8 @@ def _movement_totals(
 
     starts = (t.prev == 0) & (t.cur > 0)
     return t.group_by("segment", "month").agg(
-        new=total(starts & (t.month <= t.first_m), t.cur),
-        reactivation=total(starts & (t.month > t.first_m), t.cur),
+        new=total(starts & ~t.returning.fill_null(False), t.cur),
+        reactivation=total(starts & t.returning.fill_null(False), t.cur),
         expansion=total((t.prev > 0) & (t.cur > t.prev), t.cur - t.prev),
         contraction=total((t.cur > 0) & (t.cur < t.prev), t.prev - t.cur),
         churn=total((t.prev > 0) & (t.cur == 0), t.prev),
@@ -94,8 +94,12 @@ def monthly_bridge(
     start: int,
     end: int,
     by: str | None,
+    reactivation_window: int | None = None,
 ) -> list[BridgeMonth]:
-    """The bridge for every month from `start` to `end`, overall or per slice of `by`."""
+    """The bridge for every month from `start` to `end`, overall or per slice of `by`.
+
+    A start after a gap is a reactivation, or new when the customer was away longer than
+    `reactivation_window` months (None: any gap is a reactivation)."""
     months = list(range(start - 1, end + 1))
     rate_table = rates.table(currencies, [*months, end + 1])
     rate_table = rate_table.mutate(
@@ -106,7 +110,8 @@ def monthly_bridge(
     first = first_active(lines)
     segments = segment_of(first, by=by, customers=customers, first=first)
 
-    moves = _movement_totals(steps, rate_table, first, segments, start, end)
+    began = returns(steps, reactivation_window)
+    moves = _movement_totals(steps, rate_table, began, segments, start, end)
     levels = _levels(changes, segments, rate_table, months)
     active = _active_counts(steps, segments, months)
 

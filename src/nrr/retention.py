@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 
 from nrr.attributes import ALL, segment_of
 from nrr.fx import RateBook, convert
-from nrr.ledger import first_active, snapshot
+from nrr.ledger import customer_steps, first_active, returns, snapshot
 from nrr.months import month_label
 from nrr.results import RetentionFigures, WindowResult, as_decimal
 from nrr.validate import MONEY
@@ -85,8 +85,8 @@ def _aggregate(per_customer: ir.Table) -> ir.Table:
         churn=total(in_c & ~kept, t.s_e),
         customers_start=in_c.cast("int64").sum(),
         customers_retained=(in_c & kept).cast("int64").sum(),
-        new_mrr=total(~in_c & kept & (t.first_m > t.window_start), t.e_e),
-        reactivation_mrr=total(~in_c & kept & (t.first_m < t.window_start), t.e_e),
+        new_mrr=total(~in_c & kept & ~t.returning, t.e_e),
+        reactivation_mrr=total(~in_c & kept & t.returning, t.e_e),
     )
 
 
@@ -123,13 +123,24 @@ def window_metrics(
     window: int,
     by: str | None,
     fx_mode: str,
+    reactivation_window: int | None = None,
 ) -> WindowResult:
-    """Compute the window metrics overall and, with `by`, per value of that attribute."""
+    """Compute the window metrics overall and, with `by`, per value of that attribute.
+
+    A customer outside the cohort that has MRR at the end is new or reactivated by its first
+    return inside the window, under the same rule as the monthly bridge."""
     start = end - window
     per_customer = customer_window(lines, rates, currencies, start, end, fx_mode)
     first = first_active(lines)
-    per_customer = (
-        per_customer.view().join(first, "customer_id").mutate(window_start=ibis.literal(start))
+    began = returns(customer_steps(lines), reactivation_window)
+    inside = began.filter((began.month > start) & (began.month <= end))
+    first_return = inside.group_by("customer_id").agg(
+        returning=inside.returning.argmin(inside.month)
+    )
+    per_customer = per_customer.view().join(first, "customer_id")
+    per_customer = per_customer.left_join(first_return, "customer_id").select(
+        *[per_customer[c] for c in per_customer.columns],
+        returning=first_return.returning.fill_null(False),
     )
 
     def run(attribute: str | None) -> dict[str, RetentionFigures]:

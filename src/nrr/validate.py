@@ -297,7 +297,7 @@ def _uncovered(
     )
     live = (amount > 0) & (end_m.isnull() | (end_m > start_m))
     return ibis.ifelse(
-        (currency != base) & live & start_m.notnull(),
+        (currency != base) & currency.re_search(r"^[A-Z]{3}$") & live & start_m.notnull(),
         first.isnull() | (start_m < first),
         False,
     ).fill_null(False)
@@ -363,7 +363,8 @@ def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
         )
         pairs = "; ".join(f"row {r[ROW]} = row {r['first_row']}" for r in shown)
         warnings.append(
-            f"{source}: {counts['duplicates']:,} lines are exact copies of an earlier line "
+            f"{source}: {_lines(counts['duplicates'], 'is an exact copy', 'are exact copies')} "
+            "of an earlier line "
             f"({pairs}); each copy is counted, so remove it if it is a double count"
         )
     if counts["overlaps"]:
@@ -380,11 +381,16 @@ def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
             for r in shown
         )
         warnings.append(
-            f"{source}: {counts['overlaps']:,} lines start while an earlier line of the same "
+            f"{source}: {_lines(counts['overlaps'], 'starts', 'start')} while an earlier line "
+            "of the same "
             f"customer and product is still in service ({pairs}); both are counted, so if one "
             "replaces the other, end the old line on the day the new one starts"
         )
     return warnings
+
+
+def _lines(count: int, one: str = "is", many: str = "are") -> str:
+    return f"1 line {one}" if count == 1 else f"{count:,} lines {many}"
 
 
 def validate_customers(

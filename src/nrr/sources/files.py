@@ -3,10 +3,18 @@
 Everything is read as text first so that validation, not the reader, decides what a bad
 value is, and can say which row and column it was in. Each raw table gets a `_row` column
 with the row number a user would see (the header of a CSV file is row 1).
+
+A CSV file is first read once by Python's `csv` module, streaming, a row at a time: that
+pass checks what the engine would only report vaguely or not at all (text that is not UTF-8,
+rows with more or fewer fields than the header, quotes that never close, mixed line endings,
+empty lines that would shift the row numbers) and names the row. The engine then reads the
+file with the separator and header found, so both agree on what a row is.
 """
 
 from __future__ import annotations
 
+import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +30,14 @@ __all__ = ["ROW", "RawSource", "open_file", "open_table"]
 ROW = "_row"
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
 _SNIFF_BYTES = 64 * 1024
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SEPARATORS = (",", ";", "\t", "|")  # the first wins a tie
+# A CSV row (all its lines) may hold this many characters; memory stays bounded by it.
+_MAX_ROW_CHARS = 1 << 20
+# The engine's limit, in bytes, sits above any row the scan lets through (<= 4 bytes a char).
+_ENGINE_MAX_LINE_BYTES = 8 * _MAX_ROW_CHARS
+# Bytes that are not UTF-8, as decoded with errors="surrogateescape".
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,10 @@ def _fail(name: str, message: str) -> InputError:
     return InputError(Problem(source=name, message=message))
 
 
+def _fail_row(name: str, row: int, message: str) -> InputError:
+    return InputError(Problem(source=name, row=row, message=message))
+
+
 def open_file(con: DuckDBBackend, path: str | Path, *, role: str) -> RawSource:
     """Open `path` (CSV or Parquet, chosen by suffix or content) for the input `role`."""
     path = Path(path)
@@ -47,33 +67,276 @@ def open_file(con: DuckDBBackend, path: str | Path, *, role: str) -> RawSource:
         raise _fail(str(path), f"is a folder, not a file (given as the {role} input)")
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
-    if not head.strip():
-        raise _fail(name, f"the file is empty; the {role} input needs a header row and data rows")
+    if len(head) < _SNIFF_BYTES and not head.removeprefix(_UTF8_BOM).strip():
+        raise _fail(name, _empty(role))
     if path.suffix.lower() in _PARQUET_SUFFIXES or head[:4] == b"PAR1":
         return _open_parquet(con, path, name)
-    return _open_csv(con, path, name, head)
+    return _open_csv(con, path, name, head, role)
 
 
-def _open_csv(con: DuckDBBackend, path: Path, name: str, head: bytes) -> RawSource:
+def _empty(role: str) -> str:
+    return f"the file is empty; the {role} input needs a header row and data rows"
+
+
+def _open_csv(con: DuckDBBackend, path: Path, name: str, head: bytes, role: str) -> RawSource:
+    _check_text(name, head)
+    layout = _scan_csv(path, name, head, role)
+    try:
+        table = con.read_csv(
+            str(path),
+            columns=dict.fromkeys(layout.columns, "VARCHAR"),
+            header=True,
+            skip=layout.skip,
+            delim=layout.separator,
+            quote='"',
+            escape='"',
+            strict_mode=True,
+            max_line_size=_ENGINE_MAX_LINE_BYTES,
+        )
+    except duckdb.Error as exc:
+        raise _fail(name, f"cannot be read as CSV: {_first_line(exc)}") from None
+    # With a single column the engine reads an empty line as an empty value, so empty lines
+    # at the end would become rows (the scan refuses every other empty line).
+    last_row = layout.last_row if len(layout.columns) == 1 else None
+    return _finish(name, table, first_row=layout.skip + 2, last_row=last_row)
+
+
+def _check_text(name: str, head: bytes) -> None:
+    """Refuse what is plainly not UTF-8 text, from the first bytes."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise _fail(name, "is UTF-32 text, not UTF-8; re-save it as CSV UTF-8")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(head):
+        raise _fail(name, "is UTF-16 text, not UTF-8; re-save it as CSV UTF-8")
+    if head.startswith(b"\x1f\x8b"):
+        raise _fail(name, "is a gzip-compressed file, not a CSV file; decompress it first")
+    if head.startswith(b"PK\x03\x04"):
+        raise _fail(
+            name,
+            "is a ZIP archive (an Excel .xlsx workbook is one), not a CSV file; "
+            "export the sheet as CSV UTF-8, or as Parquet",
+        )
     if b"\x00" in head:
         raise _fail(
             name,
             "is not a text CSV file (it contains binary data); export it as CSV (UTF-8) or Parquet",
         )
-    try:
-        head.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A cut in the middle of a multi-byte character at the sniff boundary is not an error.
-        if exc.start < len(head) - 4:
-            raise _fail(
-                name,
-                f"is not UTF-8 text (bad byte at offset {exc.start}); re-save it as CSV UTF-8",
-            ) from None
-    try:
-        table = con.read_csv(str(path), all_varchar=True, header=True)
-    except duckdb.Error as exc:
-        raise _fail(name, f"cannot be read as CSV: {_first_line(exc)}") from None
-    return _finish(name, table, first_row=2)
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without a byte-order mark: most even or most odd bytes are NUL, not both."""
+    even, odd = head[0::2], head[1::2]
+    if len(odd) < 8:
+        return False
+    nul_even, nul_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    return max(nul_even, nul_odd) > 0.7 and min(nul_even, nul_odd) < 0.1
+
+
+@dataclass(frozen=True)
+class _Layout:
+    separator: str
+    columns: tuple[str, ...]  # header names, cleaned; unique
+    skip: int  # empty lines before the header
+    last_row: int  # row number of the last row that is not empty
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str, *, too_long: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.too_long = too_long
+
+
+class _Lines:
+    """The lines of a text file for `csv.reader`, checked as they pass; memory stays bounded."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+        self.number = 0  # physical lines read so far
+        self.row_chars = 0  # characters of the row being read; the caller resets it
+        self.ending = ""  # the line ending of the last line read
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._handle.readline(_MAX_ROW_CHARS + 1)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        self.row_chars += len(line)
+        if self.row_chars > _MAX_ROW_CHARS:
+            raise _Unreadable(
+                f"the row is longer than {_MAX_ROW_CHARS:,} characters; check that it is "
+                "one row of the table (a CSV row holds short values: ids, dates, amounts)",
+                too_long=True,
+            )
+        if not line.isascii() and (bad := _NOT_UTF8.search(line)):
+            byte = ord(line[bad.start()]) - 0xDC00
+            before = line[: bad.start()][-20:]
+            where = f"after {before!r}" if before else "at the start of a line"
+            raise _Unreadable(
+                f"is not UTF-8 text (byte 0x{byte:02X} {where}); re-save it as CSV UTF-8"
+            )
+        if "\x00" in line:
+            raise _Unreadable(
+                "contains a NUL byte (binary data); export the file as CSV (UTF-8) or Parquet"
+            )
+        self.ending = line[len(line.rstrip("\r\n")) :]
+        return line
+
+
+_ENDINGS = {"\n": "LF", "\r\n": "CR LF", "\r": "CR"}
+
+
+def _scan_csv(path: Path, name: str, head: bytes, role: str) -> _Layout:
+    """Read the file once, a row at a time, and report the first row the engine would misread.
+
+    Rows are numbered as a spreadsheet shows them: the header is row 1 (after any empty
+    lines above it), and a value with line breaks inside quotes is still one row.
+    """
+    separator = _guess_separator(head)
+    header: list[str] | None = None
+    header_ending = ""
+    skip = rows = last_row = 0
+    empty_row: int | None = None
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        lines = _Lines(handle)
+        reader = csv.reader(
+            lines,
+            delimiter=separator,
+            quotechar='"',
+            doublequote=True,
+            skipinitialspace=True,
+            strict=True,
+        )
+        while True:
+            lines.row_chars = 0
+            first_line = lines.number + 1
+            try:
+                record = next(reader, None)
+            except _Unreadable as exc:
+                message = exc.message
+                if exc.too_long and lines.number > first_line:
+                    message = _quote_runs_on(first_line, lines.number)
+                raise _fail_row(name, rows + 1, message) from None
+            except csv.Error as exc:
+                message = _csv_error(str(exc), separator, first_line, lines.number)
+                raise _fail_row(name, rows + 1, message) from None
+            if record is None:
+                break
+            rows += 1
+            blank = not record or (
+                len(record) == 1 and not record[0].strip() and (header is None or len(header) == 1)
+            )
+            if header is None:
+                if blank:
+                    skip += lines.number - first_line + 1
+                else:
+                    header, header_ending, last_row = record, lines.ending, rows
+                continue
+            if lines.ending and lines.ending != header_ending:
+                raise _fail_row(
+                    name,
+                    rows,
+                    f"this line ends with {_ENDINGS[lines.ending]} but the header line ends "
+                    f"with {_ENDINGS.get(header_ending, 'the end of the file')}; save the file "
+                    "with one kind of line ending",
+                )
+            if blank:
+                empty_row = empty_row or rows
+                continue
+            if empty_row is not None:
+                raise _fail_row(
+                    name,
+                    empty_row,
+                    "the row is empty; delete empty lines between the rows, so that rows are "
+                    "numbered as in the file",
+                )
+            if len(record) != len(header):
+                raise _fail_row(
+                    name, rows, _ragged(record, header, separator, first_line, lines.number)
+                )
+            last_row = rows
+    if header is None:
+        raise _fail(name, _empty(role))
+    return _Layout(separator, _column_names(name, header), skip, last_row)
+
+
+def _guess_separator(head: bytes) -> str:
+    """The separator that splits the header line into the most fields."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    line = next((line for line in text.splitlines() if line.strip()), "")
+
+    def fields(separator: str) -> int:
+        try:
+            return len(next(csv.reader([line], delimiter=separator), []))
+        except csv.Error:
+            return 0
+
+    return max(_SEPARATORS, key=fields)
+
+
+def _column_names(name: str, header: list[str]) -> tuple[str, ...]:
+    columns: list[str] = []
+    for number, column in enumerate(header):
+        clean = column.strip().lower().removeprefix("\ufeff").strip() or f"column{number}"
+        if clean in columns:
+            raise _fail(name, f"column {clean!r} appears twice in the header; keep one")
+        columns.append(clean)
+    return tuple(columns)
+
+
+def _show_separator(separator: str) -> str:
+    return "tab" if separator == "\t" else repr(separator)
+
+
+_QUOTE_FIX = 'close the quote where the value ends, and write a quote inside a value as two ("")'
+
+
+def _quote_runs_on(first_line: int, last_line: int, *, to_the_end: bool = False) -> str:
+    if to_the_end:
+        return f'a quote (") on line {first_line} of the file is never closed; {_QUOTE_FIX}'
+    return (
+        f'a quote (") on line {first_line} of the file opens a value that runs on to line '
+        f"{last_line}; {_QUOTE_FIX}"
+    )
+
+
+def _csv_error(error: str, separator: str, first_line: int, last_line: int) -> str:
+    if "unexpected end of data" in error:
+        return _quote_runs_on(first_line, last_line, to_the_end=True)
+    if last_line > first_line:
+        return _quote_runs_on(first_line, last_line)
+    if "expected after" in error:
+        return (
+            "a quoted value is followed by more text before the next "
+            f"{_show_separator(separator)}; put quotes around the whole value, and write a quote "
+            'inside it as two quotes ("")'
+        )
+    if "field larger than field limit" in error:
+        return (
+            f"a value is longer than {csv.field_size_limit():,} characters; check that the row "
+            "is not damaged (a CSV row holds short values: ids, dates, amounts)"
+        )
+    return f"cannot be read as CSV: {error}"
+
+
+def _ragged(
+    record: list[str], header: list[str], separator: str, first_line: int, last_line: int
+) -> str:
+    fields = f"{len(record)} field" + ("" if len(record) == 1 else "s")
+    message = f"the row has {fields} but the header has {len(header)}"
+    if last_line > first_line:
+        return f"{message}: {_quote_runs_on(first_line, last_line)}"
+    if len(record) == 1 and not record[0].strip():
+        return f"{message}: the line holds only spaces; delete it"
+    hint = ""
+    if len(record) == len(header) - 1 and not header[-1].strip():
+        hint = " (the header line ends with a separator: remove it)"
+    return (
+        f"{message}{hint}; give every row one value per column, and put quotes around a value "
+        f'that contains {_show_separator(separator)} (for example "Acme, Inc.")'
+    )
 
 
 def _open_parquet(con: DuckDBBackend, path: Path, name: str) -> RawSource:
@@ -106,7 +369,9 @@ def _as_text(table: ibis.Table) -> ibis.Table:
     return table.select(**columns)
 
 
-def _finish(name: str, table: ibis.Table, *, first_row: int) -> RawSource:
+def _finish(
+    name: str, table: ibis.Table, *, first_row: int, last_row: int | None = None
+) -> RawSource:
     renames: dict[str, str] = {}
     for column in table.columns:
         clean = column.strip().lower().removeprefix("\ufeff")
@@ -121,6 +386,8 @@ def _finish(name: str, table: ibis.Table, *, first_row: int) -> RawSource:
             raise _fail(name, f"column {stem!r} appears twice in the header; keep one")
     table = table.rename(renames)
     table = table.mutate(**{ROW: (ibis.row_number() + first_row).cast("int64")})
+    if last_row is not None:
+        table = table.filter(table[ROW] <= last_row)
     return RawSource(name=name, table=table, columns=tuple(renames))
 
 

@@ -1,0 +1,158 @@
+"""`nrr.toml`: the settings a team keeps with its data, so every run counts the same way.
+
+    currency = "USD"
+    url = "postgresql://analyst@warehouse:5432/billing"   # optional: inputs are tables there
+    on_invalid = "quarantine"                             # or "fail" (default)
+    rejected = "rejected.csv"
+    churn_at = "period_end"                               # or "cancel"
+    grace_days = 30
+    reactivation_window = 3                               # months; omit for "any gap"
+
+    [subscriptions]
+    table = "billing.subscription_items"                  # or path = "...", or query = "..."
+    format = "stripe"                                     # canonical, stripe, invoices, snapshots
+    [subscriptions.columns]                               # expected name = your column
+    customer = "account_id"
+
+    [customers]
+    path = "customers.csv"
+
+    [fx_rates]
+    path = "fx.csv"
+
+Command-line flags win over the file; the file wins over the defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nrr.errors import InputError, Problem
+
+__all__ = ["DEFAULT_CONFIG", "Config", "InputSpec", "read_config"]
+
+DEFAULT_CONFIG = "nrr.toml"
+_TOP = {
+    "currency": str,
+    "url": str,
+    "on_invalid": str,
+    "rejected": str,
+    "churn_at": str,
+    "grace_days": int,
+    "reactivation_window": int,
+}
+_INPUTS = ("subscriptions", "customers", "fx_rates")
+_INPUT_KEYS = {"path": str, "table": str, "query": str, "format": str, "columns": dict}
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Where one input comes from: a file path, or a table or query at the config's URL."""
+
+    source: str | None = None
+    format: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, InputSpec] = field(default_factory=dict)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.settings.get(key, default)
+
+    def input(self, role: str) -> InputSpec:
+        return self.inputs.get(role, InputSpec())
+
+
+def read_config(path: str | Path | None) -> Config:
+    """Read `path`, or `nrr.toml` in the current folder when it exists; else no settings."""
+    explicit = path is not None
+    file = Path(path) if path is not None else Path(DEFAULT_CONFIG)
+    if not file.exists():
+        if explicit:
+            raise InputError(Problem(source=str(file), message="config file not found"))
+        return Config()
+    name = str(file)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(Problem(source=name, message=f"is not valid TOML: {exc}")) from None
+    settings: dict[str, Any] = {}
+    inputs: dict[str, InputSpec] = {}
+    problems: list[Problem] = []
+    for key, value in data.items():
+        if key in _INPUTS:
+            spec = _input(name, key, value, problems)
+            if spec is not None:
+                inputs[key] = spec
+        elif key in _TOP:
+            if not isinstance(value, _TOP[key]) or isinstance(value, bool):
+                problems.append(
+                    Problem(
+                        source=name,
+                        column=key,
+                        message=f"{key} must be a {_TOP[key].__name__}, not {value!r}",
+                    )
+                )
+            else:
+                settings[key] = value
+        else:
+            known = ", ".join([*_TOP, *_INPUTS])
+            problems.append(
+                Problem(source=name, column=key, message=f"unknown setting; known: {known}")
+            )
+    if problems:
+        raise InputError(problems)
+    return Config(path=file, settings=settings, inputs=inputs)
+
+
+def _input(name: str, role: str, value: object, problems: list[Problem]) -> InputSpec | None:
+    if not isinstance(value, dict):
+        problems.append(Problem(source=name, column=role, message=f"[{role}] must be a table"))
+        return None
+    for key in value:
+        if key not in _INPUT_KEYS:
+            problems.append(
+                Problem(
+                    source=name,
+                    column=f"{role}.{key}",
+                    message=f"unknown key; use {', '.join(_INPUT_KEYS)}",
+                )
+            )
+    given = [k for k in ("path", "table", "query") if k in value]
+    if len(given) > 1:
+        problems.append(
+            Problem(
+                source=name,
+                column=role,
+                message=f"give one of path, table or query, not {' and '.join(given)}",
+            )
+        )
+    columns = value.get("columns", {})
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        problems.append(
+            Problem(
+                source=name,
+                column=f"{role}.columns",
+                message='must map expected names to your columns: customer_id = "account"',
+            )
+        )
+        columns = {}
+    source = value.get(given[0]) if given else None
+    if source is not None and "path" in value:
+        # Paths in the file are relative to the file, not to wherever nrr is run from.
+        source = str((Path(name).parent / str(source)).resolve())
+    fmt = value.get("format")
+    return InputSpec(
+        source=None if source is None else str(source),
+        format=None if fmt is None else str(fmt),
+        columns={k.lower(): v.lower() for k, v in columns.items()},
+    )
