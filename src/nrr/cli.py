@@ -314,7 +314,8 @@ def metrics(
         book = _load(options)
         result = book.window(_default_end(book, end), window=window, by=by, fx_mode=fx_mode.value)
         if output is Format.json:
-            sys.stdout.write(window_json(result, extra=_lineage(book)) + "\n")
+            _name_conventions(book)
+            sys.stdout.write(window_json(result) + "\n")
         elif output is Format.csv:
             _name_conventions(book)
             sys.stdout.write(window_csv(result))
@@ -398,13 +399,6 @@ def _conventions_line(book: Book) -> str:
 def _name_conventions(book: Book) -> None:
     # Machine output keeps the contract's shape; the conventions in force go to stderr.
     sys.stderr.write(f"note: {_conventions_line(book)}\n")
-
-
-def _lineage(book: Book) -> dict[str, object]:
-    return {
-        "conventions": book.conventions.as_dict(),
-        "inputs": [account.as_dict() for account in book.intake.accounts.values()],
-    }
 
 
 @app.command()

@@ -80,9 +80,8 @@ def window_record(result: WindowResult) -> dict[str, object]:
     }
 
 
-def window_json(result: WindowResult, extra: dict[str, object] | None = None) -> str:
-    """The contract's object; `extra` keys (conventions, input lineage) follow its keys."""
-    return json.dumps({**window_record(result), **(extra or {})}, indent=2)
+def window_json(result: WindowResult) -> str:
+    return json.dumps(window_record(result), indent=2)
 
 
 def bridge_records(rows: list[BridgeMonth]) -> list[dict[str, object]]:

@@ -45,9 +45,9 @@ def apply_mapping(raw: RawSource, mapping: dict[str, str]) -> tuple[RawSource, d
     # the mapped column is the only one read under that name.
     kept = [c for c in raw.columns if c in sources or c not in mapping]
     renames = {wanted: given for wanted, given in mapping.items()}
-    table = raw.table.select(*kept)
+    table = raw.table.select(ROW, *kept)
     aside = {f"{c}__unmapped": c for c in kept if c in mapping and c not in sources}
     table = table.rename(aside)
     table = table.rename(renames)
-    columns = tuple(table.columns)
+    columns = tuple(c for c in table.columns if c != ROW)
     return RawSource(name=raw.name, table=table, columns=columns), dict(mapping)
