@@ -98,7 +98,7 @@ def _open_csv(con: DuckDBBackend, path: Path, name: str, head: bytes, role: str)
     # With a single column the engine reads an empty line as an empty value, so empty lines
     # at the end would become rows (the scan refuses every other empty line).
     last_row = layout.last_row if len(layout.columns) == 1 else None
-    return _finish(name, table, first_row=layout.skip + 2, last_row=last_row)
+    return _finish(name, table, first_row=layout.first_row, last_row=last_row)
 
 
 def _check_text(name: str, head: bytes) -> None:
@@ -136,6 +136,7 @@ class _Layout:
     separator: str
     columns: tuple[str, ...]  # header names, cleaned; unique
     skip: int  # empty lines before the header
+    first_row: int  # row number of the first data row
     last_row: int  # row number of the last row that is not empty
 
 
@@ -181,7 +182,11 @@ class _Lines:
             raise _Unreadable(
                 "contains a NUL byte (binary data); export the file as CSV (UTF-8) or Parquet"
             )
-        self.ending = line[len(line.rstrip("\r\n")) :]
+        last = line[-1]
+        if last == "\n":
+            self.ending = "\r\n" if line.endswith("\r\n") else "\n"
+        else:
+            self.ending = "\r" if last == "\r" else ""
         return line
 
 
@@ -197,7 +202,7 @@ def _scan_csv(path: Path, name: str, head: bytes, role: str) -> _Layout:
     separator = _guess_separator(head)
     header: list[str] | None = None
     header_ending = ""
-    skip = rows = last_row = 0
+    skip = rows = header_row = last_row = 0
     empty_row: int | None = None
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
         lines = _Lines(handle)
@@ -217,7 +222,7 @@ def _scan_csv(path: Path, name: str, head: bytes, role: str) -> _Layout:
             except _Unreadable as exc:
                 message = exc.message
                 if exc.too_long and lines.number > first_line:
-                    message = _quote_runs_on(first_line, lines.number)
+                    message = _quote_runs_on(first_line, lines.number, ends="past")
                 raise _fail_row(name, rows + 1, message) from None
             except csv.Error as exc:
                 message = _csv_error(str(exc), separator, first_line, lines.number)
@@ -232,7 +237,7 @@ def _scan_csv(path: Path, name: str, head: bytes, role: str) -> _Layout:
                 if blank:
                     skip += lines.number - first_line + 1
                 else:
-                    header, header_ending, last_row = record, lines.ending, rows
+                    header, header_ending, header_row = record, lines.ending, rows
                 continue
             if lines.ending and lines.ending != header_ending:
                 raise _fail_row(
@@ -259,7 +264,7 @@ def _scan_csv(path: Path, name: str, head: bytes, role: str) -> _Layout:
             last_row = rows
     if header is None:
         raise _fail(name, _empty(role))
-    return _Layout(separator, _column_names(name, header), skip, last_row)
+    return _Layout(separator, _column_names(name, header), skip, header_row + 1, last_row)
 
 
 def _guess_separator(head: bytes) -> str:
@@ -293,20 +298,22 @@ def _show_separator(separator: str) -> str:
 _QUOTE_FIX = 'close the quote where the value ends, and write a quote inside a value as two ("")'
 
 
-def _quote_runs_on(first_line: int, last_line: int, *, to_the_end: bool = False) -> str:
-    if to_the_end:
+def _quote_runs_on(first_line: int, last_line: int, *, ends: str = "to") -> str:
+    """`ends`: "to" (the value ends on `last_line`), "past" (reading gave up there) or "never"."""
+    if ends == "never":
         return f'a quote (") on line {first_line} of the file is never closed; {_QUOTE_FIX}'
     return (
-        f'a quote (") on line {first_line} of the file opens a value that runs on to line '
+        f'a quote (") on line {first_line} of the file opens a value that runs on {ends} line '
         f"{last_line}; {_QUOTE_FIX}"
     )
 
 
 def _csv_error(error: str, separator: str, first_line: int, last_line: int) -> str:
     if "unexpected end of data" in error:
-        return _quote_runs_on(first_line, last_line, to_the_end=True)
+        return _quote_runs_on(first_line, last_line, ends="never")
     if last_line > first_line:
-        return _quote_runs_on(first_line, last_line)
+        ends = "past" if "field limit" in error else "to"
+        return _quote_runs_on(first_line, last_line, ends=ends)
     if "expected after" in error:
         return (
             "a quoted value is followed by more text before the next "
@@ -333,9 +340,10 @@ def _ragged(
     hint = ""
     if len(record) == len(header) - 1 and not header[-1].strip():
         hint = " (the header line ends with a separator: remove it)"
+    example = ' (for example "Acme, Inc.")' if separator == "," else ""
     return (
         f"{message}{hint}; give every row one value per column, and put quotes around a value "
-        f'that contains {_show_separator(separator)} (for example "Acme, Inc.")'
+        f"that contains {_show_separator(separator)}{example}"
     )
 
 
