@@ -227,3 +227,37 @@ def test_reactivation_window(tmp_path):
     book = nrr.load(path, source_format="snapshots", conventions=Conventions(reactivation_window=2))
     figures = book.window("2024-05", window=2).overall
     assert (figures.new_mrr, figures.reactivation_mrr) == (10, 0)
+
+
+def test_stripe_dashboard_export_headers(tmp_path):
+    path = tmp_path / "dashboard.csv"
+    path.write_text(
+        "id,Customer ID,Status,Start (UTC),Current Period Start (UTC),"
+        "Current Period End (UTC),Trial End (UTC),Canceled At (UTC),Ended At (UTC),Amount,"
+        "Currency,Interval,Quantity,Product,segment (metadata)\n"
+        "sub_1,cus_1,active,2024-01-03 10:00,2024-06-03 10:00,2024-07-03 10:00,,,,49.00,usd,"
+        "month,2,Pro,SMB\n"
+        "sub_2,cus_2,canceled,2024-01-05 10:00,2024-03-05 10:00,2024-04-05 10:00,,"
+        "2024-03-10 09:00,2024-04-05 10:00,1200.00,usd,year,1,Pro,Enterprise\n"
+    )
+    book = nrr.load(path, source_format="stripe")
+    got = bridge(book, "2024-01", "2024-04")
+    assert got["2024-01"] == d("198", "0", "0", "0", "0", "198")
+    assert got["2024-04"] == d("0", "0", "0", "0", "100", "98")
+    assert "segment" in book.attributes
+
+
+def test_stripe_empty_status_currency_or_trial_end_are_problems(tmp_path):
+    path = tmp_path / "items.csv"
+    path.write_text(
+        "customer,status,start_date,amount,currency,trial_end\n"
+        "c1,,2024-01-01,10,usd,\n"
+        "c2,active,2024-01-01,10,,\n"
+        "c3,trialing,2024-01-01,10,usd,\n"
+    )
+    with pytest.raises(InputError) as caught:
+        nrr.load(path, source_format="stripe")
+    text = str(caught.value)
+    assert "items.csv:2:status: status empty is not a Stripe subscription status" in text
+    assert "items.csv:3:currency: currency empty" in text
+    assert "items.csv:4:trial_end: a trialing item needs trial_end" in text

@@ -87,8 +87,21 @@ def test_stripe_export_in_postgres(postgres_db: str) -> None:
 def test_missing_table_and_bad_url_are_clear(postgres_db: str) -> None:
     result = runner.invoke(app, ["metrics", "--url", postgres_db, "-s", "nowhere"])
     assert result.exit_code == 2
-    assert "nowhere: cannot be read:" in result.stderr
+    assert "nowhere: cannot be read (" in result.stderr and "check the table name" in result.stderr
     bad = postgres_db.rsplit("/", 1)[0] + "/no_such_db"
     result = runner.invoke(app, ["metrics", "--url", bad, "-s", "subscriptions"])
     assert result.exit_code == 2
     assert "cannot connect" in result.stderr
+
+
+def test_files_mix_with_tables(postgres_db: str) -> None:
+    copy_csv_to_table(postgres_db, "subscriptions", DATA / "subscriptions.csv")
+    from_pg = run(
+        "metrics", "--url", postgres_db, "-s", "subscriptions", "-c",
+        str(DATA / "customers.csv"), "--fx-rates", str(DATA / "fx_rates.csv"), *WINDOW,
+    )  # fmt: skip
+    from_csv = run(
+        "metrics", "-s", str(DATA / "subscriptions.csv"), "-c", str(DATA / "customers.csv"),
+        "--fx-rates", str(DATA / "fx_rates.csv"), *WINDOW,
+    )  # fmt: skip
+    assert from_pg == from_csv

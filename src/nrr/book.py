@@ -180,7 +180,7 @@ def _open(
     if isinstance(source, pd.DataFrame):
         table = ibis.memtable(source.astype("string"))
         return open_table(con, _register(con, table), label=f"{role} DataFrame")
-    if remote is not None and url is not None:
+    if remote is not None and url is not None and not Path(str(source)).is_file():
         return open_sql(con, remote, str(source), url=url)
     return open_file(con, source, role=role)
 
@@ -240,6 +240,8 @@ def load(
             )
         )
     con = ibis.duckdb.connect(str(db)) if db is not None else ibis.duckdb.connect()
+    # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
+    con.raw_sql("SET enable_progress_bar_print = false")
     remote = connect(url) if url is not None else None
     tables = set(con.list_tables()) if db is not None else set()
 

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from nrr.book import Book, load
-from nrr.config import read_config
+from nrr.config import Config, read_config
 from nrr.conventions import DEFAULT_GRACE_DAYS, Conventions
 from nrr.errors import InputError, NRRError
 from nrr.months import month_label, parse_month
@@ -167,6 +167,7 @@ class InputOptions:
     on_invalid: str | None = None
     rejected: Path | None = None
     config: Path | None = None
+    use_config: bool = True
 
 
 @contextmanager
@@ -201,7 +202,7 @@ def _progress(label: str, poll: Callable[[], float]) -> Iterator[None]:
 
 
 def _load(options: InputOptions) -> Book:
-    config = read_config(options.config)
+    config = read_config(options.config) if options.use_config else Config()
     spec = {role: config.input(role) for role in ("subscriptions", "customers", "fx_rates")}
     subscriptions = options.subscriptions or spec["subscriptions"].source
     db = options.db
@@ -424,7 +425,7 @@ def demo(
                 subscriptions=str(paths["subscriptions.csv"]),
                 customers=str(paths["customers.csv"]),
                 fx_rates=str(paths["fx_rates.csv"]),
-                config=None,
+                use_config=False,  # the demo's data is its own, whatever nrr.toml is here
             )
         )
         _stdout().print(headline(book, end=data.last_month, folder=out, paths=paths))

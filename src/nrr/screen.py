@@ -89,7 +89,7 @@ class Account:
 
     def line(self) -> str:
         text = (
-            f"{self.source}: {self.rows_read:,} rows read = {self.rows_used:,} used "
+            f"{self.source}: {_rows(self.rows_read)} read = {self.rows_used:,} used "
             f"+ {self.rows_rejected:,} rejected"
         )
         if self.no_mrr:
@@ -115,6 +115,10 @@ class Account:
             "mrr_rejected": {c: float(round(a, 2)) for c, a in sorted(self.mrr_rejected.items())},
             "rejected_without_mrr": self.rejected_without_mrr,
         }
+
+
+def _rows(count: int) -> str:
+    return "1 row" if count == 1 else f"{count:,} rows"
 
 
 @dataclass
@@ -218,8 +222,11 @@ def screen(
 ) -> ir.Table:
     """Materialize `parsed` (which has `_row` and one flag column per check); handle flagged
     rows by the intake's policy and return the table of rows that passed, flags dropped."""
-    typed = materialize(con, raw, parsed, prefix, intake)
     flags = [c.flag for c in checks]
+    unchecked = [c for c in parsed.columns if c.startswith("bad_") and c not in flags]
+    if unchecked:
+        raise InternalError(f"flags without a check: {', '.join(unchecked)}")
+    typed = materialize(con, raw, parsed, prefix, intake)
     keep = [c for c in typed.columns if c not in flags]
     if not checks:
         return typed.select(*keep)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import ibis
 import ibis.expr.types as ir
 
@@ -15,6 +17,7 @@ __all__ = [
     "blank",
     "column_of",
     "date_of",
+    "header_key",
     "require",
     "show",
     "text",
@@ -28,6 +31,14 @@ _ISO_PREFIX = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
 
 def show(value: str | None) -> str:
     return "empty" if value is None or value.strip() == "" else repr(value)
+
+
+def header_key(name: str) -> str:
+    """A Dashboard-style header as an API-style name: `Current Period End (UTC)` ->
+    `current_period_end`, `segment (metadata)` -> `segment_metadata`."""
+    key = name.strip().lower().replace("(utc)", "")
+    key = re.sub(r"[^0-9a-z]+", "_", key).strip("_")
+    return key or name
 
 
 def column_of(raw: RawSource, *aliases: str) -> str | None:
@@ -63,7 +74,8 @@ def require(raw: RawSource, role: str, **needed: tuple[str, ...]) -> dict[str, s
 def text(raw: RawSource, column: str | None) -> ir.StringValue:
     if column is None:
         return ibis.literal("", "string")
-    return raw.table[column].strip()
+    # Empty stays empty, never NULL, so that every check is a definite true or false.
+    return raw.table[column].strip().fill_null("")
 
 
 def blank(value: ir.StringValue) -> ir.BooleanValue:

@@ -203,8 +203,8 @@ def _negative_nets(net: ir.Table, lines: ir.Table, raw: RawSource, intake: Intak
         return (
             f"invoice lines on rows {rows} ({r['customer_id']}, product "
             f"{r['product'] or 'default'}, {r['currency']}, {r['period_start']} to "
-            f"{r['period_end']}) net to {r['amount']:f}: credits exceed what was invoiced for "
-            "this service period; check the credit's period and product"
+            f"{r['period_end']}) net to {r['amount'].normalize():f}: credits exceed what was "
+            "invoiced for this service period; check the credit's period and product"
         )
 
     if not intake.quarantine:

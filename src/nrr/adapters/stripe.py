@@ -32,6 +32,7 @@ from nrr.adapters.common import (
     blank,
     column_of,
     date_of,
+    header_key,
     require,
     show,
 )
@@ -77,6 +78,7 @@ def stripe_lines(
 ) -> tuple[RawSource, RawSource | None]:
     """Screen a Stripe subscription-items export; return canonical lines (as text) and the
     customers' metadata attributes (None when there are no metadata columns)."""
+    raw = _api_names(raw)
     need = require(
         raw,
         "stripe",
@@ -84,8 +86,9 @@ def stripe_lines(
         status=("status",),
         start=("start_date", "start", "created"),
     )
-    price_minor = column_of(raw, "price_unit_amount", "plan_amount_minor", "unit_amount")
-    price_major = column_of(raw, "amount", "plan_amount", "price", "unit_price")
+    # Stripe's API gives prices in minor units (cents): price.unit_amount, plan.amount.
+    price_minor = column_of(raw, "price_unit_amount", "unit_amount", "plan_amount")
+    price_major = column_of(raw, "amount", "price", "unit_price")
     if price_minor is None and price_major is None:
         require(raw, "stripe", price=("unit_amount (in cents)", "amount (in currency units)"))
     col = {
@@ -172,6 +175,7 @@ def stripe_lines(
         "bad_amount_off": amount_off.isnull() | (amount_off < 0),
         "bad_both_off": (percent > 0) & (amount_off > 0),
         "bad_tax": tax.isnull() | (tax < 0) | (tax >= 100),
+        "bad_trial": (status == "trialing") & blank(_text(raw, col["trial_end"])),
     }
     checks = (
         Check(
@@ -230,6 +234,11 @@ def stripe_lines(
             "bad_both_off",
             col["amount_off"] or "amount_off",
             lambda v: "both percent_off and amount_off are set; a Stripe coupon has one of them",
+        ),
+        Check(
+            "bad_trial",
+            col["trial_end"] or "trial_end",
+            lambda v: "a trialing item needs trial_end (the day paid service starts)",
         ),
         Check(
             "bad_tax",
@@ -312,6 +321,20 @@ def stripe_lines(
     lines = _split_discounts(typed)
     canonical = RawSource(name=raw.name, table=lines, columns=tuple(lines.columns))
     return canonical, _metadata(raw, typed)
+
+
+def _api_names(raw: RawSource) -> RawSource:
+    """Accept Dashboard exports: their headers become the API's field names."""
+    renames: dict[str, str] = {}
+    for column in raw.columns:
+        key = header_key(column)
+        if key != column and key not in raw.columns and key not in renames:
+            renames[key] = column
+    if not renames:
+        return raw
+    table = raw.table.rename(renames)
+    columns = tuple(c for c in table.columns if c != ROW)
+    return RawSource(name=raw.name, table=table, columns=columns)
 
 
 def _split_discounts(typed: ir.Table) -> ir.Table:

@@ -42,7 +42,13 @@ def open_sql(con: DuckDBBackend, remote: ibis.BaseBackend, what: str, *, url: st
         reader = table.to_pyarrow_batches(chunk_size=_BATCH_ROWS)
     except Exception as exc:  # each backend raises its own "no such table" / syntax error
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(Problem(source=label, message=f"cannot be read: {first}")) from None
+        raise InputError(
+            Problem(
+                source=label,
+                message=f"cannot be read ({type(exc).__name__}: {first}); check the table "
+                "name (schema.table) or the query",
+            )
+        ) from None
     local = ibis.util.gen_name("nrr_sql")
     con.con.register(f"{local}_reader", reader)
     con.con.execute(f'CREATE TEMP TABLE "{local}" AS SELECT * FROM "{local}_reader"')
