@@ -188,3 +188,10 @@ def test_conventions_are_named_in_every_output():
         assert "churn at the end of the paid period" in moves.stderr
     table = runner.invoke(app, ["metrics", "-s", stripe, "--from", "stripe", "--grace-days", "7"])
     assert "past-due/unpaid churn after 7 days" in table.stdout
+
+
+def test_bad_memory_limit_is_clear(monkeypatch):
+    monkeypatch.setenv("NRR_MEMORY_LIMIT", "lots")
+    result = metrics("-s", str(DEFECTS))
+    assert result.exit_code == 2
+    assert result.stderr == "error: NRR_MEMORY_LIMIT: 'lots' is not a size such as 2GB\n"

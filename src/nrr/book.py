@@ -12,9 +12,12 @@ DataFrame methods and the CLI present.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
@@ -242,6 +245,16 @@ def load(
     con = ibis.duckdb.connect(str(db)) if db is not None else ibis.duckdb.connect()
     # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
     con.raw_sql("SET enable_progress_bar_print = false")
+    # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.
+    limit = os.environ.get("NRR_MEMORY_LIMIT", "1GB")
+    try:
+        con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+    except duckdb.Error:
+        raise InputError(
+            Problem(source="NRR_MEMORY_LIMIT", message=f"{limit!r} is not a size such as 2GB")
+        ) from None
+    spill = Path(tempfile.gettempdir()) / "nrr-spill"
+    con.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
     remote = connect(url) if url is not None else None
     tables = set(con.list_tables()) if db is not None else set()
 

@@ -12,6 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from nrr.errors import InputError, Problem
+from nrr.parsing import parse_number
 from nrr.screen import CURRENCY_HINT, DEFAULT_MAX_PROBLEMS, MRR_HINT, Check, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -61,6 +62,8 @@ LINE_COLUMNS = (
 )
 
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
 _REQUIRED_SUBSCRIPTION = ("customer_id", "start_date", "amount")
 _OPTIONAL_SUBSCRIPTION = ("product", "end_date", "interval", "quantity", "currency")
 
@@ -208,20 +211,37 @@ def validate_subscriptions(
     customer = _text(raw, "customer_id")
     start_text, end_text = _text(raw, "start_date"), _text(raw, "end_date")
     start, end = _date(start_text), _date(end_text)
-    amount = _text(raw, "amount").try_cast(_NUMBER)
+    amount = parse_number(_text(raw, "amount"))
     interval_text = _text(raw, "interval")
     interval_lower = interval_text.lower()
     named = [
         (interval_lower == name, ibis.literal(months)) for name, months in INTERVAL_NAMES.items()
     ]
     interval = ibis.cases(
-        (_blank(interval_text), ibis.literal(1)), *named, else_=interval_text.try_cast(_NUMBER)
+        (_blank(interval_text), ibis.literal(1)), *named, else_=parse_number(interval_text)
     ).cast(_NUMBER)
     quantity_text = _text(raw, "quantity")
-    quantity = ibis.ifelse(_blank(quantity_text), 1, quantity_text.try_cast(_NUMBER)).cast(_NUMBER)
+    quantity = ibis.ifelse(_blank(quantity_text), 1, parse_number(quantity_text)).cast(_NUMBER)
     currency_text = _text(raw, "currency").upper()
     currency = ibis.ifelse(_blank(currency_text), base_currency, currency_text)
 
+    # Parse once in an inner projection; the checks and MRR below reuse the parsed values
+    # instead of repeating the text-to-number work in every expression.
+    base = t.select(
+        t[ROW],
+        customer_id=customer,
+        product=ibis.ifelse(_blank(_text(raw, "product")), "default", _text(raw, "product")),
+        currency=currency,
+        start_date=start,
+        end_date=end,
+        end_given=~_blank(end_text),
+        amount=amount,
+        interval_months=interval,
+        quantity=quantity,
+        _nrows=t[_NROWS].cast("int64") if _NROWS in raw.columns else ibis.literal(1, "int64"),
+    )
+    amount, interval, quantity = base.amount, base.interval_months, base.quantity
+    start, end, currency = base.start_date, base.end_date, base.currency
     ok_money = amount.notnull() & (amount >= 0) & interval.notnull() & (interval > 0)
     safe_amount = ibis.ifelse(ok_money, amount, 0)
     safe_interval = ibis.ifelse(ok_money, interval, 1)
@@ -229,9 +249,9 @@ def validate_subscriptions(
     start_m = (start.year() * 12 + start.month() - 1).cast("int64")
     end_m = (end.year() * 12 + end.month() - 1).cast("int64")
     flags = {
-        "bad_customer": _blank(customer),
+        "bad_customer": _blank(base.customer_id),
         "bad_start": start.isnull(),
-        "bad_end": ~_blank(end_text) & end.isnull(),
+        "bad_end": base.end_given & end.isnull(),
         "bad_order": end.notnull() & start.notnull() & (end < start),
         "bad_amount": amount.isnull(),
         "bad_negative": amount.notnull() & (amount < 0),
@@ -246,20 +266,20 @@ def validate_subscriptions(
         checks = (*checks, _rate_check(base_currency))
     safe_mrr = ibis.ifelse(too_large, 0, safe_amount / safe_interval).cast("decimal(38, 10)")
     readable = ok_money & ~too_large
-    parsed = t.select(
-        t[ROW],
-        customer_id=customer,
-        product=ibis.ifelse(_blank(_text(raw, "product")), "default", _text(raw, "product")),
-        currency=currency,
-        start_date=start,
-        end_date=end,
+    parsed = base.select(
+        base[ROW],
+        "customer_id",
+        "product",
+        "currency",
+        "start_date",
+        "end_date",
+        "amount",
+        "interval_months",
+        "quantity",
+        "_nrows",
         start_m=start_m,
         end_m=end_m,
-        amount=amount,
-        interval_months=interval,
-        quantity=quantity,
         mrr_local=safe_mrr.cast(LOCAL_MRR),
-        _nrows=t[_NROWS].cast("int64") if _NROWS in raw.columns else ibis.literal(1, "int64"),
         **{
             MRR_HINT: ibis.ifelse(readable, safe_mrr, ibis.null(_NUMBER)).cast(_NUMBER),
             CURRENCY_HINT: currency,

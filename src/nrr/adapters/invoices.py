@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 from nrr.adapters.common import DAYS_PER_MONTH, NUMBER, blank, column_of, date_of, require, show
 from nrr.adapters.common import text as _text
 from nrr.errors import InputError, Problem
+from nrr.parsing import parse_number
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, Rejection, reject, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -61,7 +62,7 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
     customer = _text(raw, need["customer"])
     start_text, end_text = _text(raw, need["period_start"]), _text(raw, need["period_end"])
     start, end = date_of(start_text), date_of(end_text)
-    amount = _text(raw, need["amount"]).try_cast(NUMBER)
+    amount = parse_number(_text(raw, need["amount"]))
     type_text = _text(raw, col["type"]).lower()
     kind = ibis.cases(
         (blank(type_text), ibis.literal("recurring")),
@@ -77,7 +78,7 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
     currency_text = _text(raw, col["currency"]).upper()
     currency = ibis.ifelse(blank(currency_text), base, currency_text)
     quantity_text = _text(raw, col["quantity"])
-    quantity = ibis.ifelse(blank(quantity_text), 1, quantity_text.try_cast(NUMBER)).cast(NUMBER)
+    quantity = ibis.ifelse(blank(quantity_text), 1, parse_number(quantity_text)).cast(NUMBER)
     recurring = kind == "recurring"
     months = _period_months(start, end)
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import ibis
 
-from nrr.adapters.common import NUMBER, blank, column_of, require, show
+from nrr.adapters.common import blank, column_of, require, show
 from nrr.adapters.common import text as _text
+from nrr.parsing import parse_number
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -44,7 +45,7 @@ def snapshot_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: 
     full_date_ok = ibis.ifelse(
         month_text.length() == 10, month_text.try_cast("date").notnull(), True
     )
-    mrr = _text(raw, need["mrr"]).try_cast(NUMBER)
+    mrr = parse_number(_text(raw, need["mrr"]))
     currency_text = _text(raw, currency_col).upper()
     currency = ibis.ifelse(blank(currency_text), base, currency_text)
     product = _text(raw, product_col)

@@ -38,6 +38,7 @@ from nrr.adapters.common import (
 )
 from nrr.adapters.common import text as _text
 from nrr.conventions import Conventions
+from nrr.parsing import parse_number
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -124,7 +125,7 @@ def stripe_lines(
     currency = _text(raw, col["currency"]).upper()
     minor = price_minor is not None and price_major is None
     price_text = _text(raw, price_minor if minor else price_major)
-    unit = price_text.try_cast(NUMBER)
+    unit = parse_number(price_text)
     scale = ibis.cases(
         (currency.isin(_ZERO_DECIMAL), ibis.literal(1)),
         (currency.isin(_THREE_DECIMAL), ibis.literal(1000)),
@@ -132,7 +133,7 @@ def stripe_lines(
     )
     divisor = scale if minor else ibis.literal(1)
     quantity_text = _text(raw, col["quantity"])
-    quantity = ibis.ifelse(blank(quantity_text), 1, quantity_text.try_cast(NUMBER)).cast(NUMBER)
+    quantity = ibis.ifelse(blank(quantity_text), 1, parse_number(quantity_text)).cast(NUMBER)
     interval_text = _text(raw, col["interval"]).lower()
     interval_unit = ibis.cases(
         (blank(interval_text) | (interval_text == "month"), ibis.literal("1").cast(NUMBER)),
@@ -150,11 +151,11 @@ def stripe_lines(
     count_text = _text(raw, col["interval_count"])
     count = ibis.ifelse(blank(count_text), 1, count_text.try_cast("int64"))
     percent_text = _text(raw, col["percent_off"])
-    percent = ibis.ifelse(blank(percent_text), 0, percent_text.try_cast(NUMBER)).cast(NUMBER)
+    percent = ibis.ifelse(blank(percent_text), 0, parse_number(percent_text)).cast(NUMBER)
     off_text = _text(raw, col["amount_off"])
-    amount_off = ibis.ifelse(blank(off_text), 0, off_text.try_cast(NUMBER)).cast(NUMBER)
+    amount_off = ibis.ifelse(blank(off_text), 0, parse_number(off_text)).cast(NUMBER)
     tax_text = _text(raw, col["tax_percent"])
-    tax = ibis.ifelse(blank(tax_text), 0, tax_text.try_cast(NUMBER)).cast(NUMBER)
+    tax = ibis.ifelse(blank(tax_text), 0, parse_number(tax_text)).cast(NUMBER)
     inclusive = _text(raw, col["tax_behavior"]).lower() == "inclusive"
     flag_text = _text(raw, col["cancel_at_period_end"]).lower()
 
