@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/nrr demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q
