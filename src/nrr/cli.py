@@ -12,7 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -246,6 +246,12 @@ def _load(options: InputOptions) -> Book:
     return book
 
 
+def _options(given: dict[str, Any]) -> InputOptions:
+    """The input options among a command's parameters (they share InputOptions' names)."""
+    names = {f.name for f in fields(InputOptions)}
+    return InputOptions(**{k: v for k, v in given.items() if k in names})
+
+
 def _first(*values: object) -> Any:
     return next((v for v in values if v is not None), None)
 
@@ -296,23 +302,7 @@ def metrics(
     with _reporting(verbose):
         if end is not None:
             parse_month(end, what="--end")
-        options = InputOptions(
-            subscriptions=subscriptions,
-            customers=customers,
-            fx_rates=fx_rates,
-            currency=currency,
-            db=db,
-            source_format=source_format,
-            url=url,
-            columns=columns,
-            churn_at=churn_at,
-            grace_days=grace_days,
-            reactivation_window=reactivation_window,
-            on_invalid=on_invalid,
-            rejected=rejected,
-            config=config,
-        )
-        book = _load(options)
+        book = _load(_options(locals()))
         result = book.window(_default_end(book, end), window=window, by=by, fx_mode=fx_mode.value)
         if output is Format.json:
             _name_conventions(book)
@@ -360,23 +350,7 @@ def movements(
         for value, flag in ((start, "--start"), (end, "--end")):
             if value is not None:
                 parse_month(value, what=flag)
-        options = InputOptions(
-            subscriptions=subscriptions,
-            customers=customers,
-            fx_rates=fx_rates,
-            currency=currency,
-            db=db,
-            source_format=source_format,
-            url=url,
-            columns=columns,
-            churn_at=churn_at,
-            grace_days=grace_days,
-            reactivation_window=reactivation_window,
-            on_invalid=on_invalid,
-            rejected=rejected,
-            config=config,
-        )
-        book = _load(options)
+        book = _load(_options(locals()))
         end = _default_end(book, end)
         start = start or month_label(parse_month(end, what="--end") - 11)
         rows = book.bridge(start, end, by=by)

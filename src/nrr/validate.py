@@ -11,6 +11,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from nrr.doubles import line_warnings
 from nrr.errors import InputError, Problem
 from nrr.parsing import parse_number
 from nrr.screen import CURRENCY_HINT, DEFAULT_MAX_PROBLEMS, MRR_HINT, Check, Intake, screen
@@ -332,85 +333,6 @@ def _rate_check(base: str) -> Check:
             f"add it to the fx_rates input ({base} per 1 unit)"
         ),
     )
-
-
-def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
-    """Exact duplicate lines, and overlapping lines of one customer and product: both are
-    counted, which is usually a double count, so say so with counts and examples."""
-    live = lines.filter(
-        (lines.mrr_local > 0) & (lines.end_m.isnull() | (lines.end_m > lines.start_m))
-    )
-    same = [
-        "customer_id",
-        "product",
-        "currency",
-        "start_date",
-        "end_date",
-        "amount",
-        "interval_months",
-        "quantity",
-    ]
-    marked = live.mutate(
-        first_row=live[ROW].min().over(group_by=same),
-        reach=live.end_date.fill_null(ibis.date(9999, 12, 31))
-        .max()
-        .over(
-            group_by=["customer_id", "product"],
-            order_by=[live.start_date, live[ROW]],
-            rows=(None, -1),
-        ),
-    )
-    marked = marked.mutate(
-        duplicate=marked.first_row < marked[ROW],
-    )
-    marked = marked.mutate(
-        overlap=~marked.duplicate & marked.reach.notnull() & (marked.reach > marked.start_date)
-    )
-    counts = (
-        marked.aggregate(duplicates=marked.duplicate.sum(), overlaps=marked.overlap.sum())
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
-    warnings = []
-    if counts["duplicates"]:
-        shown = (
-            marked.filter(marked.duplicate)
-            .order_by(ROW)
-            .select(ROW, "first_row")
-            .limit(examples)
-            .to_pyarrow()
-            .to_pylist()
-        )
-        pairs = "; ".join(f"row {r[ROW]} = row {r['first_row']}" for r in shown)
-        warnings.append(
-            f"{source}: {_lines(counts['duplicates'], 'is an exact copy', 'are exact copies')} "
-            "of an earlier line "
-            f"({pairs}); each copy is counted, so remove it if it is a double count"
-        )
-    if counts["overlaps"]:
-        shown = (
-            marked.filter(marked.overlap)
-            .order_by(ROW)
-            .select(ROW, "customer_id", "product", "start_date")
-            .limit(examples)
-            .to_pyarrow()
-            .to_pylist()
-        )
-        pairs = "; ".join(
-            f"row {r[ROW]} ({r['customer_id']}, {r['product']}, from {r['start_date']})"
-            for r in shown
-        )
-        warnings.append(
-            f"{source}: {_lines(counts['overlaps'], 'starts', 'start')} while an earlier line "
-            "of the same "
-            f"customer and product is still in service ({pairs}); both are counted, so if one "
-            "replaces the other, end the old line on the day the new one starts"
-        )
-    return warnings
-
-
-def _lines(count: int, one: str = "is", many: str = "are") -> str:
-    return f"1 line {one}" if count == 1 else f"{count:,} lines {many}"
 
 
 def validate_customers(
