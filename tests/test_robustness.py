@@ -22,19 +22,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nrr.cli import app
+from tests.conftest import SUB_HEADER
 
 runner = CliRunner()
 NAME = "subs.csv"
-HEADER = [
-    "customer_id",
-    "product",
-    "start_date",
-    "end_date",
-    "amount",
-    "interval",
-    "quantity",
-    "currency",
-]
+HEADER = SUB_HEADER
 # Accents (for the encodings), a quoted separator, expansion, churn, a yearly and a quarterly
 # line and a new customer: every number of the window is non-trivial.
 ROWS = [

@@ -18,16 +18,8 @@ def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
     live = lines.filter(
         (lines.mrr_local > 0) & (lines.end_m.isnull() | (lines.end_m > lines.start_m))
     )
-    same = [
-        "customer_id",
-        "product",
-        "currency",
-        "start_date",
-        "end_date",
-        "amount",
-        "interval_months",
-        "quantity",
-    ]
+    # Every field of a line as given; the derived month and MRR columns follow from them.
+    same = [c for c in lines.columns if c not in (ROW, "start_m", "end_m", "mrr_local")]
     marked = live.mutate(
         first_row=live[ROW].min().over(group_by=same),
         reach=live.end_date.fill_null(ibis.date(9999, 12, 31))
