@@ -6,10 +6,13 @@ even, and never before (METRICS.md, fine print).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass, replace
 from decimal import Decimal
+from typing import Any
 
-__all__ = ["BridgeMonth", "RetentionFigures", "WindowResult", "as_decimal"]
+__all__ = ["ARR_FACTOR", "BridgeMonth", "RetentionFigures", "WindowResult", "as_decimal", "in_arr"]
+
+ARR_FACTOR = Decimal(12)
 
 
 def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
@@ -97,3 +100,29 @@ def as_decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):
         return value
     return Decimal(str(value))
+
+
+def in_arr(result: Any) -> Any:
+    """A copy of a result with every amount as ARR (12 x MRR); ratios and counts unchanged.
+
+    Every `Decimal` field of a result dataclass is an amount, except the fields its class lists
+    in `NOT_MONEY` (ratios or rates kept as fields). Ratios computed as properties follow from
+    the scaled amounts, unchanged.
+    """
+    if isinstance(result, Decimal):
+        return result * ARR_FACTOR
+    if is_dataclass(result) and not isinstance(result, type):
+        keep = getattr(result, "NOT_MONEY", frozenset())
+        changes = {
+            f.name: in_arr(getattr(result, f.name))
+            for f in fields(result)
+            if f.name not in keep and f.init
+        }
+        return replace(result, **changes)
+    if isinstance(result, tuple):
+        return tuple(in_arr(item) for item in result)
+    if isinstance(result, list):
+        return [in_arr(item) for item in result]
+    if isinstance(result, dict):
+        return {key: in_arr(value) for key, value in result.items()}
+    return result

@@ -37,7 +37,7 @@ def _band_text(value: Decimal | None, bands: tuple[Band, ...]) -> Text:
     return Text(band.label, style=_TONE[band.tone])
 
 
-def window_bridge(f: RetentionFigures, result: WindowResult) -> Table:
+def window_bridge(f: RetentionFigures, result: WindowResult, unit: str = "MRR") -> Table:
     """Starting MRR, each movement with its sign, ending MRR, then the ratios with bands."""
     table = Table(
         title=f"Retention {result.start} -> {result.end} ({result.window_months} months, "
@@ -45,10 +45,10 @@ def window_bridge(f: RetentionFigures, result: WindowResult) -> Table:
         title_justify="left",
     )
     table.add_column("", style="bold")
-    table.add_column("MRR", justify="right")
+    table.add_column(unit, justify="right")
     table.add_column("", style="dim")
     table.add_row(
-        "Starting MRR",
+        f"Starting {unit}",
         money(f.starting_mrr),
         _customers(f.customers_start) + f" active in {result.start}",
     )
@@ -60,7 +60,7 @@ def window_bridge(f: RetentionFigures, result: WindowResult) -> Table:
         money(f.churn),
         _customers(f.customers_start - f.customers_retained) + " with no MRR at the end",
     )
-    table.add_row("= Ending MRR", money(f.ending_mrr), "same customers only", end_section=True)
+    table.add_row(f"= Ending {unit}", money(f.ending_mrr), "same customers only", end_section=True)
     table.add_row("NRR", percent(f.nrr), _band_text(f.nrr, NRR_BANDS))
     table.add_row("GRR", percent(f.grr), _band_text(f.grr, GRR_BANDS))
     table.add_row(
@@ -80,16 +80,16 @@ def window_bridge(f: RetentionFigures, result: WindowResult) -> Table:
     return table
 
 
-def slice_table(result: WindowResult) -> Table:
+def slice_table(result: WindowResult, unit: str = "MRR") -> Table:
     table = Table(title=f"By {result.by}", title_justify="left")
     for name, justify in (
         ("segment", "left"),
-        ("starting MRR", "right"),
+        (f"starting {unit}", "right"),
         ("+ fx", "right"),
         ("+ expansion", "right"),
         ("- contraction", "right"),
         ("- churn", "right"),
-        ("= ending MRR", "right"),
+        (f"= ending {unit}", "right"),
         ("NRR", "right"),
         ("GRR", "right"),
         ("logos", "right"),
@@ -113,17 +113,19 @@ def slice_table(result: WindowResult) -> Table:
     return table
 
 
-def window_tables(result: WindowResult) -> Group:
-    parts = [window_bridge(result.overall, result)]
+def window_tables(result: WindowResult, unit: str = "MRR") -> Group:
+    parts = [window_bridge(result.overall, result, unit)]
     if result.by is not None:
-        parts.append(slice_table(result))
+        parts.append(slice_table(result, unit))
     return Group(*parts)
 
 
-def bridge_table(rows: list[BridgeMonth], *, title: str = "Monthly MRR bridge") -> Table:
+def bridge_table(
+    rows: list[BridgeMonth], *, title: str = "Monthly MRR bridge", unit: str = "MRR"
+) -> Table:
     """One row per month (and slice), each row adding up, and a total row for the span."""
     segmented = any(r.segment is not None for r in rows)
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title.replace("MRR", unit), title_justify="left")
     if segmented:
         table.add_column("segment")
     for name in (

@@ -1,15 +1,18 @@
-"""The `nrr` command line: a thin layer that calls the library and prints.
+"""What every `nrr` command shares: options, input loading, error reporting, output helpers.
 
-Data goes to stdout (a table for people by default, `--format json|csv` for machines);
-progress and errors go to stderr. A user's mistake exits with status 2 and lines of the form
-`error: FILE:ROW:COLUMN: what is wrong and how to fix it`; a traceback only with --verbose.
+A command that reads the book is declared with `@book_command`: it lists only its own options
+and receives `load`, a function that reads and checks the inputs given by the shared input
+options (files, `--url`, `--map`, conventions, `--on-invalid`, `nrr.toml`).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 import threading
 import traceback
+import typing
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -25,10 +28,8 @@ from nrr.book import Book, load
 from nrr.config import Config, read_config
 from nrr.conventions import DEFAULT_GRACE_DAYS, Conventions
 from nrr.errors import InputError, NRRError
-from nrr.months import month_label, parse_month
+from nrr.months import month_label
 from nrr.sources.mapping import parse_mapping
-
-__all__ = ["app", "main"]
 
 app = typer.Typer(
     add_completion=False,
@@ -50,11 +51,11 @@ class FxMode(StrEnum):
     constant = "constant"
 
 
-def _stderr() -> Console:
+def stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def _stdout() -> Console:
+def stdout() -> Console:
     console = Console(highlight=False)
     if not console.is_terminal:
         # Piped tables keep every column on one line instead of wrapping at 80 characters.
@@ -63,7 +64,7 @@ def _stdout() -> Console:
 
 
 @contextmanager
-def _reporting(verbose: bool) -> Iterator[None]:
+def reporting(verbose: bool) -> Iterator[None]:
     try:
         yield
     except NRRError as exc:
@@ -171,8 +172,8 @@ class InputOptions:
 
 
 @contextmanager
-def _progress(label: str, poll: Callable[[], float]) -> Iterator[None]:
-    console = _stderr()
+def progress_bar(label: str, poll: Callable[[], float]) -> Iterator[None]:
+    console = stderr()
     if not console.is_terminal:
         yield
         return
@@ -201,7 +202,7 @@ def _progress(label: str, poll: Callable[[], float]) -> Iterator[None]:
             thread.join()
 
 
-def _load(options: InputOptions) -> Book:
+def load_book(options: InputOptions) -> Book:
     config = read_config(options.config) if options.use_config else Config()
     spec = {role: config.input(role) for role in ("subscriptions", "customers", "fx_rates")}
     subscriptions = options.subscriptions or spec["subscriptions"].source
@@ -231,7 +232,7 @@ def _load(options: InputOptions) -> Book:
         columns=columns,
         conventions=conventions,
         on_invalid=on_invalid,
-        progress=_progress,
+        progress=progress_bar,
     )
     for warning in book.intake.warnings:
         sys.stderr.write(f"warning: {warning}\n")
@@ -246,17 +247,11 @@ def _load(options: InputOptions) -> Book:
     return book
 
 
-def _options(given: dict[str, Any]) -> InputOptions:
-    """The input options among a command's parameters (they share InputOptions' names)."""
-    names = {f.name for f in fields(InputOptions)}
-    return InputOptions(**{k: v for k, v in given.items() if k in names})
-
-
 def _first(*values: object) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-def _default_end(book: Book, end: str | None) -> str:
+def default_end(book: Book, end: str | None) -> str:
     if end is not None:
         return end
     latest = book.latest_month()
@@ -267,23 +262,15 @@ def _default_end(book: Book, end: str | None) -> str:
     return label
 
 
-@app.command()
-def metrics(
+Loader = Callable[[], Book]
+ArrOpt = typer.Option(False, "--arr", help="Show every amount as ARR (12 x MRR).")
+
+
+def _input_parameters(
     subscriptions: str | None = SubscriptionsOpt,
     customers: str | None = CustomersOpt,
     fx_rates: str | None = FxRatesOpt,
     currency: str | None = CurrencyOpt,
-    end: str | None = typer.Option(
-        None, "--end", help="Window end month, YYYY-MM (default: the last month in the data)."
-    ),
-    window: int = typer.Option(12, "--window", "-w", help="Window length in months (1, 3, 12...)."),
-    by: str | None = ByOpt,
-    fx_mode: FxMode = typer.Option(
-        FxMode.spot,
-        "--fx-mode",
-        help="spot (rate effect shown as fx) or constant (all at the start month's rates).",
-    ),
-    output: Format = FormatOpt,
     db: Path | None = DbOpt,
     source_format: str | None = FromOpt,
     url: str | None = UrlOpt,
@@ -296,119 +283,66 @@ def metrics(
     config: Path | None = ConfigOpt,
     verbose: bool = VerboseOpt,
 ) -> None:
-    """NRR, GRR, logo retention and the netted bridge over one window."""
-    from nrr.present.machine import window_csv, window_json
-
-    with _reporting(verbose):
-        if end is not None:
-            parse_month(end, what="--end")
-        book = _load(_options(locals()))
-        result = book.window(_default_end(book, end), window=window, by=by, fx_mode=fx_mode.value)
-        if output is Format.json:
-            _name_conventions(book)
-            sys.stdout.write(window_json(result) + "\n")
-        elif output is Format.csv:
-            _name_conventions(book)
-            sys.stdout.write(window_csv(result))
-        else:
-            from nrr.present.tables import window_tables
-
-            _stdout().print(window_tables(result))
-            _stdout().print(f"[dim]{_conventions_line(book)}[/dim]")
+    """The options every command that reads a book takes (the template `book_command` adds)."""
 
 
-@app.command()
-def movements(
-    subscriptions: str | None = SubscriptionsOpt,
-    customers: str | None = CustomersOpt,
-    fx_rates: str | None = FxRatesOpt,
-    currency: str | None = CurrencyOpt,
-    start: str | None = typer.Option(
-        None, "--start", help="First month, YYYY-MM (default: 11 months before --end)."
-    ),
-    end: str | None = typer.Option(
-        None, "--end", help="Last month, YYYY-MM (default: the last month in the data)."
-    ),
-    by: str | None = ByMovesOpt,
-    output: Format = FormatOpt,
-    db: Path | None = DbOpt,
-    source_format: str | None = FromOpt,
-    url: str | None = UrlOpt,
-    columns: list[str] | None = MapOpt,
-    churn_at: str | None = ChurnAtOpt,
-    grace_days: int | None = GraceOpt,
-    reactivation_window: int | None = ReactivationOpt,
-    on_invalid: str | None = OnInvalidOpt,
-    rejected: Path | None = RejectedOpt,
-    config: Path | None = ConfigOpt,
-    verbose: bool = VerboseOpt,
-) -> None:
-    """The monthly MRR bridge: new, reactivation, expansion, contraction, churn and fx."""
-    from nrr.present.machine import bridge_csv, bridge_json
-
-    with _reporting(verbose):
-        for value, flag in ((start, "--start"), (end, "--end")):
-            if value is not None:
-                parse_month(value, what=flag)
-        book = _load(_options(locals()))
-        end = _default_end(book, end)
-        start = start or month_label(parse_month(end, what="--end") - 11)
-        rows = book.bridge(start, end, by=by)
-        if output is Format.json:
-            _name_conventions(book)
-            sys.stdout.write(bridge_json(rows) + "\n")
-        elif output is Format.csv:
-            _name_conventions(book)
-            sys.stdout.write(bridge_csv(rows))
-        else:
-            from nrr.present.tables import bridge_table
-
-            _stdout().print(bridge_table(rows))
-            _stdout().print(f"[dim]{_conventions_line(book)}[/dim]")
+_LEADING = ("subscriptions", "customers", "fx_rates", "currency")
 
 
-def _conventions_line(book: Book) -> str:
+def book_command(func: Callable[..., None]) -> Callable[..., None]:
+    """Add the shared input options to a command; it is called with `load`, which reads them.
+
+    The command lists only its own options. Its help shows the inputs first, then its own
+    options, then the rest of the input options. Errors are reported as for every command.
+    """
+    own = inspect.signature(func, eval_str=True)
+    shared = inspect.signature(_input_parameters, eval_str=True).parameters
+    own_params = [p for p in own.parameters.values() if p.name != "load"]
+    clash = {p.name for p in own_params} & set(shared)
+    if clash:
+        raise TypeError(f"{func.__name__} redefines shared options {sorted(clash)}")
+    ordered = [
+        *(shared[name] for name in _LEADING),
+        *own_params,
+        *(p for name, p in shared.items() if name not in _LEADING),
+    ]
+    signature = own.replace(parameters=ordered, return_annotation=None)
+    names = {f.name for f in fields(InputOptions)}
+
+    @functools.wraps(func)
+    def command(**given: Any) -> None:
+        verbose = given.pop("verbose")
+        options = InputOptions(**{k: given.pop(k) for k in list(given) if k in names})
+        with reporting(verbose):
+            func(load=lambda: load_book(options), **given)
+
+    command.__signature__ = signature  # type: ignore[attr-defined]
+    command.__annotations__ = typing.get_type_hints(_input_parameters) | {
+        p.name: p.annotation for p in own_params
+    }
+    return command
+
+
+def conventions_line(book: Book) -> str:
     return f"Counted with: {book.conventions.describe()}."
 
 
-def _name_conventions(book: Book) -> None:
-    # Machine output keeps the contract's shape; the conventions in force go to stderr.
-    sys.stderr.write(f"note: {_conventions_line(book)}\n")
-
-
-@app.command()
-def demo(
-    out: Path = typer.Option(Path("nrr-demo"), "--out", help="Folder for the sample data."),
-    seed: int = typer.Option(7, "--seed", help="Random seed; the same seed gives the same data."),
-    customers: int = typer.Option(2000, "--customers", help="Number of customers to simulate."),
-    verbose: bool = VerboseOpt,
+def show(
+    book: Book,
+    output: Format,
+    *,
+    table: Callable[[], Any],
+    json_text: Callable[[], str],
+    csv_text: Callable[[], str],
+    arr: bool = False,
 ) -> None:
-    """Generate a sample SaaS business, write it as CSV, Parquet and DuckDB, and report on it."""
-    from nrr.datasets import generate_demo, write_demo
-    from nrr.present.headline import headline
-
-    with _reporting(verbose):
-        if customers < 1:
-            raise InputError(f"--customers {customers}: give a positive number")
-        console = _stderr()
-        with console.status("Simulating four years of a SaaS business...", spinner="dots"):
-            data = generate_demo(seed=seed, customers=customers)
-            paths = write_demo(data, out)
-        book = _load(
-            InputOptions(
-                subscriptions=str(paths["subscriptions.csv"]),
-                customers=str(paths["customers.csv"]),
-                fx_rates=str(paths["fx_rates.csv"]),
-                use_config=False,  # the demo's data is its own, whatever nrr.toml is here
-            )
-        )
-        _stdout().print(headline(book, end=data.last_month, folder=out, paths=paths))
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()
+    """Print a result: a table for people, or JSON/CSV for machines with notes on stderr."""
+    unit = " Amounts are ARR (12 x MRR)." if arr else ""
+    if output is Format.table:
+        console = stdout()
+        console.print(table())
+        console.print(f"[dim]{conventions_line(book)}{unit}[/dim]")
+        return
+    # Machine output keeps its documented shape; the conventions in force go to stderr.
+    sys.stderr.write(f"note: {conventions_line(book)}{unit}\n")
+    sys.stdout.write(json_text() + "\n" if output is Format.json else csv_text())

@@ -1,0 +1,3 @@
+from nrr.cli import main
+
+main()
