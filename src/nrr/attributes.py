@@ -7,11 +7,23 @@ import ibis.expr.types as ir
 
 from nrr.errors import InputError, InternalError, Problem
 
-__all__ = ["ALL", "DERIVED", "NONE", "check_attribute", "month_text", "segment_of", "tenure_band"]
+__all__ = [
+    "ALL",
+    "DERIVED",
+    "NONE",
+    "PAIR",
+    "attribute_names",
+    "check_attribute",
+    "month_text",
+    "segment_of",
+    "tenure_band",
+]
 
 NONE = "(none)"
 DERIVED = ("cohort", "tenure")
 ALL = "(all)"
+# Joins the values of several attributes into one slice name: `SMB × US`.
+PAIR = " × "
 
 
 def month_text(month: ir.IntegerValue) -> ir.StringValue:
@@ -33,31 +45,45 @@ def tenure_band(first_m: ir.IntegerValue, start: int) -> ir.StringValue:
     )
 
 
+def attribute_names(by: str | None) -> list[str]:
+    """The attributes of a `by`: one name, or several joined by commas (`segment,market`)."""
+    if by is None:
+        return []
+    return [name.strip() for name in by.split(",")]
+
+
 def check_attribute(
     by: str | None, customers: ir.Table | None, *, allow_tenure: bool = True
 ) -> None:
-    if by is None:
-        return
+    names = attribute_names(by)
     available = list(DERIVED) + (
         [c for c in customers.columns if c != "customer_id"] if customers is not None else []
     )
-    if by == "tenure" and not allow_tenure:
-        raise InputError(
-            Problem(
-                source="--by",
-                message="tenure changes every month, so a monthly bridge by tenure would not chain "
-                "(one band's ending MRR is not the next month's starting MRR); use --by cohort, or "
-                "`nrr metrics --by tenure` for a window",
+    if len(set(names)) != len(names):
+        raise InputError(Problem(source="--by", message=f"{by!r} names an attribute twice"))
+    for name in names:
+        if name == "tenure" and not allow_tenure:
+            raise InputError(
+                Problem(
+                    source="--by",
+                    message="tenure changes every month, so a monthly bridge by tenure would "
+                    "not chain (one band's ending MRR is not the next month's starting MRR); "
+                    "use --by cohort, or `nrr metrics --by tenure` for a window",
+                )
             )
-        )
-    if by not in available:
-        raise InputError(
-            Problem(
-                source="--by",
-                message=f"no attribute {by!r}; available: {', '.join(available)}"
-                + ("" if customers is not None else " (give --customers for more)"),
+        if name not in available:
+            raise InputError(
+                Problem(
+                    source="--by",
+                    message=f"no attribute {name!r}; available: {', '.join(available)}"
+                    + ("" if customers is not None else " (give --customers for more)")
+                    + (
+                        "; combine two with a comma, as in segment,market"
+                        if "," in (by or "")
+                        else ""
+                    ),
+                )
             )
-        )
 
 
 def segment_of(
@@ -68,20 +94,39 @@ def segment_of(
     first: ir.Table,
     window_start: int | None = None,
 ) -> ir.Table:
-    """(customer_id, segment) for every customer in `customer_ids`."""
+    """(customer_id, segment) for every customer in `customer_ids`.
+
+    With several attributes the segment is their values joined by `PAIR` (`SMB × US`)."""
     ids = customer_ids.select("customer_id").distinct()
-    if by is None:
+    names = attribute_names(by)
+    if not names:
         return ids.mutate(segment=ibis.literal(ALL))
-    if by in DERIVED:
-        joined = ids.left_join(first, "customer_id")
-        if by == "cohort":
+    stored = [n for n in names if n not in DERIVED]
+    joined = ids
+    if any(n in DERIVED for n in names):
+        joined = joined.left_join(first, "customer_id").select(ids.customer_id, "first_m")
+    if stored:
+        if customers is None:
+            raise InternalError(f"attributes {stored} asked for without a customers table")
+        attributes = customers.select("customer_id", *stored)
+        base = joined
+        joined = base.left_join(attributes, "customer_id").select(
+            base.customer_id,
+            *[base[c] for c in base.columns if c != "customer_id"],
+            *[attributes[n] for n in stored],
+        )
+    values = []
+    for name in names:
+        if name == "cohort":
             value = month_text(joined.first_m)
-        else:
+        elif name == "tenure":
             if window_start is None:
                 raise InternalError("tenure needs a window start")
             value = tenure_band(joined.first_m, window_start)
-        return joined.select(customer_id=ids.customer_id, segment=ibis.coalesce(value, NONE))
-    if customers is None:
-        raise InternalError(f"attribute {by!r} asked for without a customers table")
-    joined = ids.left_join(customers.select("customer_id", by), "customer_id")
-    return joined.select(customer_id=ids.customer_id, segment=ibis.coalesce(joined[by], NONE))
+        else:
+            value = joined[name]
+        values.append(ibis.coalesce(value, NONE))
+    segment = values[0]
+    for value in values[1:]:
+        segment = segment.concat(PAIR, value)
+    return joined.select(customer_id=joined.customer_id, segment=segment)

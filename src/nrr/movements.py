@@ -25,7 +25,7 @@ from nrr.months import month_label
 from nrr.results import BridgeMonth, as_decimal
 from nrr.validate import MONEY
 
-__all__ = ["MOVEMENT_KINDS", "monthly_bridge"]
+__all__ = ["MOVEMENT_KINDS", "bridge_rates", "customer_movements", "monthly_bridge"]
 
 MOVEMENT_KINDS = ("new", "reactivation", "expansion", "contraction", "churn")
 
@@ -34,29 +34,55 @@ def _months_table(months: list[int]) -> ir.Table:
     return ibis.memtable(pa.table({"cal_month": pa.array(months, pa.int64())}))
 
 
-def _movement_totals(
-    steps: ir.Table, rates: ir.Table, began: ir.Table, segments: ir.Table, lo: int, hi: int
+def customer_movements(
+    steps: ir.Table, rates: ir.Table, began: ir.Table, lo: int, hi: int
 ) -> ir.Table:
+    """Each customer's movements in every month from `lo` to `hi` in which its MRR changes.
+
+    Returns (customer_id, month, prev, cur, new, reactivation, expansion, contraction, churn):
+    `prev` and `cur` are the customer's MRR before and after, both at the month's rates
+    (`rates`: currency, month, rate), and exactly one movement is non-zero, or none when
+    the change nets to zero in the base currency. `began` is `ledger.returns(steps, ...)`.
+    """
     inside = steps.filter((steps.month >= lo) & (steps.month <= hi))
     valued = inside.join(rates, ["currency", "month"])
     per_customer = valued.group_by("customer_id", "month").agg(
         prev=convert(valued.before, valued.rate).sum().cast(MONEY),
         cur=convert(valued.after, valued.rate).sum().cast(MONEY),
     )
-    t = per_customer.left_join(began, ["customer_id", "month"]).join(segments, "customer_id")
+    t = per_customer.left_join(began, ["customer_id", "month"])
     zero = ibis.literal(Decimal(0)).cast(MONEY)
 
-    def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
-        return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
+    def amount(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
+        return ibis.ifelse(condition, value, zero).cast(MONEY)
 
     starts = (t.prev == 0) & (t.cur > 0)
-    return t.group_by("segment", "month").agg(
-        new=total(starts & ~t.returning.fill_null(False), t.cur),
-        reactivation=total(starts & t.returning.fill_null(False), t.cur),
-        expansion=total((t.prev > 0) & (t.cur > t.prev), t.cur - t.prev),
-        contraction=total((t.cur > 0) & (t.cur < t.prev), t.prev - t.cur),
-        churn=total((t.prev > 0) & (t.cur == 0), t.prev),
+    returning = t.returning.fill_null(False)
+    return t.select(
+        customer_id=per_customer.customer_id,
+        month=per_customer.month,
+        prev=t.prev,
+        cur=t.cur,
+        new=amount(starts & ~returning, t.cur),
+        reactivation=amount(starts & returning, t.cur),
+        expansion=amount((t.prev > 0) & (t.cur > t.prev), t.cur - t.prev),
+        contraction=amount((t.cur > 0) & (t.cur < t.prev), t.prev - t.cur),
+        churn=amount((t.prev > 0) & (t.cur == 0), t.prev),
     )
+
+
+def _movement_totals(moves: ir.Table, segments: ir.Table) -> ir.Table:
+    t = moves.join(segments, "customer_id")
+    return t.group_by("segment", "month").agg(
+        **{kind: t[kind].sum().cast(MONEY) for kind in MOVEMENT_KINDS}
+    )
+
+
+def bridge_rates(rates: RateBook, currencies: list[str], months: list[int]) -> ir.Table:
+    """(currency, month, rate, next_rate) for `months`: each month's rate and the next one's."""
+    table = rates.table(currencies, [*months, months[-1] + 1])
+    table = table.mutate(next_rate=table.rate.lead().over(group_by="currency", order_by="month"))
+    return table.filter(table.month <= months[-1])
 
 
 def _levels(changes: ir.Table, segments: ir.Table, rates: ir.Table, months: list[int]) -> ir.Table:
@@ -101,17 +127,14 @@ def monthly_bridge(
     A start after a gap is a reactivation, or new when the customer was away longer than
     `reactivation_window` months (None: any gap is a reactivation)."""
     months = list(range(start - 1, end + 1))
-    rate_table = rates.table(currencies, [*months, end + 1])
-    rate_table = rate_table.mutate(
-        next_rate=rate_table.rate.lead().over(group_by="currency", order_by="month")
-    ).filter(rate_table.month <= end)
+    rate_table = bridge_rates(rates, currencies, months)
     steps = customer_steps(lines)
     changes = deltas(lines)
     first = first_active(lines)
     segments = segment_of(first, by=by, customers=customers, first=first)
 
     began = returns(steps, reactivation_window)
-    moves = _movement_totals(steps, rate_table, began, segments, start, end)
+    moves = _movement_totals(customer_movements(steps, rate_table, began, start, end), segments)
     levels = _levels(changes, segments, rate_table, months)
     active = _active_counts(steps, segments, months)
 
