@@ -9,7 +9,8 @@ Each command lives in the module of its topic; importing them registers them on 
 
 from __future__ import annotations
 
-from nrr.cli import core  # noqa: F401  (registers the commands)
+# Importing each topic's module registers its commands on `app`.
+from nrr.cli import causes, core, impact, methods, trends  # noqa: F401
 from nrr.cli.common import app
 
 __all__ = ["app", "main"]

@@ -1,0 +1,148 @@
+"""Churn rates and the quick ratio, per month and over a window (docs/analysis.md).
+
+Per month `m` of the bridge (customers and MRR at the end of `m-1` as the base):
+- customer churn rate = customers who churned in `m` / customers active in `m-1`
+- gross MRR churn rate = (contraction + churn) / starting MRR
+- net MRR churn rate = (contraction + churn - expansion) / starting MRR; negative when
+  expansion outweighs the losses (exchange-rate effects and reactivations are not in it)
+- quick ratio = (new + reactivation + expansion) / (contraction + churn)
+
+Over the window, the churn rates are the cohort's (METRICS.md section 4: 1 - logo retention,
+1 - GRR, and the netted losses less expansion), and the quick ratio sums the bridge's months.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from nrr.book import Book
+from nrr.errors import InputError, Problem
+from nrr.ledger import customer_steps, returns
+from nrr.months import month_label, parse_month
+from nrr.movements import bridge_rates, customer_movements
+from nrr.results import BridgeMonth
+
+__all__ = ["Churn", "MonthRates", "RatesResult", "churn_rates"]
+
+
+def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+@dataclass(frozen=True)
+class Churn:
+    """A base (customers and MRR at the start) and what it lost and gained."""
+
+    customers_start: int
+    customers_churned: int
+    starting_mrr: Decimal
+    expansion: Decimal
+    contraction: Decimal
+    churn: Decimal
+
+    @property
+    def customer_churn_rate(self) -> Decimal | None:
+        return _ratio(Decimal(self.customers_churned), Decimal(self.customers_start))
+
+    @property
+    def gross_mrr_churn_rate(self) -> Decimal | None:
+        return _ratio(self.contraction + self.churn, self.starting_mrr)
+
+    @property
+    def net_mrr_churn_rate(self) -> Decimal | None:
+        return _ratio(self.contraction + self.churn - self.expansion, self.starting_mrr)
+
+
+@dataclass(frozen=True)
+class MonthRates(Churn):
+    """One month of the bridge with its rates."""
+
+    month: str = ""
+    new: Decimal = Decimal(0)
+    reactivation: Decimal = Decimal(0)
+
+    @property
+    def quick_ratio(self) -> Decimal | None:
+        return _ratio(self.new + self.reactivation + self.expansion, self.contraction + self.churn)
+
+
+@dataclass(frozen=True)
+class RatesResult:
+    """Monthly rates from `start` to `end`, and the window's.
+
+    `cohort` holds the window's churn as the cohort method nets it (the customers active the
+    month before `start`); `gains` and `losses` are the bridge's new + reactivation + expansion
+    and contraction + churn summed over the months, for the window's quick ratio.
+    """
+
+    start: str
+    end: str
+    currency: str
+    months: tuple[MonthRates, ...]
+    cohort: Churn
+    gains: Decimal
+    losses: Decimal
+
+    @property
+    def quick_ratio(self) -> Decimal | None:
+        return _ratio(self.gains, self.losses)
+
+
+def churn_rates(book: Book, *, end: str, window: int = 12) -> RatesResult:
+    """Rates for each month of the `window` months ending `end`, and for the whole window."""
+    e = parse_month(end, what="--end")
+    if window < 1:
+        raise InputError(
+            Problem(source="--window", message=f"{window} is not a positive number of months")
+        )
+    s = e - window
+    rows = book.bridge(month_label(s), end)
+    churned = _churned_customers(book, s + 1, e)
+    months = tuple(
+        _month(row, prior.active_customers, churned.get(row.month, 0))
+        for prior, row in itertools.pairwise(rows)
+    )
+    figures = book.window(end, window=window).overall
+    cohort = Churn(
+        customers_start=figures.customers_start,
+        customers_churned=figures.customers_start - figures.customers_retained,
+        starting_mrr=figures.starting_mrr,
+        expansion=figures.expansion,
+        contraction=figures.contraction,
+        churn=figures.churn,
+    )
+    return RatesResult(
+        start=month_label(s + 1),
+        end=end,
+        currency=book.currency,
+        months=months,
+        cohort=cohort,
+        gains=sum((m.new + m.reactivation + m.expansion for m in months), Decimal(0)),
+        losses=sum((m.contraction + m.churn for m in months), Decimal(0)),
+    )
+
+
+def _month(row: BridgeMonth, active_before: int, churned: int) -> MonthRates:
+    return MonthRates(
+        month=row.month,
+        customers_start=active_before,
+        customers_churned=churned,
+        starting_mrr=row.starting_mrr,
+        new=row.new,
+        reactivation=row.reactivation,
+        expansion=row.expansion,
+        contraction=row.contraction,
+        churn=row.churn,
+    )
+
+
+def _churned_customers(book: Book, lo: int, hi: int) -> dict[str, int]:
+    steps = customer_steps(book.lines)
+    began = returns(steps, book.conventions.reactivation_window)
+    rates = bridge_rates(book.rates, book.currencies, list(range(lo, hi + 1)))
+    moves = customer_movements(steps, rates, began, lo, hi)
+    lost = moves.filter(moves.churn > 0)
+    counts = lost.group_by("month").agg(n=lost.count()).to_pyarrow().to_pylist()
+    return {month_label(r["month"]): int(r["n"]) for r in counts}

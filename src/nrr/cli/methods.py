@@ -1,0 +1,73 @@
+"""`nrr methods` (NRR five ways, reconciled) and `nrr rates` (churn rates, quick ratio)."""
+
+from __future__ import annotations
+
+import typer
+
+from nrr.cli.common import ArrOpt, Format, FormatOpt, Loader, app, book_command, default_end, show
+from nrr.months import parse_month
+from nrr.results import in_arr
+
+__all__ = ["methods", "rates"]
+
+EndOpt = typer.Option(
+    None, "--end", help="Window end month, YYYY-MM (default: the last month in the data)."
+)
+
+
+@app.command()
+@book_command
+def methods(
+    load: Loader,
+    end: str | None = EndOpt,
+    window: int = typer.Option(12, "--window", "-w", help="Window length in months."),
+    output: Format = FormatOpt,
+    arr: bool = ArrOpt,
+) -> None:
+    """NRR by five methods for one window, and what explains the gaps between them."""
+    from nrr.analysis.methods import compare_methods
+    from nrr.present.methods import methods_csv, methods_json, methods_tables
+
+    if end is not None:
+        parse_month(end, what="--end")
+    book = load()
+    result = compare_methods(book, end=default_end(book, end), window=window)
+    if arr:
+        result = in_arr(result)
+    show(
+        book,
+        output,
+        table=lambda: methods_tables(result, unit="ARR" if arr else "MRR"),
+        json_text=lambda: methods_json(result),
+        csv_text=lambda: methods_csv(result),
+        arr=arr,
+    )
+
+
+@app.command()
+@book_command
+def rates(
+    load: Loader,
+    end: str | None = EndOpt,
+    window: int = typer.Option(12, "--window", "-w", help="Months shown, ending --end."),
+    output: Format = FormatOpt,
+    arr: bool = ArrOpt,
+) -> None:
+    """Customer churn rate, gross and net MRR churn rates and the quick ratio, per month."""
+    from nrr.analysis.rates import churn_rates
+    from nrr.present.methods import rates_csv, rates_json, rates_tables
+
+    if end is not None:
+        parse_month(end, what="--end")
+    book = load()
+    result = churn_rates(book, end=default_end(book, end), window=window)
+    if arr:
+        result = in_arr(result)
+    show(
+        book,
+        output,
+        table=lambda: rates_tables(result, unit="ARR" if arr else "MRR"),
+        json_text=lambda: rates_json(result),
+        csv_text=lambda: rates_csv(result),
+        arr=arr,
+    )

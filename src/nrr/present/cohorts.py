@@ -1,0 +1,151 @@
+"""Cohort matrices for people (two tables) and machines (JSON, long CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from decimal import Decimal
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from nrr.analysis.cohorts import CohortAge, CohortResult
+from nrr.present.rounding import cents, ratio
+from nrr.present.tables import money, percent
+
+__all__ = ["MAX_AGES_SHOWN", "cohort_csv", "cohort_json", "cohort_records", "cohort_tables"]
+
+# A terminal fits about this many age columns next to the cohort, customers and base; JSON and
+# CSV always carry every age.
+MAX_AGES_SHOWN = 13
+_AGE_PREFIX = {"month": "M", "quarter": "Q", "year": "Y"}
+CSV_KEYS = (
+    "cohort",
+    "customers",
+    "first_month_mrr",
+    "age",
+    "month",
+    "mrr",
+    "active",
+    "revenue_retention",
+    "logo_retention",
+)
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _age_record(age: CohortAge) -> dict[str, object]:
+    return {
+        "age": age.age,
+        "month": age.month,
+        "mrr": _number(cents(age.mrr)),
+        "active": age.active,
+        "revenue_retention": _number(ratio(age.revenue_retention)),
+        "logo_retention": _number(ratio(age.logo_retention)),
+    }
+
+
+def cohort_json(result: CohortResult) -> str:
+    return json.dumps(
+        {
+            "end": result.end,
+            "grain": result.grain,
+            "currency": result.currency,
+            "cohorts": [
+                {
+                    "cohort": c.cohort,
+                    "customers": c.customers,
+                    "first_month_mrr": _number(cents(c.first_month_mrr)),
+                    "ages": [_age_record(a) for a in c.ages],
+                }
+                for c in result.cohorts
+            ],
+        },
+        indent=2,
+    )
+
+
+def cohort_records(result: CohortResult) -> list[dict[str, object]]:
+    """Long format: one record per cohort and age."""
+    return [
+        {
+            "cohort": c.cohort,
+            "customers": c.customers,
+            "first_month_mrr": _number(cents(c.first_month_mrr)),
+            **_age_record(a),
+        }
+        for c in result.cohorts
+        for a in c.ages
+    ]
+
+
+def cohort_csv(result: CohortResult) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(CSV_KEYS), lineterminator="\n")
+    writer.writeheader()
+    for record in cohort_records(result):
+        writer.writerow({k: "" if record[k] is None else record[k] for k in CSV_KEYS})
+    return out.getvalue()
+
+
+def _matrix(
+    result: CohortResult,
+    title: str,
+    value: Callable[[CohortAge], Decimal | None],
+    shown: int,
+    unit: str,
+) -> Table:
+    prefix = _AGE_PREFIX[result.grain]
+    caption = (
+        f"{prefix}0 = the end of the signup {result.grain}, {prefix}1 the end of the next one, ..."
+    )
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    table.add_column("cohort")
+    table.add_column("customers", justify="right")
+    table.add_column(f"first-month {unit}", justify="right")
+    for age in range(shown):
+        table.add_column(f"{prefix}{age}", justify="right")
+    for c in result.cohorts:
+        cells = [percent(value(a)) for a in c.ages[:shown]]
+        cells += [""] * (shown - len(cells))
+        table.add_row(c.cohort, str(c.customers), money(c.first_month_mrr), *cells)
+    return table
+
+
+def cohort_tables(result: CohortResult, unit: str = "MRR") -> Group | Text:
+    """Revenue retention, then logo retention: one row per cohort, one column per age."""
+    if not result.cohorts:
+        return Text(f"No cohort has a full signup {result.grain} by {result.end}.")
+    longest = max(len(c.ages) for c in result.cohorts)
+    shown = min(longest, MAX_AGES_SHOWN)
+    parts: list[Table | Text] = [
+        _matrix(
+            result,
+            f"Revenue retention by signup {result.grain} ({unit} / first-month {unit}, "
+            f"{result.currency} at spot rates)",
+            lambda a: a.revenue_retention,
+            shown,
+            unit,
+        ),
+        _matrix(
+            result,
+            f"Logo retention by signup {result.grain} (customers active / customers)",
+            lambda a: a.logo_retention,
+            shown,
+            unit,
+        ),
+    ]
+    if longest > shown:
+        parts.append(
+            Text(
+                f"Ages {shown} to {longest - 1} are not shown here; --format json or csv "
+                "has them all.",
+                style="dim",
+            )
+        )
+    return Group(*parts)

@@ -1,0 +1,324 @@
+"""`nrr impact` for people (a ranked table) and machines (JSON, CSV, a DataFrame).
+
+Money is rounded to cents and ratios to 4 places (half to even) only here, as everywhere.
+Contributions and distances are fractions in JSON/CSV (0.0123) and points in the table
+(+1.23 pts).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from nrr.attributes import ALL
+from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
+from nrr.present.rounding import cents, ratio
+from nrr.present.tables import money, percent
+
+if TYPE_CHECKING:
+    from nrr.analysis.impact import ImpactResult, ImpactSlice
+
+__all__ = [
+    "benchmark_records",
+    "benchmark_text",
+    "impact_csv",
+    "impact_frame",
+    "impact_json",
+    "impact_records",
+    "impact_table",
+    "points",
+    "sources_text",
+]
+
+TONE_STYLE = {"bad": "red", "warn": "yellow", "ok": "green", "good": "green", "great": "bold green"}
+SLICE_KEYS = (
+    "starting_mrr",
+    "ending_mrr",
+    "share",
+    "nrr",
+    "grr",
+    "contribution",
+    "mrr_at_stake",
+    "mrr_lost",
+    "fx",
+    "expansion",
+    "contraction",
+    "churn",
+    "customers_start",
+    "customers_retained",
+)
+
+
+def _money(value: Decimal) -> float:
+    return float(cents(value))
+
+
+def _ratio(value: Decimal | None) -> float | None:
+    rounded = ratio(value)
+    return None if rounded is None else float(rounded)
+
+
+def points(value: Decimal | None) -> str:
+    """A difference of ratios in NRR points, signed: 0.0123 -> `+1.23 pts`."""
+    rounded = ratio(value)
+    return "n/a" if rounded is None else f"{rounded * 100:+.2f} pts"
+
+
+def benchmark_text(
+    benchmarks: Benchmarks, metric: str, value: Decimal | None, window_months: int | None
+) -> Text:
+    """The band `value` falls in, coloured by its tone; said plainly when the bands were
+    measured over another period than the number's window."""
+    benchmark = benchmarks.get(metric)
+    if benchmark is None:
+        return Text("")
+    if value is None:
+        return Text("no customers at the start", style="dim")
+    if benchmark.window_months is not None and window_months != benchmark.window_months:
+        return Text(f"bands are for {benchmark.window_months}-month windows", style="dim")
+    band = benchmark.band(value)
+    if band is None:
+        return Text("")
+    return Text(f"{band.label} *", style=TONE_STYLE.get(band.tone, ""))
+
+
+def sources_text(benchmarks: Benchmarks, metrics: tuple[str, ...]) -> Text:
+    """The footnote: each metric's bands and where they come from."""
+    lines = []
+    for metric in metrics:
+        benchmark = benchmarks.get(metric)
+        if benchmark is not None:
+            lines.append(f"* {benchmark.title} bands: {benchmark.source}.")
+    return Text("\n".join(lines), style="dim")
+
+
+def benchmark_records(
+    benchmarks: Benchmarks, figures: dict[str, Decimal | None], window_months: int
+) -> dict[str, dict[str, str] | None]:
+    """`{metric: {"band", "tone", "source"} | null}` for JSON: null without a value, or when the
+    bands were measured over another period."""
+    records: dict[str, dict[str, str] | None] = {}
+    for metric, value in figures.items():
+        benchmark = benchmarks.get(metric)
+        found = None if benchmark is None else benchmark.describe(value)
+        period_ok = benchmark is not None and benchmark.window_months in (None, window_months)
+        records[metric] = (
+            {"band": found.label, "tone": found.tone, "source": found.source}
+            if found is not None and period_ok
+            else None
+        )
+    return records
+
+
+def _slice_record(s: ImpactSlice) -> dict[str, object]:
+    f = s.figures
+    return {
+        "rank": s.rank,
+        "segment": s.segment,
+        "values": dict(s.values),
+        "starting_mrr": _money(s.starting_mrr),
+        "ending_mrr": _money(s.ending_mrr),
+        "share": _ratio(s.share),
+        "nrr": _ratio(s.nrr),
+        "grr": _ratio(s.grr),
+        "contribution": _ratio(s.contribution),
+        "mrr_at_stake": _money(s.mrr_at_stake),
+        "mrr_lost": _money(s.mrr_lost),
+        "fx": _money(f.fx),
+        "expansion": _money(f.expansion),
+        "contraction": _money(f.contraction),
+        "churn": _money(f.churn),
+        "customers_start": f.customers_start,
+        "customers_retained": f.customers_retained,
+    }
+
+
+def _overall_record(result: ImpactResult) -> dict[str, object]:
+    f = result.overall
+    return {
+        "starting_mrr": _money(f.starting_mrr),
+        "ending_mrr": _money(f.ending_mrr),
+        "share": 1.0 if f.starting_mrr else None,
+        "nrr": _ratio(f.nrr),
+        "grr": _ratio(f.grr),
+        "contribution": _ratio(result.distance),
+        "distance": _ratio(result.distance),
+        "mrr_at_stake": _money(result.mrr_at_stake),
+        "mrr_lost": _money(result.mrr_lost),
+        "fx": _money(f.fx),
+        "expansion": _money(f.expansion),
+        "contraction": _money(f.contraction),
+        "churn": _money(f.churn),
+        "customers_start": f.customers_start,
+        "customers_retained": f.customers_retained,
+    }
+
+
+def impact_records(
+    result: ImpactResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS
+) -> dict[str, object]:
+    return {
+        "start": result.start,
+        "end": result.end,
+        "window_months": result.window_months,
+        "currency": result.currency,
+        "fx_mode": result.fx_mode,
+        "by": list(result.by),
+        "target": float(result.target),
+        "overall": _overall_record(result),
+        "benchmarks": benchmark_records(
+            benchmarks, {"nrr": result.overall.nrr, "grr": result.overall.grr}, result.window_months
+        ),
+        "slices": [_slice_record(s) for s in result.slices],
+    }
+
+
+def impact_json(result: ImpactResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS) -> str:
+    return json.dumps(impact_records(result, benchmarks), indent=2)
+
+
+def _rows(result: ImpactResult) -> list[dict[str, object]]:
+    """Tidy rows: the book first (`segment` = `(all)`, rank 0), then each slice by rank."""
+    overall = _overall_record(result)
+    del overall["distance"]
+    rows = [
+        {"rank": 0, "segment": ALL, **{f"values.{a}": ALL for a in result.by}, **overall},
+    ]
+    for s in result.slices:
+        record = _slice_record(s)
+        values = record.pop("values")
+        rows.append(
+            {
+                **{k: record[k] for k in ("rank", "segment")},
+                **{f"values.{a}": v for a, v in values.items()},  # type: ignore[attr-defined]
+                **{k: record[k] for k in SLICE_KEYS},
+            }
+        )
+    return rows
+
+
+def impact_csv(result: ImpactResult) -> str:
+    """One row per slice (and the book as `(all)`), each attribute's value in its own
+    `values.NAME` column, with the window and target repeated on every row."""
+    context = {
+        "start": result.start,
+        "end": result.end,
+        "window_months": result.window_months,
+        "currency": result.currency,
+        "fx_mode": result.fx_mode,
+        "by": ",".join(result.by),
+        "target": float(result.target),
+    }
+    header = [
+        *context,
+        "rank",
+        "segment",
+        *(f"values.{a}" for a in result.by),
+        *SLICE_KEYS,
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    for row in _rows(result):
+        merged = {**context, **row}
+        writer.writerow({k: "" if merged.get(k) is None else merged.get(k) for k in header})
+    return out.getvalue()
+
+
+def impact_frame(result: ImpactResult) -> pd.DataFrame:
+    frame = pd.DataFrame(_rows(result)).set_index("segment")
+    frame.attrs.update(
+        start=result.start,
+        end=result.end,
+        window_months=result.window_months,
+        currency=result.currency,
+        fx_mode=result.fx_mode,
+        by=list(result.by),
+        target=float(result.target),
+    )
+    return frame
+
+
+def _summary(result: ImpactResult, unit: str, benchmarks: Benchmarks) -> Table:
+    f = result.overall
+    table = Table(
+        title=f"NRR against a target of {percent(result.target)}, {result.start} -> "
+        f"{result.end} ({result.window_months} months, {result.currency}, fx {result.fx_mode})",
+        title_justify="left",
+    )
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    table.add_column("", style="dim")
+    table.add_row(
+        "NRR", percent(f.nrr), benchmark_text(benchmarks, "nrr", f.nrr, result.window_months)
+    )
+    table.add_row(
+        "GRR", percent(f.grr), benchmark_text(benchmarks, "grr", f.grr, result.window_months)
+    )
+    table.add_row("Distance from target", points(result.distance), "NRR - target")
+    at_stake = result.mrr_at_stake
+    table.add_row(
+        f"{unit} at stake",
+        money(at_stake),
+        "needed to reach the target" if at_stake > 0 else "above the target: nothing needed",
+    )
+    table.add_row(f"{unit} lost", money(result.mrr_lost), "contraction + churn (the GRR gap)")
+    return table
+
+
+def _ranking(result: ImpactResult, unit: str) -> Table:
+    table = Table(
+        title=f"Slices by {unit} at stake (by {' × '.join(result.by)})", title_justify="left"
+    )
+    for name, justify in (
+        ("#", "right"),
+        ("slice", "left"),
+        (f"starting {unit}", "right"),
+        ("share", "right"),
+        ("NRR", "right"),
+        ("GRR", "right"),
+        ("contribution", "right"),
+        (f"{unit} at stake", "right"),
+        (f"{unit} lost", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for s in result.slices:
+        table.add_row(
+            str(s.rank),
+            s.segment,
+            money(s.starting_mrr),
+            percent(s.share),
+            percent(s.nrr),
+            percent(s.grr),
+            points(s.contribution),
+            Text(money(s.mrr_at_stake), style="red" if s.mrr_at_stake > 0 else "green"),
+            money(s.mrr_lost),
+        )
+    return table
+
+
+def impact_table(
+    result: ImpactResult, *, unit: str = "MRR", benchmarks: Benchmarks = DEFAULT_BENCHMARKS
+) -> Group:
+    """The summary (NRR and GRR with their bands, the distance, the total at stake), the
+    ranked slices, then what the columns mean and where the bands come from."""
+    notes = Text(
+        f"contribution = share x (slice NRR - target): the slices' contributions add up to the "
+        f"distance. {unit} at stake = target x starting - ending: what the slice lacks to reach "
+        f"the target (negative: above it). {unit} lost = contraction + churn.",
+        style="dim",
+    )
+    return Group(
+        _summary(result, unit, benchmarks),
+        _ranking(result, unit),
+        notes,
+        sources_text(benchmarks, ("nrr", "grr")),
+    )

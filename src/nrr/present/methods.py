@@ -1,0 +1,324 @@
+"""`nrr methods` and `nrr rates`: tables for people, JSON and CSV for machines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from nrr.analysis.methods import MethodsResult, Movements
+from nrr.analysis.rates import Churn, MonthRates, RatesResult
+from nrr.present.rounding import cents, ratio
+from nrr.present.tables import money, percent
+
+__all__ = [
+    "methods_csv",
+    "methods_json",
+    "methods_tables",
+    "rates_csv",
+    "rates_json",
+    "rates_tables",
+]
+
+
+def _money(value: Decimal) -> float:
+    return float(cents(value))
+
+
+def _ratio(value: Decimal | None) -> float | None:
+    rounded = ratio(value)
+    return None if rounded is None else float(rounded)
+
+
+def _multiple(value: Decimal | None) -> str:
+    rounded = ratio(value)
+    return "n/a" if rounded is None else f"{rounded:.2f}x"
+
+
+def _movements_record(m: Movements) -> dict[str, object]:
+    return {
+        "label": m.label,
+        "customers": m.customers,
+        "fx": _money(m.fx),
+        "expansion": _money(m.expansion),
+        "contraction": _money(m.contraction),
+        "churn": _money(m.churn),
+        "net": _money(m.net),
+    }
+
+
+def methods_record(result: MethodsResult) -> dict[str, object]:
+    return {
+        "start": result.start,
+        "end": result.end,
+        "window_months": result.window_months,
+        "currency": result.currency,
+        "starting_mrr": _money(result.starting_mrr),
+        "methods": [
+            {
+                "method": m.key,
+                "name": m.name,
+                "nrr": _ratio(m.nrr),
+                "numerator": _money(m.numerator),
+                "denominator": _money(m.denominator),
+                "customers": m.customers,
+                "definition": m.definition,
+            }
+            for m in result.methods
+        ],
+        "reconciliation": {
+            "cohort": _movements_record(result.cohort),
+            "retiming": _movements_record(result.retiming),
+            "started_inside": _movements_record(result.started_inside),
+            "bridge_sum": _movements_record(result.bridge),
+            "up_and_down_customers": result.up_and_down,
+            "comebacks": _money(result.comebacks),
+            "comeback_customers": result.comeback_customers,
+            "compounding": _money(result.compounding),
+        },
+        "trailing": {
+            "cohort_month": result.trailing_cohort_month,
+            "prior_revenue": _money(result.prior_revenue),
+            "recent_revenue": _money(result.recent_revenue),
+        },
+        "monthly_nrr": [{"month": m, "nrr": _ratio(v)} for m, v in result.monthly_nrr],
+        "annual_nrr": [{"month": m, "nrr": _ratio(v)} for m, v in result.annual_nrr],
+    }
+
+
+def methods_json(result: MethodsResult) -> str:
+    return json.dumps(methods_record(result), indent=2)
+
+
+def methods_csv(result: MethodsResult) -> str:
+    """The methods, then the reconciliation's rows, one table with a `kind` column."""
+    record = methods_record(result)
+    header = [
+        "kind",
+        "method",
+        "label",
+        "nrr",
+        "numerator",
+        "denominator",
+        "customers",
+        "fx",
+        "expansion",
+        "contraction",
+        "churn",
+        "net",
+    ]
+    rows: list[dict[str, object]] = [
+        {
+            "kind": "method",
+            "method": m["method"],
+            "label": m["definition"],
+            "nrr": m["nrr"],
+            "numerator": m["numerator"],
+            "denominator": m["denominator"],
+            "customers": m["customers"],
+        }
+        for m in record["methods"]  # type: ignore[union-attr]
+    ]
+    reconciliation = record["reconciliation"]
+    for key in ("cohort", "retiming", "started_inside", "bridge_sum"):
+        rows.append({"kind": "reconciliation", "method": key, **reconciliation[key]})  # type: ignore[index]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in header})
+    return out.getvalue()
+
+
+def methods_tables(result: MethodsResult, unit: str = "MRR") -> Group:
+    summary = Table(
+        title=f"NRR by method, {result.start} -> {result.end} ({result.window_months} months, "
+        f"{result.currency}, each month at its own rates)",
+        title_justify="left",
+    )
+    for name, justify in (
+        ("method", "left"),
+        ("NRR", "right"),
+        (f"numerator ({unit})", "right"),
+        ("over", "right"),
+        ("customers", "right"),
+        ("definition", "left"),
+    ):
+        summary.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for m in result.methods:
+        summary.add_row(
+            m.name,
+            percent(m.nrr),
+            money(m.numerator),
+            money(m.denominator),
+            f"{m.customers:,}",
+            Text(m.definition, style="dim"),
+        )
+    steps = Table(title="Cohort to bridge-sum, movement by movement", title_justify="left")
+    for name in ("", "customers", "+ fx", "+ expansion", "- contraction", "- churn", "= net"):
+        steps.add_column(name, justify="left" if not name else "right")
+    for prefix, m in (
+        ("", result.cohort),
+        ("+ ", result.retiming),
+        ("+ ", result.started_inside),
+        ("= ", result.bridge),
+    ):
+        steps.add_row(
+            prefix + m.label,
+            f"{m.customers:,}",
+            money(m.fx),
+            money(m.expansion),
+            money(m.contraction),
+            money(m.churn),
+            money(m.net),
+            style="bold" if prefix == "= " else None,
+        )
+    return Group(summary, steps, Text(_explanation(result, unit)))
+
+
+def _explanation(result: MethodsResult, unit: str) -> str:
+    cohort = result.method("cohort")
+    bridge = result.method("bridge_sum")
+    trailing = result.method("trailing_revenue")
+    average = result.method("average_annual")
+    lines = [
+        f"Cohort -> bridge-sum: {money(cohort.numerator)} "
+        f"{_signed(result.retiming.net)} {_signed(result.started_inside.net)} "
+        f"= {money(bridge.numerator)}.",
+        f"  - {result.up_and_down:,} cohort customers moved up and down inside the window: the "
+        "bridge counts each month's expansion and contraction, the cohort method their net "
+        "change (no net effect).",
+        f"  - {result.comeback_customers:,} cohort customers churned and came back: their churn "
+        f"is in the bridge-sum, their comeback ({money(result.comebacks)}) is not.",
+        f"  - {result.started_inside.customers:,} customers who started or returned inside the "
+        f"window are not in the cohort; the bridge-sum counts their later movements "
+        f"({_signed(result.started_inside.net)}).",
+        f"Bridge-sum -> compounded: {_signed(result.compounding)}. Compounding applies each "
+        "month's movements to that month's whole book (which includes customers who joined "
+        "since) and multiplies the monthly rates.",
+        f"Trailing revenue: {trailing.customers:,} customers active in "
+        f"{result.trailing_cohort_month}; revenue {money(result.prior_revenue)} -> "
+        f"{money(result.recent_revenue)}. It averages a year of revenue instead of comparing two "
+        "month-ends, so it lags the cohort method.",
+    ]
+    known = [v for _, v in result.annual_nrr if v is not None]
+    if known:
+        lines.append(
+            f"Average of {len(result.annual_nrr)}: the {result.window_months}-month NRRs ending "
+            f"{result.annual_nrr[0][0]}..{result.annual_nrr[-1][0]} range from "
+            f"{percent(min(known))} to {percent(max(known))}; their mean is "
+            f"{percent(average.nrr)}, against {percent(cohort.nrr)} now."
+        )
+    del unit
+    return "\n".join(lines)
+
+
+def _signed(value: Decimal) -> str:
+    return f"- {money(-value)}" if value < 0 else f"+ {money(value)}"
+
+
+def _churn_record(c: Churn) -> dict[str, object]:
+    return {
+        "customers_start": c.customers_start,
+        "customers_churned": c.customers_churned,
+        "starting_mrr": _money(c.starting_mrr),
+        "expansion": _money(c.expansion),
+        "contraction": _money(c.contraction),
+        "churn": _money(c.churn),
+        "customer_churn_rate": _ratio(c.customer_churn_rate),
+        "gross_mrr_churn_rate": _ratio(c.gross_mrr_churn_rate),
+        "net_mrr_churn_rate": _ratio(c.net_mrr_churn_rate),
+    }
+
+
+def _month_record(m: MonthRates) -> dict[str, object]:
+    return {
+        "month": m.month,
+        **_churn_record(m),
+        "new": _money(m.new),
+        "reactivation": _money(m.reactivation),
+        "quick_ratio": _ratio(m.quick_ratio),
+    }
+
+
+def rates_record(result: RatesResult) -> dict[str, object]:
+    return {
+        "start": result.start,
+        "end": result.end,
+        "currency": result.currency,
+        "window": {
+            **_churn_record(result.cohort),
+            "gains": _money(result.gains),
+            "losses": _money(result.losses),
+            "quick_ratio": _ratio(result.quick_ratio),
+        },
+        "months": [_month_record(m) for m in result.months],
+    }
+
+
+def rates_json(result: RatesResult) -> str:
+    return json.dumps(rates_record(result), indent=2)
+
+
+def rates_csv(result: RatesResult) -> str:
+    records = [_month_record(m) for m in result.months]
+    header = list(records[0]) if records else ["month"]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: "" if record.get(k) is None else record.get(k) for k in header})
+    return out.getvalue()
+
+
+def rates_tables(result: RatesResult, unit: str = "MRR") -> Group:
+    table = Table(
+        title=f"Churn rates and quick ratio, {result.start}..{result.end} ({result.currency})",
+        title_justify="left",
+    )
+    for name in (
+        "month",
+        "customers at start",
+        "churned",
+        "customer churn",
+        f"starting {unit}",
+        "gross MRR churn",
+        "net MRR churn",
+        "quick ratio",
+    ):
+        table.add_column(name, justify="left" if name == "month" else "right")
+    for m in result.months:
+        table.add_row(
+            m.month,
+            f"{m.customers_start:,}",
+            f"{m.customers_churned:,}",
+            percent(m.customer_churn_rate),
+            money(m.starting_mrr),
+            percent(m.gross_mrr_churn_rate),
+            percent(m.net_mrr_churn_rate),
+            _multiple(m.quick_ratio),
+        )
+    c = result.cohort
+    table.add_row(
+        f"{result.start}..{result.end}",
+        f"{c.customers_start:,}",
+        f"{c.customers_churned:,}",
+        percent(c.customer_churn_rate),
+        money(c.starting_mrr),
+        percent(c.gross_mrr_churn_rate),
+        percent(c.net_mrr_churn_rate),
+        _multiple(result.quick_ratio),
+        style="bold",
+    )
+    note = Text(
+        "The last row is the window: churn of the customers active at its start, netted per "
+        "customer (1 - logo retention, 1 - GRR); its quick ratio sums the months' "
+        "(new + reactivation + expansion) / (contraction + churn).",
+        style="dim",
+    )
+    return Group(table, note)

@@ -1,0 +1,133 @@
+"""Trends for people (a table per slice) and machines (JSON, CSV): docs/trends-and-cohorts.md."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from rich.console import Group
+from rich.table import Table
+
+from nrr.analysis.trends import TrendPoint, TrendResult
+from nrr.attributes import ALL
+from nrr.present.rounding import cents, ratio
+from nrr.present.tables import money, percent
+
+__all__ = ["TREND_KEYS", "trend_csv", "trend_json", "trend_records", "trend_tables"]
+
+# The documented keys, then the bridge parts so GRR and NRR can be checked from the record.
+TREND_KEYS = (
+    "month",
+    "window_months",
+    "starting_mrr",
+    "ending_mrr",
+    "nrr",
+    "grr",
+    "logo_retention",
+    "customers_start",
+    "customers_retained",
+    "fx",
+    "expansion",
+    "contraction",
+    "churn",
+)
+_RATIOS = frozenset({"nrr", "grr", "logo_retention"})
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _record(point: TrendPoint, segmented: bool) -> dict[str, object]:
+    values = point.as_dict()
+    record: dict[str, object] = {}
+    if segmented:
+        record["segment"] = ALL if point.segment is None else point.segment
+    for key in TREND_KEYS:
+        value = values[key]
+        if key in _RATIOS:
+            record[key] = _number(ratio(value))  # type: ignore[arg-type]
+        elif isinstance(value, Decimal):
+            record[key] = _number(cents(value))
+        else:
+            record[key] = value
+    return record
+
+
+def trend_records(result: TrendResult) -> list[dict[str, object]]:
+    """One record per point: the whole book first, then (with `by`) each slice.
+
+    With `by`, every record has `segment`, `(all)` for the whole book's points."""
+    segmented = result.by is not None
+    return [_record(p, segmented) for p in result.points()]
+
+
+def trend_json(result: TrendResult) -> str:
+    return json.dumps(
+        {
+            "start": result.start,
+            "end": result.end,
+            "currency": result.currency,
+            "fx_mode": result.fx_mode,
+            "windows": list(result.windows),
+            "by": result.by,
+            "series": trend_records(result),
+        },
+        indent=2,
+    )
+
+
+def trend_csv(result: TrendResult) -> str:
+    records = trend_records(result)
+    header = (["segment"] if result.by is not None else []) + list(TREND_KEYS)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: "" if record.get(k) is None else record[k] for k in header})
+    return out.getvalue()
+
+
+def _series_table(
+    title: str, points: tuple[TrendPoint, ...], windows: tuple[int, ...], unit: str
+) -> Table:
+    """One row per month: NRR, GRR and logo retention for each window length."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("month")
+    last = windows[-1]
+    for k in windows:
+        for name in ("NRR", "GRR", "logos"):
+            table.add_column(f"{k}m {name}", justify="right")
+    table.add_column(f"{last}m starting {unit}", justify="right")
+    by_month: dict[str, dict[int, TrendPoint]] = {}
+    for point in points:
+        by_month.setdefault(point.month, {})[point.window_months] = point
+    for month, row in by_month.items():
+        cells = [month]
+        for k in windows:
+            p = row[k]
+            cells += [percent(p.nrr), percent(p.grr), percent(p.logo_retention)]
+        cells.append(money(row[last].starting_mrr))
+        table.add_row(*cells, end_section=False)
+    return table
+
+
+def trend_tables(result: TrendResult, unit: str = "MRR") -> Group:
+    """The whole book's series, then one table per slice (with `by`)."""
+    context = f"{result.currency}, fx {result.fx_mode}"
+    parts = [
+        _series_table(
+            f"Rolling retention, windows ending {result.start}..{result.end} ({context})",
+            result.overall,
+            result.windows,
+            unit,
+        )
+    ]
+    slices: dict[str, list[TrendPoint]] = {}
+    for point in result.segments:
+        slices.setdefault(point.segment or "", []).append(point)
+    for name, points in slices.items():
+        parts.append(_series_table(f"{result.by} = {name}", tuple(points), result.windows, unit))
+    return Group(*parts)
