@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import ibis
@@ -25,6 +28,7 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
 from nrr.attributes import check_attribute
+from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.conventions import Conventions
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import RateBook, check_coverage, load_rates
@@ -38,6 +42,16 @@ from nrr.sources.files import RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping
 from nrr.sources.sql import connect, open_sql
 from nrr.validate import validate_customers, validate_subscriptions
+
+if TYPE_CHECKING:
+    from nrr.analysis.causes import CausesResult
+    from nrr.analysis.cohorts import CohortResult
+    from nrr.analysis.impact import ImpactResult
+    from nrr.analysis.methods import MethodsResult
+    from nrr.analysis.owners import OwnersResult
+    from nrr.analysis.rates import RatesResult
+    from nrr.analysis.trends import TrendResult
+    from nrr.analysis.whatif import WhatIfResult
 
 __all__ = ["Book", "load"]
 
@@ -67,6 +81,7 @@ class Book:
         inputs: Inputs,
         intake: Intake | None = None,
         conventions: Conventions | None = None,
+        benchmarks: Benchmarks = DEFAULT_BENCHMARKS,
     ) -> None:
         self.con = con
         self.lines = lines
@@ -75,6 +90,7 @@ class Book:
         self.inputs = inputs
         self.intake = intake or Intake()
         self.conventions = conventions or Conventions()
+        self.benchmarks = benchmarks
         self.currency = rates.base
         self.currencies: list[str] = sorted(
             lines.select("currency").distinct().to_pyarrow().column(0).to_pylist()
@@ -169,6 +185,91 @@ class Book:
         """The monthly MRR bridge as a DataFrame, rounded to cents as the CLI prints it."""
         return bridge_frame(self.bridge(start, end, by=by))
 
+    # The analyses (docs/analysis.md). Each returns an exact result object whose `frame()`
+    # gives the rounded DataFrame; the functions live in nrr.analysis.
+
+    def methods(self, end: str, *, window: int = 12) -> MethodsResult:
+        """NRR by five methods for one window, with the reconciliation of their gaps."""
+        from nrr.analysis.methods import compare_methods
+
+        return compare_methods(self, end=end, window=window)
+
+    def churn_rates(self, end: str, *, window: int = 12) -> RatesResult:
+        """Customer churn rate, gross and net MRR churn rates and quick ratio, per month."""
+        from nrr.analysis.rates import churn_rates
+
+        return churn_rates(self, end=end, window=window)
+
+    def trends(
+        self,
+        end: str,
+        *,
+        start: str | None = None,
+        windows: Iterable[int] = (1, 3, 12),
+        by: str | None = None,
+        fx_mode: str = "spot",
+    ) -> TrendResult:
+        """Rolling NRR, GRR and logo retention for each month from `start` to `end`."""
+        from nrr.analysis.trends import trends
+
+        return trends(self, end=end, start=start, windows=windows, by=by, fx_mode=fx_mode)
+
+    def cohorts(self, end: str, *, grain: str = "month", since: str | None = None) -> CohortResult:
+        """Signup-cohort revenue and logo retention matrices (month, quarter or year)."""
+        from nrr.analysis.cohorts import cohorts
+
+        return cohorts(self, end=end, grain=grain, since=since)
+
+    def causes(
+        self,
+        end: str,
+        *,
+        window: int = 12,
+        by: str | None = None,
+        fx_mode: str = "spot",
+        detail: bool = False,
+    ) -> CausesResult:
+        """Expansion and contraction split into seats, price, cross-sell and dropped products."""
+        from nrr.analysis.causes import causes
+
+        return causes(self, end=end, window=window, by=by, fx_mode=fx_mode, detail=detail)
+
+    def owners(
+        self,
+        end: str,
+        *,
+        window: int = 12,
+        csm: str = "csm",
+        am: str = "account_manager",
+        fx_mode: str = "spot",
+    ) -> OwnersResult:
+        """Per CSM: book, GRR, churn, contraction; per account manager: expansion, cross-sell."""
+        from nrr.analysis.owners import owners
+
+        return owners(self, end=end, window=window, csm=csm, am=am, fx_mode=fx_mode)
+
+    def impact(
+        self,
+        by: str,
+        end: str,
+        *,
+        window: int = 12,
+        target: str | Decimal | float = "100%",
+        fx_mode: str = "spot",
+    ) -> ImpactResult:
+        """Each slice's share of the base and MRR at stake against an NRR target, ranked."""
+        from nrr.analysis.impact import impact
+
+        return impact(self, by=by, end=end, window=window, target=target, fx_mode=fx_mode)
+
+    def whatif(
+        self, end: str, *, years: int = 5, horizon: int = 12, interval: float = 0.8, seed: int = 0
+    ) -> WhatIfResult:
+        """Compounded NRR, the worth of one more point, and a forecast of the base's ARR."""
+        from nrr.analysis.whatif import whatif
+
+        return whatif(self, end=end, years=years, horizon=horizon, interval=interval, seed=seed)
+
     def __repr__(self) -> str:
         span = "empty" if self.first_month is None else f"from {month_label(self.first_month)}"
         return (
@@ -208,6 +309,7 @@ def load(
     on_invalid: str = "fail",
     max_problems: int = DEFAULT_MAX_PROBLEMS,
     progress: Progress | None = None,
+    benchmarks: Benchmarks = DEFAULT_BENCHMARKS,
 ) -> Book:
     """Read, check and prepare the inputs.
 
@@ -219,7 +321,8 @@ def load(
     `source_format` says what the subscriptions input is: `canonical` (METRICS.md section 1),
     `stripe`, `invoices` or `snapshots` (docs/sources.md); `columns` maps the expected
     column names to the input's own (`{"customer_id": "account_id"}`); `conventions` sets
-    churn timing, the past-due grace period and the reactivation window.
+    churn timing, the past-due grace period and the reactivation window; `benchmarks` the
+    bands shown beside headline numbers (`nrr.benchmarks`, docs/benchmarks.md).
 
     Invalid rows raise `InputError` listing every problem (`on_invalid="fail"`), or are set
     aside (`"quarantine"`): `Book.intake` then holds the rejected rows and the
@@ -327,4 +430,5 @@ def load(
         ),
         intake=intake,
         conventions=conventions,
+        benchmarks=benchmarks,
     )

@@ -20,6 +20,11 @@
     [fx_rates]
     path = "fx.csv"
 
+    [benchmarks.nrr]                                      # your own bands (docs/benchmarks.md)
+    source = "Board plan 2026"
+    bands = [{from = 0.0, label = "below plan", tone = "bad"},
+             {from = 1.05, label = "on plan", tone = "good"}]
+
 Command-line flags win over the file; the file wins over the defaults.
 """
 
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks, benchmarks_from_config
 from nrr.errors import InputError, Problem
 
 __all__ = ["DEFAULT_CONFIG", "Config", "InputSpec", "read_config"]
@@ -62,6 +68,7 @@ class Config:
     path: Path | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, InputSpec] = field(default_factory=dict)
+    benchmarks: Benchmarks = DEFAULT_BENCHMARKS
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
@@ -86,8 +93,14 @@ def read_config(path: str | Path | None) -> Config:
     settings: dict[str, Any] = {}
     inputs: dict[str, InputSpec] = {}
     problems: list[Problem] = []
+    benchmarks = DEFAULT_BENCHMARKS
     for key, value in data.items():
-        if key in _INPUTS:
+        if key == "benchmarks":
+            try:
+                benchmarks = benchmarks_from_config(value, file=name)
+            except InputError as exc:
+                problems.extend(exc.problems)
+        elif key in _INPUTS:
             spec = _input(name, key, value, problems)
             if spec is not None:
                 inputs[key] = spec
@@ -103,13 +116,13 @@ def read_config(path: str | Path | None) -> Config:
             else:
                 settings[key] = value
         else:
-            known = ", ".join([*_TOP, *_INPUTS])
+            known = ", ".join([*_TOP, *_INPUTS, "benchmarks"])
             problems.append(
                 Problem(source=name, column=key, message=f"unknown setting; known: {known}")
             )
     if problems:
         raise InputError(problems)
-    return Config(path=file, settings=settings, inputs=inputs)
+    return Config(path=file, settings=settings, inputs=inputs, benchmarks=benchmarks)
 
 
 def _input(name: str, role: str, value: object, problems: list[Problem]) -> InputSpec | None:

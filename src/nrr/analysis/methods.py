@@ -26,8 +26,10 @@ from typing import ClassVar
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 import pyarrow as pa
 
+from nrr.analysis.trends import trends
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
 from nrr.ledger import customer_steps, deltas, returns, snapshot
@@ -112,6 +114,13 @@ class MethodsResult:
     def method(self, key: str) -> Method:
         return next(m for m in self.methods if m.key == key)
 
+    def frame(self) -> pd.DataFrame:
+        """One row per method (index `method`), rounded as the CLI prints."""
+        from nrr.present.methods import methods_record
+
+        rows = methods_record(self)["methods"]
+        return pd.DataFrame(rows).set_index("method")  # type: ignore[arg-type]
+
 
 def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return None if denominator == 0 else numerator / denominator
@@ -181,10 +190,8 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
     implied = starting * compounded if compounded is not None else bridge_numerator
 
     trailing = _trailing_revenue(book, e, window)
-    annual = tuple(
-        (month_label(m), book.window(month_label(m), window=window).overall.nrr)
-        for m in range(e - AVERAGED + 1, e + 1)
-    )
+    series = trends(book, end=end, start=month_label(e - AVERAGED + 1), windows=[window])
+    annual = tuple((point.month, point.nrr) for point in series.overall)
     known = [v for _, v in annual if v is not None]
     average = _PRECISION.divide(sum(known, Decimal(0)), len(known)) if known else None
 

@@ -17,6 +17,8 @@ import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pandas as pd
+
 from nrr.book import Book
 from nrr.errors import InputError, Problem
 from nrr.ledger import customer_steps, returns
@@ -88,6 +90,19 @@ class RatesResult:
     @property
     def quick_ratio(self) -> Decimal | None:
         return _ratio(self.gains, self.losses)
+
+    def frame(self) -> pd.DataFrame:
+        """One row per month, rounded as the CLI prints."""
+        from nrr.present.methods import rates_record
+
+        return pd.DataFrame(rates_record(self)["months"])  # type: ignore[arg-type]
+
+    @property
+    def monthly_customer_churn_rate(self) -> Decimal | None:
+        """The months' churned customers over the months' starting customers: the average
+        monthly customer churn rate, each month weighted by its customers."""
+        churned = sum(m.customers_churned for m in self.months)
+        return _ratio(Decimal(churned), Decimal(sum(m.customers_start for m in self.months)))
 
 
 def churn_rates(book: Book, *, end: str, window: int = 12) -> RatesResult:

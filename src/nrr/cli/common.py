@@ -233,6 +233,7 @@ def load_book(options: InputOptions) -> Book:
         conventions=conventions,
         on_invalid=on_invalid,
         progress=progress_bar,
+        benchmarks=config.benchmarks,
     )
     for warning in book.intake.warnings:
         sys.stderr.write(f"warning: {warning}\n")

@@ -66,7 +66,7 @@ def metrics(
     show(
         book,
         output,
-        table=lambda: window_tables(result, unit="ARR" if arr else "MRR"),
+        table=lambda: window_tables(result, "ARR" if arr else "MRR", book.benchmarks),
         json_text=lambda: window_json(result),
         csv_text=lambda: window_csv(result),
         arr=arr,

@@ -70,8 +70,10 @@ def impact(
     show(
         book,
         output,
-        table=lambda: impact_table(result, unit="ARR" if arr else "MRR"),
-        json_text=lambda: impact_json(result),
+        table=lambda: impact_table(
+            result, unit="ARR" if arr else "MRR", benchmarks=book.benchmarks
+        ),
+        json_text=lambda: impact_json(result, book.benchmarks),
         csv_text=lambda: impact_csv(result),
         arr=arr,
     )
@@ -113,8 +115,8 @@ def whatif(
     show(
         book,
         output,
-        table=lambda: whatif_table(result),
-        json_text=lambda: whatif_json(result),
+        table=lambda: whatif_table(result, benchmarks=book.benchmarks),
+        json_text=lambda: whatif_json(result, book.benchmarks),
         csv_text=lambda: whatif_csv(result),
         arr=True,  # what-if amounts are ARR by nature; say so under the table and on stderr
     )

@@ -37,7 +37,7 @@ def methods(
     show(
         book,
         output,
-        table=lambda: methods_tables(result, unit="ARR" if arr else "MRR"),
+        table=lambda: methods_tables(result, "ARR" if arr else "MRR", book.benchmarks),
         json_text=lambda: methods_json(result),
         csv_text=lambda: methods_csv(result),
         arr=arr,
@@ -66,8 +66,8 @@ def rates(
     show(
         book,
         output,
-        table=lambda: rates_tables(result, unit="ARR" if arr else "MRR"),
-        json_text=lambda: rates_json(result),
+        table=lambda: rates_tables(result, "ARR" if arr else "MRR", book.benchmarks),
+        json_text=lambda: rates_json(result, book.benchmarks),
         csv_text=lambda: rates_csv(result),
         arr=arr,
     )

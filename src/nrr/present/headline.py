@@ -33,7 +33,7 @@ def headline(book: Book, *, end: str, folder: Path, paths: dict[str, Path]) -> G
     )
     return Group(
         intro,
-        window_tables(result),
+        window_tables(result, benchmarks=book.benchmarks),
         bridge_table(bridge, title=f"MRR bridge, last 12 months ({start}..{end})"),
         follow,
     )

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from nrr.attributes import ALL
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
+from nrr.present.bands import benchmark_records, benchmark_text, sources_text
 from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
 
@@ -27,18 +28,14 @@ if TYPE_CHECKING:
     from nrr.analysis.impact import ImpactResult, ImpactSlice
 
 __all__ = [
-    "benchmark_records",
-    "benchmark_text",
     "impact_csv",
     "impact_frame",
     "impact_json",
     "impact_records",
     "impact_table",
     "points",
-    "sources_text",
 ]
 
-TONE_STYLE = {"bad": "red", "warn": "yellow", "ok": "green", "good": "green", "great": "bold green"}
 SLICE_KEYS = (
     "starting_mrr",
     "ending_mrr",
@@ -70,52 +67,6 @@ def points(value: Decimal | None) -> str:
     """A difference of ratios in NRR points, signed: 0.0123 -> `+1.23 pts`."""
     rounded = ratio(value)
     return "n/a" if rounded is None else f"{rounded * 100:+.2f} pts"
-
-
-def benchmark_text(
-    benchmarks: Benchmarks, metric: str, value: Decimal | None, window_months: int | None
-) -> Text:
-    """The band `value` falls in, coloured by its tone; said plainly when the bands were
-    measured over another period than the number's window."""
-    benchmark = benchmarks.get(metric)
-    if benchmark is None:
-        return Text("")
-    if value is None:
-        return Text("no customers at the start", style="dim")
-    if benchmark.window_months is not None and window_months != benchmark.window_months:
-        return Text(f"bands are for {benchmark.window_months}-month windows", style="dim")
-    band = benchmark.band(value)
-    if band is None:
-        return Text("")
-    return Text(f"{band.label} *", style=TONE_STYLE.get(band.tone, ""))
-
-
-def sources_text(benchmarks: Benchmarks, metrics: tuple[str, ...]) -> Text:
-    """The footnote: each metric's bands and where they come from."""
-    lines = []
-    for metric in metrics:
-        benchmark = benchmarks.get(metric)
-        if benchmark is not None:
-            lines.append(f"* {benchmark.title} bands: {benchmark.source}.")
-    return Text("\n".join(lines), style="dim")
-
-
-def benchmark_records(
-    benchmarks: Benchmarks, figures: dict[str, Decimal | None], window_months: int
-) -> dict[str, dict[str, str] | None]:
-    """`{metric: {"band", "tone", "source"} | null}` for JSON: null without a value, or when the
-    bands were measured over another period."""
-    records: dict[str, dict[str, str] | None] = {}
-    for metric, value in figures.items():
-        benchmark = benchmarks.get(metric)
-        found = None if benchmark is None else benchmark.describe(value)
-        period_ok = benchmark is not None and benchmark.window_months in (None, window_months)
-        records[metric] = (
-            {"band": found.label, "tone": found.tone, "source": found.source}
-            if found is not None and period_ok
-            else None
-        )
-    return records
 
 
 def _slice_record(s: ImpactSlice) -> dict[str, object]:

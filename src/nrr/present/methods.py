@@ -13,6 +13,8 @@ from rich.text import Text
 
 from nrr.analysis.methods import MethodsResult, Movements
 from nrr.analysis.rates import Churn, MonthRates, RatesResult
+from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
+from nrr.present.bands import benchmark_records, benchmark_text, sources_text
 from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
 
@@ -135,7 +137,9 @@ def methods_csv(result: MethodsResult) -> str:
     return out.getvalue()
 
 
-def methods_tables(result: MethodsResult, unit: str = "MRR") -> Group:
+def methods_tables(
+    result: MethodsResult, unit: str = "MRR", benchmarks: Benchmarks = DEFAULT_BENCHMARKS
+) -> Group:
     summary = Table(
         title=f"NRR by method, {result.start} -> {result.end} ({result.window_months} months, "
         f"{result.currency}, each month at its own rates)",
@@ -147,6 +151,7 @@ def methods_tables(result: MethodsResult, unit: str = "MRR") -> Group:
         (f"numerator ({unit})", "right"),
         ("over", "right"),
         ("customers", "right"),
+        ("benchmark", "left"),
         ("definition", "left"),
     ):
         summary.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -157,6 +162,7 @@ def methods_tables(result: MethodsResult, unit: str = "MRR") -> Group:
             money(m.numerator),
             money(m.denominator),
             f"{m.customers:,}",
+            benchmark_text(benchmarks, "nrr", m.nrr, result.window_months),
             Text(m.definition, style="dim"),
         )
     steps = Table(title="Cohort to bridge-sum, movement by movement", title_justify="left")
@@ -178,7 +184,9 @@ def methods_tables(result: MethodsResult, unit: str = "MRR") -> Group:
             money(m.net),
             style="bold" if prefix == "= " else None,
         )
-    return Group(summary, steps, Text(_explanation(result, unit)))
+    return Group(
+        summary, steps, Text(_explanation(result, unit)), sources_text(benchmarks, ("nrr",))
+    )
 
 
 def _explanation(result: MethodsResult, unit: str) -> str:
@@ -246,7 +254,9 @@ def _month_record(m: MonthRates) -> dict[str, object]:
     }
 
 
-def rates_record(result: RatesResult) -> dict[str, object]:
+def rates_record(
+    result: RatesResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS
+) -> dict[str, object]:
     return {
         "start": result.start,
         "end": result.end,
@@ -256,13 +266,21 @@ def rates_record(result: RatesResult) -> dict[str, object]:
             "gains": _money(result.gains),
             "losses": _money(result.losses),
             "quick_ratio": _ratio(result.quick_ratio),
+            "monthly_customer_churn_rate": _ratio(result.monthly_customer_churn_rate),
         },
+        "benchmarks": _rate_benchmarks(result, benchmarks),
         "months": [_month_record(m) for m in result.months],
     }
 
 
-def rates_json(result: RatesResult) -> str:
-    return json.dumps(rates_record(result), indent=2)
+def _rate_benchmarks(result: RatesResult, benchmarks: Benchmarks) -> dict[str, object]:
+    quick = benchmark_records(benchmarks, {"quick_ratio": result.quick_ratio}, 1)
+    churn = {"customer_churn_rate": result.monthly_customer_churn_rate}
+    return {**quick, **benchmark_records(benchmarks, churn, 1)}
+
+
+def rates_json(result: RatesResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS) -> str:
+    return json.dumps(rates_record(result, benchmarks), indent=2)
 
 
 def rates_csv(result: RatesResult) -> str:
@@ -276,7 +294,9 @@ def rates_csv(result: RatesResult) -> str:
     return out.getvalue()
 
 
-def rates_tables(result: RatesResult, unit: str = "MRR") -> Group:
+def rates_tables(
+    result: RatesResult, unit: str = "MRR", benchmarks: Benchmarks = DEFAULT_BENCHMARKS
+) -> Group:
     table = Table(
         title=f"Churn rates and quick ratio, {result.start}..{result.end} ({result.currency})",
         title_justify="left",
@@ -321,4 +341,16 @@ def rates_tables(result: RatesResult, unit: str = "MRR") -> Group:
         "(new + reactivation + expansion) / (contraction + churn).",
         style="dim",
     )
-    return Group(table, note)
+    headline = Table.grid(padding=(0, 2))
+    headline.add_row(
+        "Quick ratio over the window",
+        _multiple(result.quick_ratio),
+        benchmark_text(benchmarks, "quick_ratio", result.quick_ratio, None),
+    )
+    headline.add_row(
+        "Customer churn, average month",
+        percent(result.monthly_customer_churn_rate),
+        benchmark_text(benchmarks, "customer_churn_rate", result.monthly_customer_churn_rate, 1),
+    )
+    sources = sources_text(benchmarks, ("quick_ratio", "customer_churn_rate"))
+    return Group(table, note, headline, sources)

@@ -8,13 +8,12 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nrr.benchmarks import GRR_BANDS, LOGO_BANDS, NRR_BANDS, Band, band_for
+from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
+from nrr.present.bands import benchmark_text, sources_text
 from nrr.present.rounding import cents, ratio
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
 
 __all__ = ["bridge_table", "money", "percent", "window_tables"]
-
-_TONE = {"bad": "red", "warn": "yellow", "ok": "green", "good": "green", "great": "bold green"}
 
 
 def money(value: Decimal, *, sign: str = "") -> str:
@@ -30,14 +29,12 @@ def _customers(count: int) -> str:
     return f"{count} customer" if count == 1 else f"{count} customers"
 
 
-def _band_text(value: Decimal | None, bands: tuple[Band, ...]) -> Text:
-    band = band_for(value, bands)
-    if band is None:
-        return Text("no customers at the start", style="dim")
-    return Text(band.label, style=_TONE[band.tone])
-
-
-def window_bridge(f: RetentionFigures, result: WindowResult, unit: str = "MRR") -> Table:
+def window_bridge(
+    f: RetentionFigures,
+    result: WindowResult,
+    unit: str = "MRR",
+    benchmarks: Benchmarks = DEFAULT_BENCHMARKS,
+) -> Table:
     """Starting MRR, each movement with its sign, ending MRR, then the ratios with bands."""
     table = Table(
         title=f"Retention {result.start} -> {result.end} ({result.window_months} months, "
@@ -61,12 +58,16 @@ def window_bridge(f: RetentionFigures, result: WindowResult, unit: str = "MRR") 
         _customers(f.customers_start - f.customers_retained) + " with no MRR at the end",
     )
     table.add_row(f"= Ending {unit}", money(f.ending_mrr), "same customers only", end_section=True)
-    table.add_row("NRR", percent(f.nrr), _band_text(f.nrr, NRR_BANDS))
-    table.add_row("GRR", percent(f.grr), _band_text(f.grr, GRR_BANDS))
+    table.add_row(
+        "NRR", percent(f.nrr), benchmark_text(benchmarks, "nrr", f.nrr, result.window_months)
+    )
+    table.add_row(
+        "GRR", percent(f.grr), benchmark_text(benchmarks, "grr", f.grr, result.window_months)
+    )
     table.add_row(
         "Logo retention",
         percent(f.logo_retention),
-        _band_text(f.logo_retention, LOGO_BANDS),
+        benchmark_text(benchmarks, "logo_retention", f.logo_retention, result.window_months),
         end_section=True,
     )
     table.add_row(
@@ -113,10 +114,13 @@ def slice_table(result: WindowResult, unit: str = "MRR") -> Table:
     return table
 
 
-def window_tables(result: WindowResult, unit: str = "MRR") -> Group:
-    parts = [window_bridge(result.overall, result, unit)]
+def window_tables(
+    result: WindowResult, unit: str = "MRR", benchmarks: Benchmarks = DEFAULT_BENCHMARKS
+) -> Group:
+    parts: list[Table | Text] = [window_bridge(result.overall, result, unit, benchmarks)]
     if result.by is not None:
         parts.append(slice_table(result, unit))
+    parts.append(sources_text(benchmarks, ("nrr", "grr", "logo_retention")))
     return Group(*parts)
 
 

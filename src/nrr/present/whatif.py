@@ -14,7 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
-from nrr.present.impact import benchmark_records, benchmark_text, points, sources_text
+from nrr.present.bands import benchmark_records, benchmark_text, sources_text
+from nrr.present.impact import points
 from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
 
