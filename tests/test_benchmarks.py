@@ -149,3 +149,38 @@ def test_bad_config_reports_every_problem_and_unknown_metrics():
     assert len(grr) == 3  # no source, non-numeric from, bad tone
     with pytest.raises(InputError):
         benchmarks_from_config({"nrr": "high"})
+
+
+def test_nrr_toml_bands_reach_every_headline_table(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from nrr.cli import app
+
+    from .conftest import SUB_HEADER, sub, write_csv
+
+    # one customer: 100 -> 104 over the year, NRR 104%
+    subs = write_csv(
+        tmp_path / "subs.csv",
+        SUB_HEADER,
+        [sub("A", "2024-01-01", "2025-01-01", 100), sub("A", "2025-01-01", None, 104)],
+    )
+    config = tmp_path / "nrr.toml"
+    config.write_text(
+        "[benchmarks.nrr]\n"
+        'source = "Board plan 2026"\n'
+        'bands = [{from = 0.0, label = "below plan", tone = "bad"},'
+        ' {from = 1.05, label = "on plan", tone = "good"}]\n'
+    )
+    runner = CliRunner()
+    base = ["-s", str(subs), "--end", "2025-06", "--config", str(config)]
+    for command in (["metrics"], ["methods"], ["impact", "--by", "cohort"], ["whatif"]):
+        out = runner.invoke(app, [*command, *base])
+        assert out.exit_code == 0, (command, out.output)
+        assert "below plan" in out.stdout and "Board plan 2026" in out.stdout, command
+    record = json.loads(runner.invoke(app, ["whatif", *base, "--format", "json"]).stdout)
+    assert record["benchmarks"]["nrr"]["band"] == "below plan"
+    config.write_text('[benchmarks.nrr]\nsource = "x"\nbands = [{from = "high"}]\n')
+    bad = runner.invoke(app, ["metrics", *base])
+    assert bad.exit_code == 2 and "[benchmarks.nrr]" in bad.stderr

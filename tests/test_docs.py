@@ -10,7 +10,19 @@ from typer.testing import CliRunner
 from nrr.cli import app
 
 ROOT = Path(__file__).parents[1]
-COMMANDS = ["metrics", "movements", "demo"]
+COMMANDS = [
+    "metrics",
+    "movements",
+    "methods",
+    "rates",
+    "trends",
+    "cohorts",
+    "impact",
+    "owners",
+    "causes",
+    "whatif",
+    "demo",
+]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -18,6 +30,18 @@ def test_command_has_help_and_docs(command):
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.stdout
     assert f"nrr {command}" in (ROOT / "docs" / "cli.md").read_text()
+
+
+def test_analysis_pages_are_linked_and_exist():
+    index = (ROOT / "docs" / "analysis.md").read_text()
+    for page in (
+        "trends-and-cohorts.md",
+        "impact-and-whatif.md",
+        "causes-and-owners.md",
+        "benchmarks.md",
+    ):
+        assert f"({page}" in index and (ROOT / "docs" / page).is_file(), page
+    assert "(docs/analysis.md)" in (ROOT / "README.md").read_text()
 
 
 def test_readme_opens_with_the_two_commands():
