@@ -14,12 +14,11 @@ from nrr.cli.common import (
     Loader,
     app,
     book_command,
+    check_months,
     default_end,
     show,
 )
 from nrr.cli.core import EndOpt, FxModeOpt, WindowOpt
-from nrr.months import parse_month
-from nrr.results import in_arr
 
 __all__ = ["causes", "owners"]
 
@@ -45,8 +44,7 @@ def causes(
     from nrr.analysis.causes import causes as compute
     from nrr.present.causes import causes_csv, causes_json, causes_tables
 
-    if end is not None:
-        parse_month(end, what="--end")
+    check_months(("--end", end))
     book = load()
     result = compute(
         book,
@@ -56,14 +54,13 @@ def causes(
         fx_mode=fx_mode.value,
         detail=detail,
     )
-    if arr:
-        result = in_arr(result)
     show(
         book,
         output,
-        table=lambda: causes_tables(result, unit="ARR" if arr else "MRR"),
-        json_text=lambda: causes_json(result),
-        csv_text=lambda: causes_csv(result),
+        result,
+        table=causes_tables,
+        json_text=causes_json,
+        csv_text=causes_csv,
         arr=arr,
     )
 
@@ -88,19 +85,17 @@ def owners(
     from nrr.analysis.owners import owners as compute
     from nrr.present.causes import owners_csv, owners_json, owners_tables
 
-    if end is not None:
-        parse_month(end, what="--end")
+    check_months(("--end", end))
     book = load()
     result = compute(
         book, end=default_end(book, end), window=window, csm=csm, am=am, fx_mode=fx_mode.value
     )
-    if arr:
-        result = in_arr(result)
     show(
         book,
         output,
-        table=lambda: owners_tables(result, unit="ARR" if arr else "MRR"),
-        json_text=lambda: owners_json(result),
-        csv_text=lambda: owners_csv(result),
+        result,
+        table=owners_tables,
+        json_text=owners_json,
+        csv_text=owners_csv,
         arr=arr,
     )

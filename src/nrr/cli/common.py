@@ -28,7 +28,8 @@ from nrr.book import Book, load
 from nrr.config import Config, read_config
 from nrr.conventions import DEFAULT_GRACE_DAYS, Conventions
 from nrr.errors import InputError, NRRError
-from nrr.months import month_label
+from nrr.months import month_label, parse_month
+from nrr.results import in_arr
 from nrr.sources.mapping import parse_mapping
 
 app = typer.Typer(
@@ -328,22 +329,34 @@ def conventions_line(book: Book) -> str:
     return f"Counted with: {book.conventions.describe()}."
 
 
+def check_months(*flags: tuple[str, str | None]) -> None:
+    """Check month flags before any data is read, so a typo fails fast."""
+    for flag, value in flags:
+        if value is not None:
+            parse_month(value, what=flag)
+
+
 def show(
     book: Book,
     output: Format,
+    result: Any,
     *,
-    table: Callable[[], Any],
-    json_text: Callable[[], str],
-    csv_text: Callable[[], str],
+    table: Callable[[Any, str], Any],
+    json_text: Callable[[Any], str],
+    csv_text: Callable[[Any], str],
     arr: bool = False,
+    in_arr_already: bool = False,
 ) -> None:
-    """Print a result: a table for people, or JSON/CSV for machines with notes on stderr."""
-    unit = " Amounts are ARR (12 x MRR)." if arr else ""
+    """Print a result: a table for people (`table(result, unit)`), or JSON/CSV for machines
+    with notes on stderr. With `arr`, every amount is shown as ARR (`results.in_arr`);
+    `in_arr_already` says so of a result whose amounts are ARR by nature."""
+    shown = in_arr(result) if arr else result
+    unit = " Amounts are ARR (12 x MRR)." if arr or in_arr_already else ""
     if output is Format.table:
         console = stdout()
-        console.print(table())
+        console.print(table(shown, "ARR" if arr or in_arr_already else "MRR"))
         console.print(f"[dim]{conventions_line(book)}{unit}[/dim]")
         return
     # Machine output keeps its documented shape; the conventions in force go to stderr.
     sys.stderr.write(f"note: {conventions_line(book)}{unit}\n")
-    sys.stdout.write(json_text() + "\n" if output is Format.json else csv_text())
+    sys.stdout.write(json_text(shown) + "\n" if output is Format.json else csv_text(shown))

@@ -18,6 +18,7 @@ from nrr.cli.common import (
     VerboseOpt,
     app,
     book_command,
+    check_months,
     default_end,
     load_book,
     reporting,
@@ -27,7 +28,6 @@ from nrr.cli.common import (
 )
 from nrr.errors import InputError
 from nrr.months import month_label, parse_month
-from nrr.results import in_arr
 
 __all__ = ["demo", "metrics", "movements"]
 
@@ -57,18 +57,16 @@ def metrics(
     from nrr.present.machine import window_csv, window_json
     from nrr.present.tables import window_tables
 
-    if end is not None:
-        parse_month(end, what="--end")
+    check_months(("--end", end))
     book = load()
     result = book.window(default_end(book, end), window=window, by=by, fx_mode=fx_mode.value)
-    if arr:
-        result = in_arr(result)
     show(
         book,
         output,
-        table=lambda: window_tables(result, "ARR" if arr else "MRR", book.benchmarks),
-        json_text=lambda: window_json(result),
-        csv_text=lambda: window_csv(result),
+        result,
+        table=lambda r, unit: window_tables(r, unit, book.benchmarks),
+        json_text=window_json,
+        csv_text=window_csv,
         arr=arr,
     )
 
@@ -91,21 +89,18 @@ def movements(
     from nrr.present.machine import bridge_csv, bridge_json
     from nrr.present.tables import bridge_table
 
-    for value, flag in ((start, "--start"), (end, "--end")):
-        if value is not None:
-            parse_month(value, what=flag)
+    check_months(("--start", start), ("--end", end))
     book = load()
     end = default_end(book, end)
     start = start or month_label(parse_month(end, what="--end") - 11)
     rows = book.bridge(start, end, by=by)
-    if arr:
-        rows = in_arr(rows)
     show(
         book,
         output,
-        table=lambda: bridge_table(rows, unit="ARR" if arr else "MRR"),
-        json_text=lambda: bridge_json(rows),
-        csv_text=lambda: bridge_csv(rows),
+        rows,
+        table=lambda r, unit: bridge_table(r, unit=unit),
+        json_text=bridge_json,
+        csv_text=bridge_csv,
         arr=arr,
     )
 

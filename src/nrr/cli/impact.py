@@ -12,11 +12,10 @@ from nrr.cli.common import (
     Loader,
     app,
     book_command,
+    check_months,
     default_end,
     show,
 )
-from nrr.months import parse_month
-from nrr.results import in_arr
 
 __all__ = ["impact", "whatif"]
 
@@ -53,8 +52,7 @@ def impact(
     from nrr.analysis.impact import parse_target
     from nrr.present.impact import impact_csv, impact_json, impact_table
 
-    if end is not None:
-        parse_month(end, what="--end")
+    check_months(("--end", end))
     parse_target(target)  # a bad flag fails before any data is read
     book = load()
     result = compute(
@@ -65,16 +63,13 @@ def impact(
         target=target,
         fx_mode=fx_mode.value,
     )
-    if arr:
-        result = in_arr(result)
     show(
         book,
         output,
-        table=lambda: impact_table(
-            result, unit="ARR" if arr else "MRR", benchmarks=book.benchmarks
-        ),
-        json_text=lambda: impact_json(result, book.benchmarks),
-        csv_text=lambda: impact_csv(result),
+        result,
+        table=lambda r, unit: impact_table(r, unit=unit, benchmarks=book.benchmarks),
+        json_text=lambda r: impact_json(r, book.benchmarks),
+        csv_text=impact_csv,
         arr=arr,
     )
 
@@ -100,8 +95,7 @@ def whatif(
     from nrr.analysis.whatif import whatif as compute
     from nrr.present.whatif import whatif_csv, whatif_json, whatif_table
 
-    if end is not None:
-        parse_month(end, what="--end")
+    check_months(("--end", end))
     check_options(years, horizon, interval, seed)
     book = load()
     result = compute(
@@ -115,8 +109,9 @@ def whatif(
     show(
         book,
         output,
-        table=lambda: whatif_table(result, benchmarks=book.benchmarks),
-        json_text=lambda: whatif_json(result, book.benchmarks),
-        csv_text=lambda: whatif_csv(result),
-        arr=True,  # what-if amounts are ARR by nature; say so under the table and on stderr
+        result,
+        table=lambda r, unit: whatif_table(r, benchmarks=book.benchmarks),
+        json_text=lambda r: whatif_json(r, book.benchmarks),
+        csv_text=whatif_csv,
+        in_arr_already=True,  # what-if amounts are ARR by nature; say so, scale nothing
     )

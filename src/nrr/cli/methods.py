@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from nrr.cli.common import ArrOpt, Format, FormatOpt, Loader, app, book_command, default_end, show
-from nrr.months import parse_month
-from nrr.results import in_arr
+from nrr.cli.common import (
+    ArrOpt,
+    Format,
+    FormatOpt,
+    Loader,
+    app,
+    book_command,
+    check_months,
+    default_end,
+    show,
+)
 
 __all__ = ["methods", "rates"]
 
@@ -28,18 +36,16 @@ def methods(
     from nrr.analysis.methods import compare_methods
     from nrr.present.methods import methods_csv, methods_json, methods_tables
 
-    if end is not None:
-        parse_month(end, what="--end")
+    check_months(("--end", end))
     book = load()
     result = compare_methods(book, end=default_end(book, end), window=window)
-    if arr:
-        result = in_arr(result)
     show(
         book,
         output,
-        table=lambda: methods_tables(result, "ARR" if arr else "MRR", book.benchmarks),
-        json_text=lambda: methods_json(result),
-        csv_text=lambda: methods_csv(result),
+        result,
+        table=lambda r, unit: methods_tables(r, unit, book.benchmarks),
+        json_text=methods_json,
+        csv_text=methods_csv,
         arr=arr,
     )
 
@@ -57,17 +63,15 @@ def rates(
     from nrr.analysis.rates import churn_rates
     from nrr.present.methods import rates_csv, rates_json, rates_tables
 
-    if end is not None:
-        parse_month(end, what="--end")
+    check_months(("--end", end))
     book = load()
     result = churn_rates(book, end=default_end(book, end), window=window)
-    if arr:
-        result = in_arr(result)
     show(
         book,
         output,
-        table=lambda: rates_tables(result, "ARR" if arr else "MRR", book.benchmarks),
-        json_text=lambda: rates_json(result, book.benchmarks),
-        csv_text=lambda: rates_csv(result),
+        result,
+        table=lambda r, unit: rates_tables(r, unit, book.benchmarks),
+        json_text=lambda r: rates_json(r, book.benchmarks),
+        csv_text=rates_csv,
         arr=arr,
     )

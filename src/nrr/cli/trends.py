@@ -15,11 +15,10 @@ from nrr.cli.common import (
     Loader,
     app,
     book_command,
+    check_months,
     default_end,
     show,
 )
-from nrr.months import parse_month
-from nrr.results import in_arr
 
 __all__ = ["cohorts", "trends"]
 
@@ -57,9 +56,7 @@ def trends(
     from nrr.analysis.trends import trends as compute
     from nrr.present.trends import trend_csv, trend_json, trend_tables
 
-    for value, flag in ((start, "--start"), (end, "--end")):
-        if value is not None:
-            parse_month(value, what=flag)
+    check_months(("--start", start), ("--end", end))
     lengths = parse_windows(windows)
     book = load()
     result = compute(
@@ -70,14 +67,13 @@ def trends(
         by=by,
         fx_mode=fx_mode.value,
     )
-    if arr:
-        result = in_arr(result)
     show(
         book,
         output,
-        table=lambda: trend_tables(result, unit="ARR" if arr else "MRR"),
-        json_text=lambda: trend_json(result),
-        csv_text=lambda: trend_csv(result),
+        result,
+        table=trend_tables,
+        json_text=trend_json,
+        csv_text=trend_csv,
         arr=arr,
     )
 
@@ -102,18 +98,15 @@ def cohorts(
     from nrr.analysis.cohorts import cohorts as compute
     from nrr.present.cohorts import cohort_csv, cohort_json, cohort_tables
 
-    for value, flag in ((end, "--end"), (since, "--since")):
-        if value is not None:
-            parse_month(value, what=flag)
+    check_months(("--end", end), ("--since", since))
     book = load()
     result = compute(book, end=default_end(book, end), grain=grain.value, since=since)
-    if arr:
-        result = in_arr(result)
     show(
         book,
         output,
-        table=lambda: cohort_tables(result, unit="ARR" if arr else "MRR"),
-        json_text=lambda: cohort_json(result),
-        csv_text=lambda: cohort_csv(result),
+        result,
+        table=cohort_tables,
+        json_text=cohort_json,
+        csv_text=cohort_csv,
         arr=arr,
     )
