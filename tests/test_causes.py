@@ -398,7 +398,7 @@ def _expected(oracle: Oracle, lines: list, end: int, k: int, by, fx_mode) -> dic
 
 
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -264,7 +264,7 @@ def _month(offset: int) -> str:
 
 
 PROPERTY = settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

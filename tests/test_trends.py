@@ -185,7 +185,7 @@ def _assert_matches_window(book, result, by, fx_mode):
 
 
 @settings(
-    max_examples=20,
+    max_examples=12,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
