@@ -18,7 +18,7 @@ from rich.table import Table
 from nrr.analysis.causes import CAUSES, CauseLine, CauseParts, CausesResult
 from nrr.analysis.owners import AccountManagerRow, CsmRow, OwnersResult
 from nrr.attributes import ALL
-from nrr.present.rounding import cents, ratio
+from nrr.present.rounding import money_number, ratio
 from nrr.present.tables import money, percent
 
 __all__ = [
@@ -81,10 +81,6 @@ def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _money(value: Decimal) -> float | None:
-    return _number(cents(value))
-
-
 def _quantity(value: Decimal) -> str:
     # 25.0000000000 -> 25, 2.5000000000 -> 2.5, never an exponent.
     return format(value.normalize(), "f") if value else "0"
@@ -113,7 +109,9 @@ def _csv(header: list[str], records: list[dict[str, object]]) -> str:
 
 
 def parts_record(parts: CauseParts) -> dict[str, object]:
-    record: dict[str, object] = {key: _money(getattr(parts, key)) for key in ("total", *CAUSES)}
+    record: dict[str, object] = {
+        key: money_number(getattr(parts, key)) for key in ("total", *CAUSES)
+    }
     record["customers"] = parts.customers
     return record
 
@@ -134,13 +132,13 @@ def detail_record(line: CauseLine) -> dict[str, object]:
         "product": line.product,
         "segment": line.segment,
         "movement": line.movement,
-        "mrr_start": _money(line.mrr_start),
-        "mrr_end": _money(line.mrr_end),
+        "mrr_start": money_number(line.mrr_start),
+        "mrr_end": money_number(line.mrr_end),
         "quantity_start": float(line.quantity_start),
         "quantity_end": float(line.quantity_end),
-        "amount": _money(line.amount),
+        "amount": money_number(line.amount),
     }
-    record.update({name: _money(getattr(line, name)) for name in CAUSES})
+    record.update({name: money_number(getattr(line, name)) for name in CAUSES})
     return record
 
 
@@ -290,7 +288,7 @@ def _owner_record(row: CsmRow | AccountManagerRow, keys: tuple[str, ...]) -> dic
         if key in ("nrr", "grr"):
             record[key] = _number(ratio(value))
         elif isinstance(value, Decimal):
-            record[key] = _money(value)
+            record[key] = money_number(value)
         else:
             record[key] = value
     return record

@@ -21,7 +21,7 @@ from rich.text import Text
 from nrr.attributes import ALL
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_records, benchmark_text, sources_text
-from nrr.present.rounding import cents, ratio
+from nrr.present.rounding import money_number, ratio, ratio_number
 from nrr.present.tables import money, percent
 
 if TYPE_CHECKING:
@@ -54,15 +54,6 @@ SLICE_KEYS = (
 )
 
 
-def _money(value: Decimal) -> float:
-    return float(cents(value))
-
-
-def _ratio(value: Decimal | None) -> float | None:
-    rounded = ratio(value)
-    return None if rounded is None else float(rounded)
-
-
 def points(value: Decimal | None) -> str:
     """A difference of ratios in NRR points, signed: 0.0123 -> `+1.23 pts`."""
     rounded = ratio(value)
@@ -75,18 +66,18 @@ def _slice_record(s: ImpactSlice) -> dict[str, object]:
         "rank": s.rank,
         "segment": s.segment,
         "values": dict(s.values),
-        "starting_mrr": _money(s.starting_mrr),
-        "ending_mrr": _money(s.ending_mrr),
-        "share": _ratio(s.share),
-        "nrr": _ratio(s.nrr),
-        "grr": _ratio(s.grr),
-        "contribution": _ratio(s.contribution),
-        "mrr_at_stake": _money(s.mrr_at_stake),
-        "mrr_lost": _money(s.mrr_lost),
-        "fx": _money(f.fx),
-        "expansion": _money(f.expansion),
-        "contraction": _money(f.contraction),
-        "churn": _money(f.churn),
+        "starting_mrr": money_number(s.starting_mrr),
+        "ending_mrr": money_number(s.ending_mrr),
+        "share": ratio_number(s.share),
+        "nrr": ratio_number(s.nrr),
+        "grr": ratio_number(s.grr),
+        "contribution": ratio_number(s.contribution),
+        "mrr_at_stake": money_number(s.mrr_at_stake),
+        "mrr_lost": money_number(s.mrr_lost),
+        "fx": money_number(f.fx),
+        "expansion": money_number(f.expansion),
+        "contraction": money_number(f.contraction),
+        "churn": money_number(f.churn),
         "customers_start": f.customers_start,
         "customers_retained": f.customers_retained,
     }
@@ -95,19 +86,19 @@ def _slice_record(s: ImpactSlice) -> dict[str, object]:
 def _overall_record(result: ImpactResult) -> dict[str, object]:
     f = result.overall
     return {
-        "starting_mrr": _money(f.starting_mrr),
-        "ending_mrr": _money(f.ending_mrr),
+        "starting_mrr": money_number(f.starting_mrr),
+        "ending_mrr": money_number(f.ending_mrr),
         "share": 1.0 if f.starting_mrr else None,
-        "nrr": _ratio(f.nrr),
-        "grr": _ratio(f.grr),
-        "contribution": _ratio(result.distance),
-        "distance": _ratio(result.distance),
-        "mrr_at_stake": _money(result.mrr_at_stake),
-        "mrr_lost": _money(result.mrr_lost),
-        "fx": _money(f.fx),
-        "expansion": _money(f.expansion),
-        "contraction": _money(f.contraction),
-        "churn": _money(f.churn),
+        "nrr": ratio_number(f.nrr),
+        "grr": ratio_number(f.grr),
+        "contribution": ratio_number(result.distance),
+        "distance": ratio_number(result.distance),
+        "mrr_at_stake": money_number(result.mrr_at_stake),
+        "mrr_lost": money_number(result.mrr_lost),
+        "fx": money_number(f.fx),
+        "expansion": money_number(f.expansion),
+        "contraction": money_number(f.contraction),
+        "churn": money_number(f.churn),
         "customers_start": f.customers_start,
         "customers_retained": f.customers_retained,
     }

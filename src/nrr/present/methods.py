@@ -15,7 +15,7 @@ from nrr.analysis.methods import MethodsResult, Movements
 from nrr.analysis.rates import Churn, MonthRates, RatesResult
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_records, benchmark_text, sources_text
-from nrr.present.rounding import cents, ratio
+from nrr.present.rounding import money_number, ratio, ratio_number
 from nrr.present.tables import money, percent
 
 __all__ = [
@@ -28,15 +28,6 @@ __all__ = [
 ]
 
 
-def _money(value: Decimal) -> float:
-    return float(cents(value))
-
-
-def _ratio(value: Decimal | None) -> float | None:
-    rounded = ratio(value)
-    return None if rounded is None else float(rounded)
-
-
 def _multiple(value: Decimal | None) -> str:
     rounded = ratio(value)
     return "n/a" if rounded is None else f"{rounded:.2f}x"
@@ -46,11 +37,11 @@ def _movements_record(m: Movements) -> dict[str, object]:
     return {
         "label": m.label,
         "customers": m.customers,
-        "fx": _money(m.fx),
-        "expansion": _money(m.expansion),
-        "contraction": _money(m.contraction),
-        "churn": _money(m.churn),
-        "net": _money(m.net),
+        "fx": money_number(m.fx),
+        "expansion": money_number(m.expansion),
+        "contraction": money_number(m.contraction),
+        "churn": money_number(m.churn),
+        "net": money_number(m.net),
     }
 
 
@@ -60,14 +51,14 @@ def methods_record(result: MethodsResult) -> dict[str, object]:
         "end": result.end,
         "window_months": result.window_months,
         "currency": result.currency,
-        "starting_mrr": _money(result.starting_mrr),
+        "starting_mrr": money_number(result.starting_mrr),
         "methods": [
             {
                 "method": m.key,
                 "name": m.name,
-                "nrr": _ratio(m.nrr),
-                "numerator": _money(m.numerator),
-                "denominator": _money(m.denominator),
+                "nrr": ratio_number(m.nrr),
+                "numerator": money_number(m.numerator),
+                "denominator": money_number(m.denominator),
                 "customers": m.customers,
                 "definition": m.definition,
             }
@@ -79,17 +70,17 @@ def methods_record(result: MethodsResult) -> dict[str, object]:
             "started_inside": _movements_record(result.started_inside),
             "bridge_sum": _movements_record(result.bridge),
             "up_and_down_customers": result.up_and_down,
-            "comebacks": _money(result.comebacks),
+            "comebacks": money_number(result.comebacks),
             "comeback_customers": result.comeback_customers,
-            "compounding": _money(result.compounding),
+            "compounding": money_number(result.compounding),
         },
         "trailing": {
             "cohort_month": result.trailing_cohort_month,
-            "prior_revenue": _money(result.prior_revenue),
-            "recent_revenue": _money(result.recent_revenue),
+            "prior_revenue": money_number(result.prior_revenue),
+            "recent_revenue": money_number(result.recent_revenue),
         },
-        "monthly_nrr": [{"month": m, "nrr": _ratio(v)} for m, v in result.monthly_nrr],
-        "annual_nrr": [{"month": m, "nrr": _ratio(v)} for m, v in result.annual_nrr],
+        "monthly_nrr": [{"month": m, "nrr": ratio_number(v)} for m, v in result.monthly_nrr],
+        "annual_nrr": [{"month": m, "nrr": ratio_number(v)} for m, v in result.annual_nrr],
     }
 
 
@@ -234,13 +225,13 @@ def _churn_record(c: Churn) -> dict[str, object]:
     return {
         "customers_start": c.customers_start,
         "customers_churned": c.customers_churned,
-        "starting_mrr": _money(c.starting_mrr),
-        "expansion": _money(c.expansion),
-        "contraction": _money(c.contraction),
-        "churn": _money(c.churn),
-        "customer_churn_rate": _ratio(c.customer_churn_rate),
-        "gross_mrr_churn_rate": _ratio(c.gross_mrr_churn_rate),
-        "net_mrr_churn_rate": _ratio(c.net_mrr_churn_rate),
+        "starting_mrr": money_number(c.starting_mrr),
+        "expansion": money_number(c.expansion),
+        "contraction": money_number(c.contraction),
+        "churn": money_number(c.churn),
+        "customer_churn_rate": ratio_number(c.customer_churn_rate),
+        "gross_mrr_churn_rate": ratio_number(c.gross_mrr_churn_rate),
+        "net_mrr_churn_rate": ratio_number(c.net_mrr_churn_rate),
     }
 
 
@@ -248,9 +239,9 @@ def _month_record(m: MonthRates) -> dict[str, object]:
     return {
         "month": m.month,
         **_churn_record(m),
-        "new": _money(m.new),
-        "reactivation": _money(m.reactivation),
-        "quick_ratio": _ratio(m.quick_ratio),
+        "new": money_number(m.new),
+        "reactivation": money_number(m.reactivation),
+        "quick_ratio": ratio_number(m.quick_ratio),
     }
 
 
@@ -263,10 +254,10 @@ def rates_record(
         "currency": result.currency,
         "window": {
             **_churn_record(result.cohort),
-            "gains": _money(result.gains),
-            "losses": _money(result.losses),
-            "quick_ratio": _ratio(result.quick_ratio),
-            "monthly_customer_churn_rate": _ratio(result.monthly_customer_churn_rate),
+            "gains": money_number(result.gains),
+            "losses": money_number(result.losses),
+            "quick_ratio": ratio_number(result.quick_ratio),
+            "monthly_customer_churn_rate": ratio_number(result.monthly_customer_churn_rate),
         },
         "benchmarks": _rate_benchmarks(result, benchmarks),
         "months": [_month_record(m) for m in result.months],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["cents", "ratio"]
+__all__ = ["cents", "money_number", "ratio", "ratio_number"]
 
 _CENT = Decimal("0.01")
 _RATIO = Decimal("0.0001")
@@ -17,3 +17,15 @@ def cents(value: Decimal) -> Decimal:
 
 def ratio(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(_RATIO, rounding=ROUND_HALF_EVEN) + 0
+
+
+def money_number(value: Decimal) -> float:
+    """An amount for JSON: rounded to cents, then the shortest float that prints back as the
+    same digits."""
+    return float(cents(value))
+
+
+def ratio_number(value: Decimal | None) -> float | None:
+    """A ratio for JSON: rounded to 4 places; null when undefined."""
+    rounded = ratio(value)
+    return None if rounded is None else float(rounded)

@@ -16,7 +16,7 @@ from rich.text import Text
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_records, benchmark_text, sources_text
 from nrr.present.impact import points
-from nrr.present.rounding import cents, ratio
+from nrr.present.rounding import money_number, ratio_number
 from nrr.present.tables import money, percent
 
 if TYPE_CHECKING:
@@ -27,15 +27,6 @@ __all__ = ["whatif_csv", "whatif_frame", "whatif_json", "whatif_records", "whati
 CSV_KEYS = ("section", "lever", "step", "unit", "month", "arr", "low", "high", "nrr")
 
 
-def _money(value: Decimal) -> float:
-    return float(cents(value))
-
-
-def _ratio(value: Decimal | None) -> float | None:
-    rounded = ratio(value)
-    return None if rounded is None else float(rounded)
-
-
 def whatif_records(
     result: WhatIfResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS
 ) -> dict[str, object]:
@@ -44,24 +35,24 @@ def whatif_records(
         "window_start": result.window_start,
         "currency": result.currency,
         "today": {
-            "mrr": _money(result.mrr),
-            "arr": _money(result.arr),
-            "nrr": _ratio(result.nrr),
-            "grr": _ratio(result.grr),
-            "expansion_rate": _ratio(result.expansion_rate),
-            "fx_rate": _ratio(result.fx_rate),
+            "mrr": money_number(result.mrr),
+            "arr": money_number(result.arr),
+            "nrr": ratio_number(result.nrr),
+            "grr": ratio_number(result.grr),
+            "expansion_rate": ratio_number(result.expansion_rate),
+            "fx_rate": ratio_number(result.fx_rate),
         },
         "benchmarks": benchmark_records(benchmarks, {"nrr": result.nrr, "grr": result.grr}, 12),
         "projection": [
-            {"years": n, "arr": _money(value), "change": _money(value - result.arr)}
+            {"years": n, "arr": money_number(value), "change": money_number(value - result.arr)}
             for n, value in result.projection
         ],
         "one_more_point": [
             {
                 "lever": p.lever,
-                "step": _ratio(p.step),
-                "nrr": _ratio(p.nrr),
-                "worth": [{"years": n, "arr": _money(v)} for n, v in p.worth],
+                "step": ratio_number(p.step),
+                "nrr": ratio_number(p.nrr),
+                "worth": [{"years": n, "arr": money_number(v)} for n, v in p.worth],
             }
             for p in result.one_point
         ],
@@ -70,15 +61,15 @@ def whatif_records(
             "interval": result.interval,
             "seed": result.seed,
             "paths": result.paths,
-            "monthly_nrr": [{"month": m, "nrr": _ratio(v)} for m, v in result.monthly_nrr],
-            "geometric_mean": _ratio(result.geometric_mean),
+            "monthly_nrr": [{"month": m, "nrr": ratio_number(v)} for m, v in result.monthly_nrr],
+            "geometric_mean": ratio_number(result.geometric_mean),
             "months": [
                 {
                     "month": f.month,
                     "months_ahead": f.months_ahead,
-                    "arr": _money(f.arr),
-                    "low": _money(f.low),
-                    "high": _money(f.high),
+                    "arr": money_number(f.arr),
+                    "low": money_number(f.low),
+                    "high": money_number(f.high),
                 }
                 for f in result.forecast
             ],
@@ -99,8 +90,8 @@ def _rows(result: WhatIfResult) -> list[dict[str, object]]:
             "step": 0,
             "unit": "years",
             "month": result.end,
-            "arr": _money(result.arr),
-            "nrr": _ratio(result.nrr),
+            "arr": money_number(result.arr),
+            "nrr": ratio_number(result.nrr),
         },
     ]
     rows += [
@@ -108,8 +99,8 @@ def _rows(result: WhatIfResult) -> list[dict[str, object]]:
             "section": "projection",
             "step": n,
             "unit": "years",
-            "arr": _money(v),
-            "nrr": _ratio(result.nrr),
+            "arr": money_number(v),
+            "nrr": ratio_number(result.nrr),
         }
         for n, v in result.projection
     ]
@@ -120,13 +111,13 @@ def _rows(result: WhatIfResult) -> list[dict[str, object]]:
                 "lever": p.lever,
                 "step": n,
                 "unit": "years",
-                "arr": _money(v),
-                "nrr": _ratio(p.nrr),
+                "arr": money_number(v),
+                "nrr": ratio_number(p.nrr),
             }
             for n, v in p.worth
         ]
     rows += [
-        {"section": "monthly_nrr", "unit": "months", "month": m, "nrr": _ratio(v)}
+        {"section": "monthly_nrr", "unit": "months", "month": m, "nrr": ratio_number(v)}
         for m, v in result.monthly_nrr
     ]
     rows += [
@@ -135,10 +126,10 @@ def _rows(result: WhatIfResult) -> list[dict[str, object]]:
             "step": f.months_ahead,
             "unit": "months",
             "month": f.month,
-            "arr": _money(f.arr),
-            "low": _money(f.low),
-            "high": _money(f.high),
-            "nrr": _ratio(result.geometric_mean),
+            "arr": money_number(f.arr),
+            "low": money_number(f.low),
+            "high": money_number(f.high),
+            "nrr": ratio_number(result.geometric_mean),
         }
         for f in result.forecast
     ]
