@@ -10,12 +10,21 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["ARR_FACTOR", "BridgeMonth", "RetentionFigures", "WindowResult", "as_decimal", "in_arr"]
+__all__ = [
+    "ARR_FACTOR",
+    "BridgeMonth",
+    "RetentionFigures",
+    "WindowResult",
+    "as_decimal",
+    "in_arr",
+    "ratio_of",
+]
 
 ARR_FACTOR = Decimal(12)
 
 
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+def ratio_of(numerator: Decimal, denominator: Decimal) -> Decimal | None:
+    """numerator / denominator, or None when the denominator is 0."""
     # An empty cohort has no retention: null, never 0 or 1 (METRICS.md section 4).
     return None if denominator == 0 else numerator / denominator
 
@@ -37,15 +46,15 @@ class RetentionFigures:
 
     @property
     def nrr(self) -> Decimal | None:
-        return _ratio(self.ending_mrr, self.starting_mrr)
+        return ratio_of(self.ending_mrr, self.starting_mrr)
 
     @property
     def grr(self) -> Decimal | None:
-        return _ratio(self.starting_mrr - self.contraction - self.churn, self.starting_mrr)
+        return ratio_of(self.starting_mrr - self.contraction - self.churn, self.starting_mrr)
 
     @property
     def logo_retention(self) -> Decimal | None:
-        return _ratio(Decimal(self.customers_retained), Decimal(self.customers_start))
+        return ratio_of(Decimal(self.customers_retained), Decimal(self.customers_start))
 
     def as_dict(self) -> dict[str, Decimal | int | None]:
         values: dict[str, Decimal | int | None] = {

@@ -27,17 +27,13 @@ from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import convert
 from nrr.ledger import customer_steps, deltas, first_active
 from nrr.months import month_label, parse_month
-from nrr.results import as_decimal
+from nrr.results import as_decimal, ratio_of
 from nrr.validate import MONEY
 
 __all__ = ["GRAINS", "Cohort", "CohortAge", "CohortResult", "cohorts", "period_label"]
 
 # Months per period of each grain.
 GRAINS = {"month": 1, "quarter": 3, "year": 12}
-
-
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    return None if denominator == 0 else numerator / denominator
 
 
 def period_label(period: int, grain: str) -> str:
@@ -65,12 +61,12 @@ class CohortAge:
     @property
     def revenue_retention(self) -> Decimal | None:
         """Members' MRR at `month` / their first-month MRR; None for a cohort without MRR."""
-        return _ratio(self.mrr, self.first_month_mrr)
+        return ratio_of(self.mrr, self.first_month_mrr)
 
     @property
     def logo_retention(self) -> Decimal | None:
         """Members active (MRR > 0) in `month` / members."""
-        return _ratio(Decimal(self.active), Decimal(self.customers))
+        return ratio_of(Decimal(self.active), Decimal(self.customers))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from nrr.errors import InputError, InternalError, Problem
 from nrr.ledger import customer_steps, deltas, returns, snapshot
 from nrr.months import month_label, parse_month
 from nrr.movements import bridge_rates, customer_movements
-from nrr.results import BridgeMonth, as_decimal
+from nrr.results import BridgeMonth, as_decimal, ratio_of
 from nrr.retention import customer_window
 from nrr.validate import MONEY
 
@@ -122,10 +122,6 @@ class MethodsResult:
         return pd.DataFrame(rows).set_index("method")  # type: ignore[arg-type]
 
 
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    return None if denominator == 0 else numerator / denominator
-
-
 def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
     """Every method for the window of `window` months ending `end` (`YYYY-MM`)."""
     e = parse_month(end, what="--end")
@@ -182,7 +178,7 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
 
     rows = book.bridge(month_label(s + 1), end)
     _check_bridge(rows, starting, bridge)
-    by_month = {r.month: _ratio(r.starting_mrr + _flows(r), r.starting_mrr) for r in rows}
+    by_month = {r.month: ratio_of(r.starting_mrr + _flows(r), r.starting_mrr) for r in rows}
     # A book with no revenue at all has no bridge rows: every month's NRR is then undefined.
     monthly_nrr = tuple((month_label(m), by_month.get(month_label(m))) for m in range(s + 1, e + 1))
     compounded = _product([v for _, v in monthly_nrr])
@@ -201,7 +197,7 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
             "Point-to-point cohort",
             f"MRR in {end} of the customers active in {month_label(s)}, over their MRR in "
             f"{month_label(s)}; each customer netted over the window",
-            _ratio(ending, starting),
+            ratio_of(ending, starting),
             ending,
             starting,
             cohort_size,
@@ -211,7 +207,7 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
             "Bridge-sum",
             f"starting MRR plus the monthly bridge's fx, expansion, contraction and churn of "
             f"{month_label(s + 1)}..{end} summed, over starting MRR",
-            _ratio(bridge_numerator, starting),
+            ratio_of(bridge_numerator, starting),
             bridge_numerator,
             starting,
             bridge.customers,
@@ -230,7 +226,7 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
             "Trailing revenue",
             f"revenue of the last {window} months over the {window} months before, from the "
             f"customers active in {trailing.cohort_month}",
-            _ratio(trailing.recent, trailing.prior),
+            ratio_of(trailing.recent, trailing.prior),
             trailing.recent,
             trailing.prior,
             trailing.customers,

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from nrr.analysis.causes import CauseParts, split_causes
 from nrr.attributes import DERIVED
 from nrr.errors import InputError, InternalError, Problem
-from nrr.results import RetentionFigures
+from nrr.results import RetentionFigures, ratio_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,11 +36,6 @@ __all__ = ["AccountManagerRow", "CsmRow", "OwnersResult", "owners"]
 ALL_OWNERS = "(all)"
 # Exact sums of 38-digit amounts (the default context keeps 28 digits).
 _EXACT = Context(prec=100)
-
-
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    # An owner with no customers at the start has no retention: null, never 0 or 1.
-    return None if denominator == 0 else numerator / denominator
 
 
 @dataclass(frozen=True)
@@ -65,11 +60,11 @@ class CsmRow:
 
     @property
     def grr(self) -> Decimal | None:
-        return _ratio(self.book_size - self.contraction - self.churn, self.book_size)
+        return ratio_of(self.book_size - self.contraction - self.churn, self.book_size)
 
     @property
     def nrr(self) -> Decimal | None:
-        return _ratio(self.ending_mrr, self.book_size)
+        return ratio_of(self.ending_mrr, self.book_size)
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,7 @@ class AccountManagerRow:
 
     @property
     def nrr(self) -> Decimal | None:
-        return _ratio(self.ending_mrr, self.book_size)
+        return ratio_of(self.ending_mrr, self.book_size)
 
 
 @dataclass(frozen=True)

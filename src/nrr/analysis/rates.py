@@ -24,13 +24,9 @@ from nrr.errors import InputError, Problem
 from nrr.ledger import customer_steps, returns
 from nrr.months import month_label, parse_month
 from nrr.movements import bridge_rates, customer_movements
-from nrr.results import BridgeMonth
+from nrr.results import BridgeMonth, ratio_of
 
 __all__ = ["Churn", "MonthRates", "RatesResult", "churn_rates"]
-
-
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    return None if denominator == 0 else numerator / denominator
 
 
 @dataclass(frozen=True)
@@ -46,15 +42,15 @@ class Churn:
 
     @property
     def customer_churn_rate(self) -> Decimal | None:
-        return _ratio(Decimal(self.customers_churned), Decimal(self.customers_start))
+        return ratio_of(Decimal(self.customers_churned), Decimal(self.customers_start))
 
     @property
     def gross_mrr_churn_rate(self) -> Decimal | None:
-        return _ratio(self.contraction + self.churn, self.starting_mrr)
+        return ratio_of(self.contraction + self.churn, self.starting_mrr)
 
     @property
     def net_mrr_churn_rate(self) -> Decimal | None:
-        return _ratio(self.contraction + self.churn - self.expansion, self.starting_mrr)
+        return ratio_of(self.contraction + self.churn - self.expansion, self.starting_mrr)
 
 
 @dataclass(frozen=True)
@@ -67,7 +63,9 @@ class MonthRates(Churn):
 
     @property
     def quick_ratio(self) -> Decimal | None:
-        return _ratio(self.new + self.reactivation + self.expansion, self.contraction + self.churn)
+        return ratio_of(
+            self.new + self.reactivation + self.expansion, self.contraction + self.churn
+        )
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ class RatesResult:
 
     @property
     def quick_ratio(self) -> Decimal | None:
-        return _ratio(self.gains, self.losses)
+        return ratio_of(self.gains, self.losses)
 
     def frame(self) -> pd.DataFrame:
         """One row per month, rounded as the CLI prints."""
@@ -102,7 +100,7 @@ class RatesResult:
         """The months' churned customers over the months' starting customers: the average
         monthly customer churn rate, each month weighted by its customers."""
         churned = sum(m.customers_churned for m in self.months)
-        return _ratio(Decimal(churned), Decimal(sum(m.customers_start for m in self.months)))
+        return ratio_of(Decimal(churned), Decimal(sum(m.customers_start for m in self.months)))
 
 
 def churn_rates(book: Book, *, end: str, window: int = 12) -> RatesResult:

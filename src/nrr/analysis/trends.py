@@ -32,7 +32,7 @@ from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import convert
 from nrr.ledger import first_active, live_lines
 from nrr.months import month_label, parse_month
-from nrr.results import as_decimal
+from nrr.results import as_decimal, ratio_of
 from nrr.retention import FX_MODES
 from nrr.validate import MONEY
 
@@ -41,11 +41,6 @@ __all__ = ["DEFAULT_WINDOWS", "TrendPoint", "TrendResult", "parse_windows", "tre
 DEFAULT_WINDOWS = (1, 3, 12)
 _LOCAL_SUM = "decimal(38, 8)"
 _SUMS = ("starting_mrr", "ending_mrr", "fx", "expansion", "contraction", "churn")
-
-
-def _ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
-    # An empty cohort has no retention: null, never 0 or 1 (METRICS.md section 4).
-    return None if denominator == 0 else numerator / denominator
 
 
 @dataclass(frozen=True)
@@ -74,15 +69,15 @@ class TrendPoint:
 
     @property
     def nrr(self) -> Decimal | None:
-        return _ratio(self.ending_mrr, self.starting_mrr)
+        return ratio_of(self.ending_mrr, self.starting_mrr)
 
     @property
     def grr(self) -> Decimal | None:
-        return _ratio(self.starting_mrr - self.contraction - self.churn, self.starting_mrr)
+        return ratio_of(self.starting_mrr - self.contraction - self.churn, self.starting_mrr)
 
     @property
     def logo_retention(self) -> Decimal | None:
-        return _ratio(Decimal(self.customers_retained), Decimal(self.customers_start))
+        return ratio_of(Decimal(self.customers_retained), Decimal(self.customers_start))
 
     def as_dict(self) -> dict[str, object]:
         values: dict[str, object] = {f.name: getattr(self, f.name) for f in fields(self)}

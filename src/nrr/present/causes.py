@@ -6,8 +6,6 @@ printed total can differ from the sum of its printed parts by a cent per part.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from decimal import Decimal
 
@@ -18,6 +16,7 @@ from rich.table import Table
 from nrr.analysis.causes import CAUSES, CauseLine, CauseParts, CausesResult
 from nrr.analysis.owners import AccountManagerRow, CsmRow, OwnersResult
 from nrr.attributes import ALL
+from nrr.present.machine import records_csv
 from nrr.present.rounding import money_number, ratio
 from nrr.present.tables import money, percent
 
@@ -94,15 +93,6 @@ def _context(result: CausesResult | OwnersResult) -> dict[str, object]:
         "currency": result.currency,
         "fx_mode": result.fx_mode,
     }
-
-
-def _csv(header: list[str], records: list[dict[str, object]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: "" if record.get(k) is None else record.get(k) for k in header})
-    return out.getvalue()
 
 
 # --- causes ---------------------------------------------------------------------------------
@@ -184,9 +174,9 @@ def causes_csv(result: CausesResult) -> str:
             }
             for line in result.detail
         ]
-        return _csv(header, rows)
+        return records_csv(header, rows)
     header = [*context, "segment", "movement", *PART_KEYS]
-    return _csv(header, [{**context, **r} for r in _split_records(result)])
+    return records_csv(header, [{**context, **r} for r in _split_records(result)])
 
 
 def causes_frame(result: CausesResult) -> pd.DataFrame:
@@ -325,7 +315,7 @@ def owners_csv(result: OwnersResult) -> str:
     column belongs to the other role."""
     context = _context(result)
     header = [*context, *_owner_header()]
-    return _csv(header, [{**context, **r} for r in _owner_records(result)])
+    return records_csv(header, [{**context, **r} for r in _owner_records(result)])
 
 
 def owners_frame(result: OwnersResult) -> pd.DataFrame:

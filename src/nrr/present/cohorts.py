@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable
 from decimal import Decimal
@@ -13,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nrr.analysis.cohorts import CohortAge, CohortResult
+from nrr.present.machine import records_csv
 from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
 
@@ -85,12 +84,7 @@ def cohort_records(result: CohortResult) -> list[dict[str, object]]:
 
 
 def cohort_csv(result: CohortResult) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(CSV_KEYS), lineterminator="\n")
-    writer.writeheader()
-    for record in cohort_records(result):
-        writer.writerow({k: "" if record[k] is None else record[k] for k in CSV_KEYS})
-    return out.getvalue()
+    return records_csv(list(CSV_KEYS), cohort_records(result))
 
 
 def _matrix(

@@ -7,8 +7,6 @@ Contributions and distances are fractions in JSON/CSV (0.0123) and points in the
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -21,6 +19,7 @@ from rich.text import Text
 from nrr.attributes import ALL
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_records, benchmark_text, sources_text
+from nrr.present.machine import records_csv
 from nrr.present.rounding import money_number, ratio, ratio_number
 from nrr.present.tables import money, percent
 
@@ -166,13 +165,7 @@ def impact_csv(result: ImpactResult) -> str:
         *(f"values.{a}" for a in result.by),
         *SLICE_KEYS,
     ]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    for row in _rows(result):
-        merged = {**context, **row}
-        writer.writerow({k: "" if merged.get(k) is None else merged.get(k) for k in header})
-    return out.getvalue()
+    return records_csv(header, [{**context, **row} for row in _rows(result)])
 
 
 def impact_frame(result: ImpactResult) -> pd.DataFrame:

@@ -15,6 +15,7 @@ __all__ = [
     "bridge_json",
     "bridge_records",
     "figures_record",
+    "records_csv",
     "window_csv",
     "window_json",
 ]
@@ -102,7 +103,8 @@ def bridge_json(rows: list[BridgeMonth]) -> str:
     return json.dumps(bridge_records(rows), indent=2)
 
 
-def _csv(header: list[str], records: list[dict[str, object]]) -> str:
+def records_csv(header: list[str], records: list[dict[str, object]]) -> str:
+    """Records as CSV with `header`; a missing or None value is an empty cell."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
     writer.writeheader()
@@ -123,10 +125,10 @@ def window_csv(result: WindowResult) -> str:
         "currency": result.currency,
         "fx_mode": result.fx_mode,
     }
-    return _csv(header, [{**context, **r} for r in rows])
+    return records_csv(header, [{**context, **r} for r in rows])
 
 
 def bridge_csv(rows: list[BridgeMonth]) -> str:
     records = bridge_records(rows)
     header = (["segment"] if records and "segment" in records[0] else []) + list(BRIDGE_KEYS)
-    return _csv(header, records)
+    return records_csv(header, records)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from decimal import Decimal
 
@@ -15,6 +13,7 @@ from nrr.analysis.methods import MethodsResult, Movements
 from nrr.analysis.rates import Churn, MonthRates, RatesResult
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_records, benchmark_text, sources_text
+from nrr.present.machine import records_csv
 from nrr.present.rounding import money_number, ratio, ratio_number
 from nrr.present.tables import money, percent
 
@@ -120,12 +119,7 @@ def methods_csv(result: MethodsResult) -> str:
     reconciliation = record["reconciliation"]
     for key in ("cohort", "retiming", "started_inside", "bridge_sum"):
         rows.append({"kind": "reconciliation", "method": key, **reconciliation[key]})  # type: ignore[index]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in header})
-    return out.getvalue()
+    return records_csv(header, rows)
 
 
 def methods_tables(
@@ -277,12 +271,7 @@ def rates_json(result: RatesResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS)
 def rates_csv(result: RatesResult) -> str:
     records = [_month_record(m) for m in result.months]
     header = list(records[0]) if records else ["month"]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: "" if record.get(k) is None else record.get(k) for k in header})
-    return out.getvalue()
+    return records_csv(header, records)
 
 
 def rates_tables(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from decimal import Decimal
 
@@ -12,6 +10,7 @@ from rich.table import Table
 
 from nrr.analysis.trends import TrendPoint, TrendResult
 from nrr.attributes import ALL
+from nrr.present.machine import records_csv
 from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
 
@@ -82,12 +81,7 @@ def trend_json(result: TrendResult) -> str:
 def trend_csv(result: TrendResult) -> str:
     records = trend_records(result)
     header = (["segment"] if result.by is not None else []) + list(TREND_KEYS)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: "" if record.get(k) is None else record[k] for k in header})
-    return out.getvalue()
+    return records_csv(header, records)
 
 
 def _series_table(

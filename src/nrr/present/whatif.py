@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -16,6 +14,7 @@ from rich.text import Text
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_records, benchmark_text, sources_text
 from nrr.present.impact import points
+from nrr.present.machine import records_csv
 from nrr.present.rounding import money_number, ratio_number
 from nrr.present.tables import money, percent
 
@@ -138,13 +137,8 @@ def _rows(result: WhatIfResult) -> list[dict[str, object]]:
 
 def whatif_csv(result: WhatIfResult) -> str:
     header = ["end", "currency", *CSV_KEYS]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    for row in _rows(result):
-        merged = {"end": result.end, "currency": result.currency, **row}
-        writer.writerow({k: "" if merged.get(k) is None else merged.get(k) for k in header})
-    return out.getvalue()
+    context = {"end": result.end, "currency": result.currency}
+    return records_csv(header, [{**context, **row} for row in _rows(result)])
 
 
 def whatif_frame(result: WhatIfResult) -> pd.DataFrame:
