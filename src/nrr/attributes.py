@@ -53,19 +53,23 @@ def attribute_names(by: str | None) -> list[str]:
 
 
 def check_attribute(
-    by: str | None, customers: ir.Table | None, *, allow_tenure: bool = True
+    by: str | None,
+    customers: ir.Table | None,
+    *,
+    allow_tenure: bool = True,
+    flag: str = "--by",
 ) -> None:
     names = attribute_names(by)
     available = list(DERIVED) + (
         [c for c in customers.columns if c != "customer_id"] if customers is not None else []
     )
     if len(set(names)) != len(names):
-        raise InputError(Problem(source="--by", message=f"{by!r} names an attribute twice"))
+        raise InputError(Problem(source=flag, message=f"{by!r} names an attribute twice"))
     for name in names:
         if name == "tenure" and not allow_tenure:
             raise InputError(
                 Problem(
-                    source="--by",
+                    source=flag,
                     message="tenure changes every month, so a monthly bridge by tenure would "
                     "not chain (one band's ending MRR is not the next month's starting MRR); "
                     "use --by cohort, or `nrr metrics --by tenure` for a window",
@@ -74,7 +78,7 @@ def check_attribute(
         if name not in available:
             raise InputError(
                 Problem(
-                    source="--by",
+                    source=flag,
                     message=f"no attribute {name!r}; available: {', '.join(available)}"
                     + ("" if customers is not None else " (give --customers for more)")
                     + (

@@ -27,11 +27,12 @@ import pandas as pd
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
-from nrr.attributes import check_attribute
+from nrr.attributes import check_attribute, segment_of
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.conventions import Conventions
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import RateBook, check_coverage, load_rates
+from nrr.ledger import first_active
 from nrr.months import month_label, parse_month
 from nrr.movements import monthly_bridge
 from nrr.present.frames import bridge_frame, window_frame
@@ -82,8 +83,10 @@ class Book:
         intake: Intake | None = None,
         conventions: Conventions | None = None,
         benchmarks: Benchmarks = DEFAULT_BENCHMARKS,
+        filters: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.con = con
+        self.filters = filters
         self.lines = lines
         self.customers = customers
         self.rates = rates
@@ -107,6 +110,47 @@ class Book:
         if self.customers is not None:
             names += [c for c in self.customers.columns if c != "customer_id"]
         return names
+
+    def values(self, attribute: str) -> list[str]:
+        """The values `attribute` takes in this book (`(none)` for customers without one)."""
+        check_attribute(attribute, self.customers, allow_tenure=False)
+        segments = segment_of(
+            self.lines,
+            by=attribute,
+            customers=self.customers,
+            first=first_active(self.lines),
+        )
+        column = segments.select("segment").distinct().to_pyarrow().column(0).to_pylist()
+        return sorted(column)
+
+    def where(self, attribute: str, value: str) -> Book:
+        """This book restricted to the customers whose `attribute` is `value`.
+
+        `attribute` is a customers column or `cohort` (or several joined by commas, with the
+        values joined by " × " as in slices); customers without a value are `(none)`. Every
+        metric of the result counts only those customers' lines. The value is compared as
+        data, never spliced into SQL.
+        """
+        check_attribute(attribute, self.customers, allow_tenure=False, flag="--filter")
+        segments = segment_of(
+            self.lines,
+            by=attribute,
+            customers=self.customers,
+            first=first_active(self.lines),
+        )
+        chosen = segments.filter(segments.segment == ibis.literal(value, type="string"))
+        lines = self.lines.semi_join(chosen, "customer_id")
+        return Book(
+            con=self.con,
+            lines=lines,
+            customers=self.customers,
+            rates=self.rates,
+            inputs=self.inputs,
+            intake=self.intake,
+            conventions=self.conventions,
+            benchmarks=self.benchmarks,
+            filters=(*self.filters, (attribute, value)),
+        )
 
     def latest_month(self) -> int | None:
         """The last month any line starts or ends in: the natural default window end."""
