@@ -60,3 +60,41 @@ def test_bad_arguments():
         book.bridge("2024-03", "2024-01")
     with pytest.raises(nrr.InputError, match="--currency"):
         nrr.load(pd.DataFrame({"customer_id": ["a"]}), currency="dollars")
+
+
+def _three_segments() -> nrr.Book:
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "start_date": ["2024-01-01"] * 4,
+            "end_date": [None, "2024-03-01", None, None],
+            "amount": [100, 50, 30, 7],
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "segment": ["Enterprise", "SMB", "SMB"]}
+    )
+    return nrr.load(subs, customers=customers)
+
+
+def test_where_restricts_every_figure_to_one_slice():
+    book = _three_segments()
+    assert book.values("segment") == ["(none)", "Enterprise", "SMB"]
+    smb = book.where("segment", "SMB")
+    assert smb.filters == (("segment", "SMB"),)
+    # b (50) churns at 2024-03, c (30) stays: the slice's own window, overall.
+    whole = book.window("2024-03", window=2, by="segment")
+    sliced = smb.window("2024-03", window=2)
+    assert dict(whole.segments)["SMB"] == sliced.overall
+    assert sliced.overall.starting_mrr == 80 and sliced.overall.churn == 50
+    # Customers without a customers row are the `(none)` slice; a value is data, not SQL.
+    assert book.where("segment", "(none)").row_count == 1
+    assert book.where("segment", "x' OR '1'='1").row_count == 0
+
+
+def test_where_checks_the_attribute():
+    book = _three_segments()
+    with pytest.raises(nrr.InputError, match=r"--filter.*no attribute 'plan'"):
+        book.where("plan", "Pro")
+    with pytest.raises(nrr.InputError, match="tenure depends on the window"):
+        book.where("tenure", "0-6 months")

@@ -66,6 +66,14 @@ def check_attribute(
     if len(set(names)) != len(names):
         raise InputError(Problem(source=flag, message=f"{by!r} names an attribute twice"))
     for name in names:
+        if name == "tenure" and not allow_tenure and flag != "--by":
+            raise InputError(
+                Problem(
+                    source=flag,
+                    message="tenure depends on the window, so it cannot pick customers; "
+                    "use cohort (the first month active) instead",
+                )
+            )
         if name == "tenure" and not allow_tenure:
             raise InputError(
                 Problem(
