@@ -1,0 +1,646 @@
+"""`nrr report`: one self-contained HTML page for a board deck, and the sections the
+dashboard (`nrr serve`) shows.
+
+    views = build_views(book, end="2025-12")      # every figure, computed once
+    html = render_report(views)                   # a full page, plotly.js inline once
+    part = render_sections(views, drill=url_for)  # the sections only, for another page
+
+The page makes no network request when opened: plotly.js, the stylesheet and every chart's
+data are inline, fonts are the system's. Numbers are the library's exact results rounded only
+for display, exactly as `nrr metrics --format json` rounds them (docs/report.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from nrr.analysis.cohorts import CohortResult
+from nrr.analysis.methods import MethodsResult
+from nrr.analysis.owners import OwnersResult
+from nrr.analysis.rates import RatesResult
+from nrr.analysis.trends import DEFAULT_WINDOWS, TrendResult
+from nrr.book import Book
+from nrr.errors import InputError, Problem
+from nrr.months import month_label, parse_month
+from nrr.present import charts
+from nrr.present.bands import benchmark_text
+from nrr.present.definitions import DEFINITIONS
+from nrr.present.lineage import lineage
+from nrr.present.machine import figures_record
+from nrr.present.methods import _explanation as methods_explanation
+from nrr.present.rounding import ratio, ratio_number
+from nrr.present.tables import money, percent
+from nrr.results import BridgeMonth, RetentionFigures, WindowResult
+
+__all__ = [
+    "CHARTS",
+    "KPIS",
+    "Views",
+    "build_views",
+    "chart_figures",
+    "default_by",
+    "find_browser",
+    "render_report",
+    "render_sections",
+    "report_css",
+    "write_pngs",
+]
+
+# The charts, in page order: the `data-chart` names of the contract with the dashboard.
+CHARTS = ("waterfall", "monthly_bridge", "trends", "cohorts", "segments")
+# The headline numbers: the `data-kpi` names of the contract with the dashboard.
+KPIS = (
+    "nrr",
+    "grr",
+    "logo_retention",
+    "quick_ratio",
+    "starting_mrr",
+    "ending_mrr",
+    "expansion",
+    "contraction",
+    "churn",
+)
+# How many end months the trend chart covers (fewer when the data starts later).
+TREND_MONTHS = 24
+OWNER_COLUMNS = ("csm", "account_manager")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Views:
+    """Everything one report or dashboard page shows, computed once (exact results)."""
+
+    book: Book
+    end: str
+    window: int
+    by: str
+    fx_mode: str
+    window_result: WindowResult  # book.window(end, window, by, fx_mode)
+    bridge: list[BridgeMonth]  # the window's months, start + 1 .. end
+    trends: TrendResult  # 1/3/12-month (and `window`-month) windows ending each month
+    cohorts: CohortResult  # month grain, every cohort
+    methods: MethodsResult
+    rates: RatesResult  # the quick ratio of the headline
+    owners: OwnersResult | None  # None when the customers have no csm/account_manager
+
+    @property
+    def start(self) -> str:
+        return self.window_result.start
+
+    def options(self) -> dict[str, object]:
+        """The options in force, as the lineage shows them."""
+        return {"end": self.end, "window": self.window, "by": self.by, "fx_mode": self.fx_mode}
+
+
+def default_by(book: Book) -> str:
+    """`segment` when the customers have that column, else the derived `cohort`."""
+    return "segment" if "segment" in book.attributes else "cohort"
+
+
+def has_owners(book: Book) -> bool:
+    return all(column in book.attributes for column in OWNER_COLUMNS)
+
+
+def build_views(
+    book: Book,
+    *,
+    end: str | None = None,
+    window: int = 12,
+    by: str | None = None,
+    fx_mode: str = "spot",
+    progress: Progress | None = None,
+) -> Views:
+    """Compute every view of the page for the `window` months ending `end` (default: the last
+    month in the data), sliced by `by` (default `default_by(book)`). `progress(step)` is
+    called before each step, for a status line."""
+
+    def step(label: str) -> None:
+        if progress is not None:
+            progress(label)
+
+    if end is None:
+        latest = book.latest_month()
+        if latest is None:
+            raise InputError("the subscriptions hold no revenue; there is no month to report on")
+        end = month_label(latest)
+    end_m = parse_month(end, what="--end")
+    if window < 1:
+        raise InputError(
+            Problem(source="--window", message=f"{window} is not a positive number of months")
+        )
+    by = by or default_by(book)
+    step("retention over the window")
+    window_result = book.window(end, window=window, by=by, fx_mode=fx_mode)
+    step("monthly MRR bridge")
+    bridge = book.bridge(month_label(end_m - window + 1), end)
+    step("rolling trends")
+    first = book.first_month if book.first_month is not None else end_m
+    trend_start = max(end_m - TREND_MONTHS + 1, min(first + 1, end_m))
+    lengths = tuple(dict.fromkeys((*DEFAULT_WINDOWS, window)))
+    trends = book.trends(end, start=month_label(trend_start), windows=lengths, fx_mode=fx_mode)
+    step("signup cohorts")
+    cohorts = book.cohorts(end, grain="month")
+    step("NRR methods")
+    methods = book.methods(end, window=window)
+    step("churn rates")
+    rates = book.churn_rates(end, window=window)
+    owners = None
+    if has_owners(book):
+        step("owners")
+        owners = book.owners(end, window=window, fx_mode=fx_mode)
+    return Views(
+        book=book,
+        end=end,
+        window=window,
+        by=by,
+        fx_mode=fx_mode,
+        window_result=window_result,
+        bridge=bridge,
+        trends=trends,
+        cohorts=cohorts,
+        methods=methods,
+        rates=rates,
+        owners=owners,
+    )
+
+
+def chart_figures(views: Views) -> dict[str, go.Figure]:
+    """The page's charts by their `data-chart` name, in page order."""
+    return {
+        "waterfall": charts.bridge_waterfall(views.window_result),
+        "monthly_bridge": charts.monthly_bridge_bars(views.bridge, views.book.currency),
+        "trends": charts.retention_trends(views.trends, views.window),
+        "cohorts": charts.cohort_heatmap(views.cohorts),
+        "segments": charts.segment_comparison(views.window_result),
+    }
+
+
+# --- formatting --------------------------------------------------------------------------
+
+
+def _json_number(value: object) -> str:
+    """The value as the API's JSON writes it (`window_json`): the data-value attribute."""
+    return json.dumps(value)
+
+
+def _multiple(value: Decimal | None) -> str:
+    rounded = ratio(value)
+    return "n/a" if rounded is None else f"{rounded:.2f}x"
+
+
+def _band(benchmarks: Any, metric: str, value: Decimal | None, window: int | None) -> dict | None:
+    """The benchmark band beside a headline number: its text (as the terminal prints it) and
+    its tone (for colour); None when there is no benchmark for the metric."""
+    text = benchmark_text(benchmarks, metric, value, window).plain.rstrip(" *")
+    if not text:
+        return None
+    benchmark = benchmarks.get(metric)
+    applies = benchmark.window_months in (None, window) and value is not None
+    found = benchmark.describe(value) if applies else None
+    return {"text": text, "tone": found.tone if found else "none", "applies": applies}
+
+
+def _kpis(views: Views) -> list[dict[str, Any]]:
+    result = views.window_result
+    f = result.overall
+    record = figures_record(f)
+    benchmarks = views.book.benchmarks
+    window = result.window_months
+    currency = result.currency
+    footnote = {str(n["metric"]): n["number"] for n in _sources(views)}
+    items: list[dict[str, Any]] = []
+    for name, label, value, note in (
+        ("nrr", "Net revenue retention", f.nrr, "ending MRR / starting MRR"),
+        ("grr", "Gross revenue retention", f.grr, "after contraction and churn"),
+        (
+            "logo_retention",
+            "Logo retention",
+            f.logo_retention,
+            f"{f.customers_retained:,} of {f.customers_start:,} customers kept",
+        ),
+    ):
+        items.append(
+            {
+                "name": name,
+                "label": label,
+                "raw": _json_number(record[name]),
+                "text": percent(value),
+                "note": note,
+                "band": _band(benchmarks, name, value, window),
+                "footnote": footnote.get(name),
+                "kind": "ratio",
+            }
+        )
+    quick = views.rates.quick_ratio
+    items.append(
+        {
+            "name": "quick_ratio",
+            "label": "Quick ratio",
+            "raw": _json_number(ratio_number(quick)),
+            "text": _multiple(quick),
+            "note": "gains / losses, monthly bridge",
+            "band": _band(benchmarks, "quick_ratio", quick, None),
+            "footnote": footnote.get("quick_ratio"),
+            "kind": "ratio",
+        }
+    )
+    for name, label, note in (
+        ("starting_mrr", "Starting MRR", f"{result.start}, {f.customers_start:,} customers"),
+        ("ending_mrr", "Ending MRR", f"{result.end}, same customers"),
+        ("expansion", "Expansion", "customers paying more"),
+        ("contraction", "Contraction", "customers paying less"),
+        (
+            "churn",
+            "Churn",
+            f"{f.customers_start - f.customers_retained:,} customers left",
+        ),
+    ):
+        items.append(
+            {
+                "name": name,
+                "label": label,
+                "raw": _json_number(record[name]),
+                "text": money(getattr(f, name)),
+                "unit": currency,
+                "note": note,
+                "band": None,
+                "kind": "money",
+            }
+        )
+    return items
+
+
+FOOTNOTED = ("nrr", "grr", "logo_retention", "quick_ratio")
+
+
+def _sources(views: Views) -> list[dict[str, object]]:
+    """The footnotes citing each headline band's source, numbered in KPI order."""
+    notes: list[dict[str, object]] = []
+    for metric in FOOTNOTED:
+        benchmark = views.book.benchmarks.get(metric)
+        if benchmark is not None:
+            notes.append(
+                {
+                    "metric": metric,
+                    "number": len(notes) + 1,
+                    "text": f"{benchmark.title} bands: {benchmark.source}.",
+                }
+            )
+    return notes
+
+
+def _figures_row(name: str, f: RetentionFigures) -> dict[str, str]:
+    return {
+        "name": name,
+        "starting_mrr": money(f.starting_mrr),
+        "fx": money(f.fx),
+        "expansion": money(f.expansion),
+        "contraction": money(f.contraction),
+        "churn": money(f.churn),
+        "ending_mrr": money(f.ending_mrr),
+        "nrr": percent(f.nrr),
+        "grr": percent(f.grr),
+        "logos": f"{f.customers_retained:,} / {f.customers_start:,}",
+        "logo_retention": percent(f.logo_retention),
+        "outside": money(f.new_mrr + f.reactivation_mrr),
+        "nrr_tone": _tone(f.nrr),
+    }
+
+
+def _tone(value: Decimal | None) -> str:
+    if value is None:
+        return "none"
+    return "above" if value >= 1 else "below"
+
+
+def _bridge_rows(rows: list[BridgeMonth]) -> tuple[list[dict[str, str]], dict[str, str] | None]:
+    body = [
+        {
+            "month": r.month,
+            "starting_mrr": money(r.starting_mrr),
+            "fx": money(r.fx),
+            "new": money(r.new),
+            "reactivation": money(r.reactivation),
+            "expansion": money(r.expansion),
+            "contraction": money(r.contraction),
+            "churn": money(r.churn),
+            "ending_mrr": money(r.ending_mrr),
+            "active": f"{r.active_customers:,}",
+        }
+        for r in rows
+    ]
+    if not rows:
+        return body, None
+
+    def total(key: str) -> str:
+        return money(sum((getattr(r, key) for r in rows), Decimal(0)))
+
+    footer = {
+        "month": "total",
+        "starting_mrr": money(rows[0].starting_mrr),
+        **{k: total(k) for k in ("fx", "new", "reactivation", "expansion", "contraction")},
+        "churn": total("churn"),
+        "ending_mrr": money(rows[-1].ending_mrr),
+        "active": f"{rows[-1].active_customers:,}",
+    }
+    return body, footer
+
+
+def _owners(result: OwnersResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+
+    def csm(row: Any) -> dict[str, str]:
+        return {
+            "owner": row.owner,
+            "book_size": money(row.book_size),
+            "logos": f"{row.logos:,}",
+            "ending_mrr": money(row.ending_mrr),
+            "nrr": percent(row.nrr),
+            "grr": percent(row.grr),
+            "churn": money(row.churn),
+            "churned_customers": f"{row.churned_customers:,}",
+            "contraction": money(row.contraction),
+            "mrr_lost": money(row.mrr_lost),
+        }
+
+    def am(row: Any) -> dict[str, str]:
+        return {
+            "owner": row.owner,
+            "book_size": money(row.book_size),
+            "logos": f"{row.logos:,}",
+            "expansion": money(row.expansion),
+            "seats": money(row.seats),
+            "price": money(row.price),
+            "cross_sell": money(row.cross_sell),
+            "dropped": money(row.dropped),
+            "expanding_customers": f"{row.expanding_customers:,}",
+            "nrr": percent(row.nrr),
+        }
+
+    return {
+        "csm_column": result.csm_column,
+        "am_column": result.am_column,
+        "csm": [csm(r) for r in result.csm],
+        "csm_total": csm(result.csm_total),
+        "am": [am(r) for r in result.account_manager],
+        "am_total": am(result.account_manager_total),
+    }
+
+
+def _methods(result: MethodsResult, benchmarks: Any) -> dict[str, Any]:
+    def movements(prefix: str, m: Any) -> dict[str, str]:
+        return {
+            "label": prefix + m.label,
+            "customers": f"{m.customers:,}",
+            "fx": money(m.fx),
+            "expansion": money(m.expansion),
+            "contraction": money(m.contraction),
+            "churn": money(m.churn),
+            "net": money(m.net),
+        }
+
+    return {
+        "methods": [
+            {
+                "key": m.key,
+                "name": m.name,
+                "nrr": percent(m.nrr),
+                "numerator": money(m.numerator),
+                "denominator": money(m.denominator),
+                "customers": f"{m.customers:,}",
+                "definition": m.definition,
+                "band": _band(benchmarks, "nrr", m.nrr, result.window_months),
+            }
+            for m in result.methods
+        ],
+        "steps": [
+            movements("", result.cohort),
+            movements("+ ", result.retiming),
+            movements("+ ", result.started_inside),
+            movements("= ", result.bridge),
+        ],
+        "explanation": methods_explanation(result, "MRR").splitlines(),
+    }
+
+
+def _lineage(views: Views, generated: str) -> dict[str, Any]:
+    record = lineage(views.book, views.options())
+    rows = []
+    for account in record["rows"]:  # type: ignore[attr-defined]
+        rejected_mrr = ", ".join(
+            f"{amount:,.2f} {currency}" for currency, amount in account["mrr_rejected"].items()
+        )
+        without = ", ".join(f"{n:,} {why}" for why, n in account["rows_without_mrr"].items())
+        rows.append(
+            {
+                "source": account["source"],
+                "read": f"{account['rows_read']:,}",
+                "used": f"{account['rows_used']:,}",
+                "rejected": f"{account['rows_rejected']:,}",
+                "rejected_mrr": rejected_mrr or ("0.00" if account["rows_rejected"] else ""),
+                "without_mrr": without,
+            }
+        )
+    return {**record, "row_accounts": rows, "generated": generated}
+
+
+def _context(views: Views, drill: Callable[[str, str], str] | None) -> dict[str, Any]:
+    result = views.window_result
+    book = views.book
+    figures = chart_figures(views)
+    charts_html = {
+        # Trusted: plotly's own markup, whose JSON writes "<" as \u003c.
+        name: Markup(
+            fig.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                config=charts.CONFIG,
+                div_id=f"nrr-chart-{name}",
+                default_width="100%",
+                default_height=f"{fig.layout.height or 420}px",
+            )
+        )
+        for name, fig in figures.items()
+    }
+    bridge_body, bridge_total = _bridge_rows(views.bridge)
+    segments = [
+        {**_figures_row(name, f), "link": drill(result.by, name) if drill else None}
+        for name, f in result.segments
+    ]
+    months = [p for p in views.trends.overall if p.window_months == views.window]
+    trend_rows = [
+        {
+            "month": p.month,
+            "nrr": percent(p.nrr),
+            "grr": percent(p.grr),
+            "logo_retention": percent(p.logo_retention),
+        }
+        for p in months[-12:]
+    ]
+    cohorts = views.cohorts.cohorts
+    return {
+        "v": views,
+        "result": result,
+        "currency": book.currency,
+        "kpis": _kpis(views),
+        "sources": _sources(views),
+        "overall": _figures_row("Total", result.overall),
+        "charts": charts_html,
+        "bridge_rows": bridge_body,
+        "bridge_total": bridge_total,
+        "segments": segments,
+        "trend_rows": trend_rows,
+        "cohort_count": len(cohorts),
+        "cohort_first": cohorts[0].cohort if cohorts else None,
+        "owners": _owners(views.owners),
+        "owner_columns": OWNER_COLUMNS,
+        "methods": _methods(views.methods, book.benchmarks),
+        "definitions": DEFINITIONS,
+        "counted_with": book.conventions.describe(),
+        "filters": book.filters,
+    }
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("nrr.present", "templates"),
+        # Slice, owner and file names are user data: every value is escaped unless marked safe.
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def report_css() -> str:
+    """The stylesheet of the report and of the sections (the dashboard inlines it too)."""
+    return files("nrr.present").joinpath("templates/report.css").read_text(encoding="utf-8")
+
+
+def _generated() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_sections(views: Views, *, drill: Callable[[str, str], str] | None = None) -> str:
+    """The HTML of every section (no <html>, no plotly.js, no stylesheet): KPIs, bridge
+    waterfall, monthly bars, trends, cohorts, segments, owners, risks, methods, definitions,
+    lineage. With `drill(attribute, value) -> URL`, each slice name in the segment table
+    links to that URL."""
+    template = _environment().get_template("sections.html.j2")
+    context = _context(views, drill)
+    return template.render(**context, lineage=_lineage(views, _generated()))
+
+
+def render_report(views: Views, *, title: str | None = None) -> str:
+    """The full self-contained page: plotly.js inline once, the stylesheet inline, then
+    `render_sections(views)`."""
+    from plotly.offline import get_plotlyjs
+
+    generated = _generated()
+    template = _environment().get_template("report.html.j2")
+    context = _context(views, None)
+    sections = (
+        _environment()
+        .get_template("sections.html.j2")
+        .render(**context, lineage=_lineage(views, generated))
+    )
+    name = Path(views.book.inputs.subscriptions).name
+    return template.render(
+        title=title or "Net revenue retention",
+        subtitle=f"{views.start} → {views.end} · {views.window} months · {views.book.currency}",
+        source=name,
+        generated=generated,
+        # Trusted: our stylesheet, the bundled library, and sections rendered with autoescape.
+        css=Markup(report_css()),
+        plotlyjs=Markup(get_plotlyjs()),
+        sections=Markup(sections),
+    )
+
+
+# --- PNG export ------------------------------------------------------------------------------
+
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+PNG_WIDTH = 1100
+PNG_SCALE = 2
+
+
+def find_browser() -> str:
+    """The Chrome or Chromium kaleido drives: $BROWSER_PATH, else the system Chromium, else
+    one on PATH. Never downloads one: a missing browser is an InputError saying what to
+    install."""
+    from choreographer.browsers.chromium import Chromium
+
+    given = os.environ.get("BROWSER_PATH")
+    if given:
+        if Path(given).is_file() and os.access(given, os.X_OK):
+            return given
+        raise InputError(
+            Problem(
+                source="BROWSER_PATH",
+                message=f"{given!r} is not a Chrome or Chromium executable; install chromium "
+                "(apt-get install chromium) or point BROWSER_PATH at one",
+            )
+        )
+    if SYSTEM_CHROMIUM.is_file() and os.access(SYSTEM_CHROMIUM, os.X_OK):
+        return str(SYSTEM_CHROMIUM)
+    found = Chromium.find_browser(skip_local=True)
+    if found:
+        return found
+    raise InputError(
+        Problem(
+            source="--png",
+            message="charts are drawn as PNG by Chrome or Chromium, and none was found; "
+            "install chromium (apt-get install chromium, brew install --cask chromium) or set "
+            "BROWSER_PATH to a Chrome executable",
+        )
+    )
+
+
+def write_pngs(views: Views, folder: str | Path) -> list[Path]:
+    """Write each chart as `folder/NAME.png` (NAME as in `CHARTS`), all in one browser
+    session; return the paths in page order."""
+    import kaleido
+
+    browser = find_browser()
+    # choreographer reads BROWSER_PATH when it looks for a browser; never let it look further.
+    os.environ.setdefault("BROWSER_PATH", browser)
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    jobs = []
+    paths = []
+    for name, fig in chart_figures(views).items():
+        path = target / f"{name}.png"
+        jobs.append(
+            {
+                "fig": fig,
+                "path": path,
+                "opts": {
+                    "format": "png",
+                    "width": PNG_WIDTH,
+                    "height": int(fig.layout.height or 420),
+                    "scale": PNG_SCALE,
+                },
+            }
+        )
+        paths.append(path)
+    # mathjax=False: kaleido would otherwise load MathJax from a CDN; plotly.js comes from
+    # the installed plotly package.
+    kaleido.write_fig_from_object_sync(jobs, kopts={"path": browser, "mathjax": False})
+    return paths
