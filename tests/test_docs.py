@@ -21,6 +21,7 @@ COMMANDS = [
     "owners",
     "causes",
     "whatif",
+    "report",
     "demo",
 ]
 

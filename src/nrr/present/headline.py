@@ -28,7 +28,10 @@ def headline(book: Book, *, end: str, folder: Path, paths: dict[str, Path]) -> G
         f"\nNext: nrr metrics --subscriptions {folder}/subscriptions.csv "
         f"--customers {folder}/customers.csv "
         f"--fx-rates {folder}/fx_rates.csv --end {end} --by market\n"
-        f"      nrr movements --db {folder}/demo.duckdb --by segment --format json",
+        f"      nrr movements --db {folder}/demo.duckdb --by segment --format json\n"
+        f"      nrr report --db {folder}/demo.duckdb --out {folder}/report.html   "
+        "(a report to open in a browser or print)\n"
+        f"      nrr serve --db {folder}/demo.duckdb   (the dashboard, on http://127.0.0.1:8765)",
         style="dim",
     )
     return Group(
