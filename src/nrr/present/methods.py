@@ -19,6 +19,7 @@ from nrr.present.tables import money, percent
 
 __all__ = [
     "methods_csv",
+    "methods_explanation",
     "methods_json",
     "methods_tables",
     "rates_csv",
@@ -170,11 +171,12 @@ def methods_tables(
             style="bold" if prefix == "= " else None,
         )
     return Group(
-        summary, steps, Text(_explanation(result, unit)), sources_text(benchmarks, ("nrr",))
+        summary, steps, Text(methods_explanation(result, unit)), sources_text(benchmarks, ("nrr",))
     )
 
 
-def _explanation(result: MethodsResult, unit: str) -> str:
+def methods_explanation(result: MethodsResult, unit: str) -> str:
+    """In words: why the methods give different numbers for this window."""
     cohort = result.method("cohort")
     bridge = result.method("bridge_sum")
     trailing = result.method("trailing_revenue")

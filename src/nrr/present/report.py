@@ -40,7 +40,7 @@ from nrr.present.bands import benchmark_text
 from nrr.present.definitions import DEFINITIONS
 from nrr.present.lineage import lineage
 from nrr.present.machine import figures_record
-from nrr.present.methods import _explanation as methods_explanation
+from nrr.present.methods import methods_explanation
 from nrr.present.rounding import ratio, ratio_number
 from nrr.present.tables import money, percent
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
