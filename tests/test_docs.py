@@ -22,6 +22,7 @@ COMMANDS = [
     "causes",
     "whatif",
     "report",
+    "serve",
     "demo",
 ]
 
