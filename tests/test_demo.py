@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -64,6 +67,28 @@ def test_csv_parquet_and_duckdb_agree(demo_files):
     from_db = nrr.load(db=paths["demo.duckdb"]).window("2025-06")
     assert from_csv == from_parquet
     assert from_db.overall == from_csv.overall
+
+
+WHEN = ("--end", "2025-06", "--format", "json")
+
+
+def test_a_duckdb_file_is_only_read(demo_files):
+    _, paths = demo_files
+    held = nrr.load(db=paths["demo.duckdb"])  # as a running `nrr serve` holds it
+    # Another process can read the same file meanwhile: nrr opens it read-only.
+    other = subprocess.run(
+        [sys.executable, "-m", "nrr.cli", "metrics", "--db", str(paths["demo.duckdb"]), *WHEN],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["overall"]["starting_mrr"] == float(
+        round(held.window("2025-06").overall.starting_mrr, 2)
+    )
+    missing = CliRunner().invoke(app, ["metrics", "--db", str(paths["demo.duckdb"]) + ".nope"])
+    assert missing.exit_code == 2
+    assert "no such DuckDB file" in missing.stderr
 
 
 def test_demo_command(tmp_path):

@@ -359,7 +359,7 @@ def load(
 
     Each input is a CSV or Parquet path or a pandas DataFrame; with `url` (a database URL
     such as `postgresql://user@host:5432/db`) each is instead a table name or a `SELECT`
-    query there. With `db` (a `.duckdb` file) the work happens in that file, and any input
+    query there. With `db` (a `.duckdb` file, opened read-only) any input
     not given is read from its tables `subscriptions`, `customers` and `fx_rates`.
 
     `source_format` says what the subscriptions input is: `canonical` (METRICS.md section 1),
@@ -389,7 +389,13 @@ def load(
                 source="--currency", message=f"{currency!r} is not an ISO 4217 code such as USD"
             )
         )
-    con = ibis.duckdb.connect(str(db)) if db is not None else ibis.duckdb.connect()
+    if db is not None and not Path(db).is_file():
+        raise InputError(
+            Problem(source="--db", message=f"{db}: no such DuckDB file (nrr demo writes one)")
+        )
+    # nrr only reads the file (its own tables are temporary), so several commands, or a
+    # running `nrr serve`, can read the same file at once.
+    con = ibis.duckdb.connect(str(db), read_only=True) if db is not None else ibis.duckdb.connect()
     # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
     con.raw_sql("SET enable_progress_bar_print = false")
     # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.

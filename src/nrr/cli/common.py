@@ -98,8 +98,8 @@ CurrencyOpt = typer.Option(None, "--currency", help="Base currency (ISO 4217; de
 DbOpt = typer.Option(
     None,
     "--db",
-    help="Work in this DuckDB file; inputs not given are read from its "
-    "tables subscriptions, customers, fx_rates.",
+    help="Read the inputs not given from this DuckDB file's tables subscriptions, "
+    "customers, fx_rates (opened read-only).",
 )
 FromOpt = typer.Option(
     None,
