@@ -16,11 +16,10 @@ from nrr.analysis.drill import (
     CustomerHistory,
     UnknownCustomer,
     customer_history,
-    history_record,
     slice_customers,
-    slice_record,
 )
 from nrr.errors import InputError
+from nrr.present.drill import history_record, slice_record
 from nrr.results import BridgeMonth
 
 from .test_properties import BASE_YEAR, MONTHS, _label, _load, books

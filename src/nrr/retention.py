@@ -20,7 +20,7 @@ from nrr.months import month_label
 from nrr.results import RetentionFigures, WindowResult, as_decimal
 from nrr.validate import MONEY
 
-__all__ = ["FX_MODES", "window_metrics"]
+__all__ = ["FX_MODES", "classified_window", "customer_window", "window_metrics"]
 
 FX_MODES = ("spot", "constant")
 _SUMS = (
@@ -65,6 +65,34 @@ def customer_window(
         s_e=ibis.coalesce(start_side.s_e, zero),
         e_e=ibis.coalesce(e_e.e_e, zero),
     )
+
+
+def classified_window(
+    lines: ir.Table,
+    rates: RateBook,
+    currencies: list[str],
+    start: int,
+    end: int,
+    fx_mode: str,
+    reactivation_window: int | None,
+) -> tuple[ir.Table, ir.Table]:
+    """`customer_window` plus each customer's `first_m` and `returning`, and `first_active`.
+
+    `returning` says whether a customer that starts inside the window does so as a
+    reactivation: its first return inside the window decides, as in the monthly bridge."""
+    per_customer = customer_window(lines, rates, currencies, start, end, fx_mode)
+    first = first_active(lines)
+    began = returns(customer_steps(lines), reactivation_window)
+    inside = began.filter((began.month > start) & (began.month <= end))
+    first_return = inside.group_by("customer_id").agg(
+        returning=inside.returning.argmin(inside.month)
+    )
+    per_customer = per_customer.view().join(first, "customer_id")
+    per_customer = per_customer.left_join(first_return, "customer_id").select(
+        *[per_customer[c] for c in per_customer.columns],
+        returning=first_return.returning.fill_null(False),
+    )
+    return per_customer, first
 
 
 def _aggregate(per_customer: ir.Table) -> ir.Table:
@@ -130,17 +158,8 @@ def window_metrics(
     A customer outside the cohort that has MRR at the end is new or reactivated by its first
     return inside the window, under the same rule as the monthly bridge."""
     start = end - window
-    per_customer = customer_window(lines, rates, currencies, start, end, fx_mode)
-    first = first_active(lines)
-    began = returns(customer_steps(lines), reactivation_window)
-    inside = began.filter((began.month > start) & (began.month <= end))
-    first_return = inside.group_by("customer_id").agg(
-        returning=inside.returning.argmin(inside.month)
-    )
-    per_customer = per_customer.view().join(first, "customer_id")
-    per_customer = per_customer.left_join(first_return, "customer_id").select(
-        *[per_customer[c] for c in per_customer.columns],
-        returning=first_return.returning.fill_null(False),
+    per_customer, first = classified_window(
+        lines, rates, currencies, start, end, fx_mode, reactivation_window
     )
 
     def run(attribute: str | None) -> dict[str, RetentionFigures]:

@@ -15,7 +15,7 @@ The customer and the slice value are compared as data (ibis literals), never spl
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING
 
@@ -26,9 +26,8 @@ from nrr.errors import InputError, InternalError, Problem
 from nrr.ledger import customer_steps, deltas, first_active, returns
 from nrr.months import month_label, parse_month
 from nrr.movements import MOVEMENT_KINDS, bridge_rates, customer_movements
-from nrr.present.rounding import money_number, ratio_number
 from nrr.results import RetentionFigures, as_decimal
-from nrr.retention import customer_window
+from nrr.retention import classified_window
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,9 +43,7 @@ __all__ = [
     "SliceCustomers",
     "UnknownCustomer",
     "customer_history",
-    "history_record",
     "slice_customers",
-    "slice_record",
 ]
 
 # The movement each customer of a slice counts in over the window.
@@ -134,6 +131,8 @@ class SliceCustomers:
         """One row per customer, rounded as the API gives it (cents)."""
         import pandas as pd
 
+        from nrr.present.drill import slice_record
+
         return pd.DataFrame(slice_record(self)["customers"], columns=list(SLICE_COLUMNS))
 
 
@@ -194,18 +193,9 @@ def slice_customers(
     e = parse_month(end, what="--end")
     s = e - window
     lines = book.lines
-    per_customer = customer_window(lines, book.rates, book.currencies, s, e, fx_mode)
-    first = first_active(lines)
-    # New or reactivated by the first start inside the window, as window_metrics decides it.
-    began = returns(customer_steps(lines), book.conventions.reactivation_window)
-    inside = began.filter((began.month > s) & (began.month <= e))
-    first_return = inside.group_by("customer_id").agg(
-        returning=inside.returning.argmin(inside.month)
-    )
-    per_customer = per_customer.view().join(first, "customer_id")
-    per_customer = per_customer.left_join(first_return, "customer_id").select(
-        *[per_customer[c] for c in per_customer.columns],
-        returning=first_return.returning.fill_null(False),
+    # Valued and classed (new or reactivated) exactly as window_metrics does it.
+    per_customer, first = classified_window(
+        lines, book.rates, book.currencies, s, e, fx_mode, book.conventions.reactivation_window
     )
     segments = segment_of(
         per_customer, by=by, customers=book.customers, first=first, window_start=s
@@ -278,38 +268,6 @@ def _check_value(book: Book, by: str, value: str, window_start: int) -> None:
         )
 
 
-def slice_record(result: SliceCustomers) -> dict[str, object]:
-    """JSON-ready: the window, the slice's figures and one record per customer (cents)."""
-    from nrr.present.machine import figures_record
-
-    return {
-        "start": result.start,
-        "end": result.end,
-        "window_months": result.window_months,
-        "currency": result.currency,
-        "fx_mode": result.fx_mode,
-        "by": result.by,
-        "value": result.value,
-        "figures": figures_record(result.figures),
-        "customers": [
-            {
-                "customer_id": c.customer_id,
-                "cohort": c.cohort,
-                "in_cohort": c.in_cohort,
-                "starting_mrr": money_number(c.starting_mrr),
-                "revalued_mrr": money_number(c.revalued_mrr),
-                "fx": money_number(c.fx),
-                "ending_mrr": money_number(c.ending_mrr),
-                "movement": c.movement,
-                "amount": money_number(c.amount),
-                "change": money_number(c.change),
-                "nrr": ratio_number(c.ending_mrr / c.starting_mrr if c.in_cohort else None),
-            }
-            for c in result.customers
-        ],
-    }
-
-
 # --- customer -> months ---------------------------------------------------------------------
 
 
@@ -374,6 +332,8 @@ class CustomerHistory:
     def frame(self) -> pd.DataFrame:
         """One row per month, rounded as the API gives it (cents)."""
         import pandas as pd
+
+        from nrr.present.drill import history_record
 
         return pd.DataFrame(history_record(self)["months"])  # type: ignore[arg-type]
 
@@ -497,38 +457,3 @@ def _months(
         result.append(row)
         closing = ending
     return tuple(result)
-
-
-def history_record(result: CustomerHistory) -> dict[str, object]:
-    """JSON-ready: the customer, its attributes and lines, and one record per month (cents)."""
-    return {
-        "customer_id": result.customer_id,
-        "currency": result.currency,
-        "start": result.start,
-        "end": result.end,
-        "cohort": result.cohort,
-        "attributes": dict(result.attributes),
-        "lines": [
-            {
-                "product": line.product,
-                "currency": line.currency,
-                "start_date": line.start_date,
-                "end_date": line.end_date,
-                # Local MRR keeps its 8 decimals: it is the input's amount over its interval.
-                "mrr_local": float(line.mrr_local),
-                "quantity": None if line.quantity is None else float(line.quantity),
-            }
-            for line in result.lines
-        ],
-        "months": [
-            {
-                "month": m.month,
-                **{
-                    f.name: money_number(getattr(m, f.name)) for f in fields(m) if f.name != "month"
-                },
-                "active": m.active,
-                "movement": m.movement,
-            }
-            for m in result.months
-        ],
-    }

@@ -319,7 +319,7 @@ class Service:
         return self.cached(("slice-customers", params, segment), compute)
 
     def slice_record(self, params: Params, segment: str) -> dict[str, object]:
-        from nrr.analysis.drill import slice_record
+        from nrr.present.drill import slice_record
 
         return slice_record(self.slice_customers(params, segment))
 
@@ -338,6 +338,6 @@ class Service:
     def history_record(
         self, customer: str, start: str | None, end: str | None
     ) -> dict[str, object]:
-        from nrr.analysis.drill import history_record
+        from nrr.present.drill import history_record
 
         return history_record(self.history(customer, start, end))
