@@ -24,6 +24,7 @@ from nrr.months import month_label
 from nrr.present.charts import CONFIG
 from nrr.present.machine import window_json
 from nrr.present.methods import methods_record, rates_record
+from nrr.present.png import write_pngs
 from nrr.present.report import (
     CHARTS,
     KPIS,
@@ -33,7 +34,6 @@ from nrr.present.report import (
     default_by,
     render_report,
     render_sections,
-    write_pngs,
 )
 from tests.conftest import SUB_HEADER, sub, write_csv
 
@@ -345,7 +345,7 @@ def test_cli_report_on_the_demo_with_pngs(tmp_path: Path) -> None:
 
 @needs_browser
 def test_pngs_of_every_chart(views: Views, tmp_path: Path) -> None:
-    written = write_pngs(views, tmp_path / "charts")
+    written = write_pngs(chart_figures(views), tmp_path / "charts")
     assert [p.name for p in written] == [f"{name}.png" for name in CHARTS]
     for path in written:
         data = path.read_bytes()

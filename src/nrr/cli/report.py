@@ -63,7 +63,8 @@ def report(
     ),
 ) -> None:
     """A self-contained HTML report for a board deck: KPIs, bridge, trends, cohorts, slices."""
-    from nrr.present.report import build_views, find_browser, render_report, write_pngs
+    from nrr.present.png import find_browser, write_pngs
+    from nrr.present.report import build_views, chart_figures, render_report
 
     check_months(("--end", end))
     if png is not None:
@@ -81,6 +82,6 @@ def report(
         written = [out]
         if png is not None:
             step("drawing PNGs")
-            written += write_pngs(views, png)
+            written += write_pngs(chart_figures(views), png)
     for path in written:
         sys.stdout.write(f"{path}\n")
