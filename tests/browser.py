@@ -1,5 +1,7 @@
 """A real headless browser for the report and dashboard tests: Debian's Chromium driven by
-Playwright (never `playwright install`, which downloads its own build).
+Playwright (never `playwright install`, which downloads its own build). conftest.py registers
+the `browser` fixture once for the whole run: a second Playwright driver in the same thread
+would refuse to start.
 
 Without /usr/bin/chromium the browser tests are skipped, unless NRR_REQUIRE_BROWSER=1 (as
 .ci/run sets), where a missing browser fails them instead of hiding them.

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import nrr
+from tests.browser import browser  # noqa: F401
 from tests.pg import postgres_db, postgres_url  # noqa: F401
 
 SUB_HEADER = [

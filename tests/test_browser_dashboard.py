@@ -12,7 +12,7 @@ import pytest
 import nrr
 from nrr.datasets.demo import generate_demo, write_demo
 from nrr.web import create_app
-from tests.browser import browser, screenshot, serving  # noqa: F401
+from tests.browser import screenshot, serving
 
 END = "2025-12"  # the demo's last month
 
@@ -30,7 +30,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(browser) -> Iterator[Any]:  # noqa: F811
+def page(browser) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     problems: list[str] = []

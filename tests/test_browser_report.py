@@ -13,7 +13,7 @@ import nrr
 from nrr.datasets.demo import generate_demo, write_demo
 from nrr.present.machine import window_json
 from nrr.present.report import build_views, render_report
-from tests.browser import browser, screenshot  # noqa: F401
+from tests.browser import screenshot
 
 CHARTS = ("waterfall", "monthly_bridge", "trends", "cohorts", "segments")
 
@@ -33,7 +33,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     return path, views
 
 
-def test_report_opens_offline_and_draws_every_chart(browser, report):  # noqa: F811
+def test_report_opens_offline_and_draws_every_chart(browser, report):
     path, views = report
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -72,7 +72,7 @@ def test_report_opens_offline_and_draws_every_chart(browser, report):  # noqa: F
     context.close()
 
 
-def test_report_prints(browser, report, tmp_path):  # noqa: F811
+def test_report_prints(browser, report, tmp_path):
     path, _ = report
     page = browser.new_page()
     page.goto(path.as_uri(), wait_until="load")
