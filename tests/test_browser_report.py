@@ -12,7 +12,8 @@ import pytest
 import nrr
 from nrr.datasets.demo import generate_demo, write_demo
 from nrr.present.machine import window_json
-from nrr.present.report import build_views, render_report
+from nrr.present.report import render_report
+from nrr.present.views import build_views
 from tests.browser import screenshot
 
 CHARTS = ("waterfall", "monthly_bridge", "trends", "cohorts", "segments")

@@ -25,16 +25,8 @@ from nrr.present.charts import CONFIG
 from nrr.present.machine import window_json
 from nrr.present.methods import methods_record, rates_record
 from nrr.present.png import write_pngs
-from nrr.present.report import (
-    CHARTS,
-    KPIS,
-    Views,
-    build_views,
-    chart_figures,
-    default_by,
-    render_report,
-    render_sections,
-)
+from nrr.present.report import KPIS, render_report, render_sections
+from nrr.present.views import CHARTS, Views, build_views, chart_figures, default_by
 from tests.conftest import SUB_HEADER, sub, write_csv
 
 DATA = Path(__file__).parent / "data" / "adversarial"

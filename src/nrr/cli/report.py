@@ -64,7 +64,8 @@ def report(
 ) -> None:
     """A self-contained HTML report for a board deck: KPIs, bridge, trends, cohorts, slices."""
     from nrr.present.png import find_browser, write_pngs
-    from nrr.present.report import build_views, chart_figures, render_report
+    from nrr.present.report import render_report
+    from nrr.present.views import build_views, chart_figures
 
     check_months(("--end", end))
     if png is not None:

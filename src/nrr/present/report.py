@@ -1,7 +1,7 @@
 """`nrr report`: one self-contained HTML page for a board deck, and the sections the
 dashboard (`nrr serve`) shows.
 
-    views = build_views(book, end="2025-12")      # every figure, computed once
+    views = build_views(book, end="2025-12")      # nrr.present.views: every figure, once
     html = render_report(views)                   # a full page, plotly.js inline once
     part = render_sections(views, drill=url_for)  # the sections only, for another page
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
@@ -22,18 +21,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from nrr.analysis.cohorts import CohortResult
 from nrr.analysis.methods import MethodsResult
 from nrr.analysis.owners import OwnersResult
-from nrr.analysis.rates import RatesResult
-from nrr.analysis.trends import DEFAULT_WINDOWS, TrendResult
-from nrr.book import Book
-from nrr.errors import InputError, Problem
-from nrr.months import month_label, parse_month
 from nrr.present import charts
 from nrr.present.bands import benchmark_text
 from nrr.present.definitions import DEFINITIONS
@@ -42,22 +34,11 @@ from nrr.present.machine import figures_record
 from nrr.present.methods import methods_explanation
 from nrr.present.rounding import ratio, ratio_number
 from nrr.present.tables import money, percent
-from nrr.results import BridgeMonth, RetentionFigures, WindowResult
+from nrr.present.views import OWNER_COLUMNS, Views, chart_figures
+from nrr.results import BridgeMonth, RetentionFigures
 
-__all__ = [
-    "CHARTS",
-    "KPIS",
-    "Views",
-    "build_views",
-    "chart_figures",
-    "default_by",
-    "render_report",
-    "render_sections",
-    "report_css",
-]
+__all__ = ["KPIS", "render_report", "render_sections", "report_css"]
 
-# The charts, in page order: the `data-chart` names of the contract with the dashboard.
-CHARTS = ("waterfall", "monthly_bridge", "trends", "cohorts", "segments")
 # The headline numbers: the `data-kpi` names of the contract with the dashboard.
 KPIS = (
     "nrr",
@@ -70,121 +51,6 @@ KPIS = (
     "contraction",
     "churn",
 )
-# How many end months the trend chart covers (fewer when the data starts later).
-TREND_MONTHS = 24
-OWNER_COLUMNS = ("csm", "account_manager")
-
-Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Views:
-    """Everything one report or dashboard page shows, computed once (exact results)."""
-
-    book: Book
-    end: str
-    window: int
-    by: str
-    fx_mode: str
-    window_result: WindowResult  # book.window(end, window, by, fx_mode)
-    bridge: list[BridgeMonth]  # the window's months, start + 1 .. end
-    trends: TrendResult  # 1/3/12-month (and `window`-month) windows ending each month
-    cohorts: CohortResult  # month grain, every cohort
-    methods: MethodsResult
-    rates: RatesResult  # the quick ratio of the headline
-    owners: OwnersResult | None  # None when the customers have no csm/account_manager
-
-    @property
-    def start(self) -> str:
-        return self.window_result.start
-
-    def options(self) -> dict[str, object]:
-        """The options in force, as the lineage shows them."""
-        return {"end": self.end, "window": self.window, "by": self.by, "fx_mode": self.fx_mode}
-
-
-def default_by(book: Book) -> str:
-    """`segment` when the customers have that column, else the derived `cohort`."""
-    return "segment" if "segment" in book.attributes else "cohort"
-
-
-def has_owners(book: Book) -> bool:
-    return all(column in book.attributes for column in OWNER_COLUMNS)
-
-
-def build_views(
-    book: Book,
-    *,
-    end: str | None = None,
-    window: int = 12,
-    by: str | None = None,
-    fx_mode: str = "spot",
-    progress: Progress | None = None,
-) -> Views:
-    """Compute every view of the page for the `window` months ending `end` (default: the last
-    month in the data), sliced by `by` (default `default_by(book)`). `progress(step)` is
-    called before each step, for a status line."""
-
-    def step(label: str) -> None:
-        if progress is not None:
-            progress(label)
-
-    if end is None:
-        latest = book.latest_month()
-        if latest is None:
-            raise InputError("the subscriptions hold no revenue; there is no month to report on")
-        end = month_label(latest)
-    end_m = parse_month(end, what="--end")
-    if window < 1:
-        raise InputError(
-            Problem(source="--window", message=f"{window} is not a positive number of months")
-        )
-    by = by or default_by(book)
-    step("retention over the window")
-    window_result = book.window(end, window=window, by=by, fx_mode=fx_mode)
-    step("monthly MRR bridge")
-    bridge = book.bridge(month_label(end_m - window + 1), end)
-    step("rolling trends")
-    first = book.first_month if book.first_month is not None else end_m
-    trend_start = max(end_m - TREND_MONTHS + 1, min(first + 1, end_m))
-    lengths = tuple(dict.fromkeys((*DEFAULT_WINDOWS, window)))
-    trends = book.trends(end, start=month_label(trend_start), windows=lengths, fx_mode=fx_mode)
-    step("signup cohorts")
-    cohorts = book.cohorts(end, grain="month")
-    step("NRR methods")
-    methods = book.methods(end, window=window)
-    step("churn rates")
-    rates = book.churn_rates(end, window=window)
-    owners = None
-    if has_owners(book):
-        step("owners")
-        owners = book.owners(end, window=window, fx_mode=fx_mode)
-    return Views(
-        book=book,
-        end=end,
-        window=window,
-        by=by,
-        fx_mode=fx_mode,
-        window_result=window_result,
-        bridge=bridge,
-        trends=trends,
-        cohorts=cohorts,
-        methods=methods,
-        rates=rates,
-        owners=owners,
-    )
-
-
-def chart_figures(views: Views) -> dict[str, go.Figure]:
-    """The page's charts by their `data-chart` name, in page order."""
-    return {
-        "waterfall": charts.bridge_waterfall(views.window_result),
-        "monthly_bridge": charts.monthly_bridge_bars(views.bridge, views.book.currency),
-        "trends": charts.retention_trends(views.trends, views.window),
-        "cohorts": charts.cohort_heatmap(views.cohorts),
-        "segments": charts.segment_comparison(views.window_result),
-    }
-
 
 # --- formatting --------------------------------------------------------------------------
 

@@ -302,7 +302,7 @@ def chart(svc: Svc, name: ChartPath, p: Common) -> Response:
     parameters as the page."""
 
     def compute() -> str:
-        from nrr.present.report import chart_figures
+        from nrr.present.views import chart_figures
 
         return str(chart_figures(svc.views(p))[name.value].to_json())
 

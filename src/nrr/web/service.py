@@ -21,12 +21,13 @@ from urllib.parse import urlencode
 from nrr.attributes import attribute_names
 from nrr.errors import InputError, Problem
 from nrr.months import month_label, parse_month
+from nrr.present.views import default_by
 from nrr.retention import FX_MODES
 
 if TYPE_CHECKING:
     from nrr.analysis.drill import CustomerHistory, SliceCustomers
     from nrr.book import Book
-    from nrr.present.report import Views
+    from nrr.present.views import Views
 
 __all__ = ["DEFAULT_WINDOW", "MAX_WINDOW", "Params", "Service"]
 
@@ -79,7 +80,7 @@ class Service:
         self.attributes: list[str] = list(book.attributes)
         # Tenure changes every month, so it slices a window but cannot filter a book.
         self.filterable: list[str] = [a for a in self.attributes if a != "tenure"]
-        self.default_by = "segment" if "segment" in self.attributes else "cohort"
+        self.default_by = default_by(book)
         if latest is None or first is None:
             self.months: list[str] = []
         else:
@@ -254,7 +255,7 @@ class Service:
 
     def views(self, params: Params) -> Views:
         """Every view of the dashboard page (the report's `build_views`), computed once."""
-        from nrr.present.report import build_views
+        from nrr.present.views import build_views
 
         def compute() -> Views:
             return build_views(
