@@ -19,7 +19,7 @@ END = "2025-12"  # the demo's last month
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    paths = write_demo(generate_demo(customers=300), tmp_path_factory.mktemp("demo"))
+    paths = write_demo(generate_demo(customers=150), tmp_path_factory.mktemp("demo"))
     book = nrr.load(
         paths["subscriptions.csv"],
         customers=paths["customers.csv"],
