@@ -9,8 +9,9 @@ Definitions: docs/metrics.md. Errors: `nrr.InputError` (fix the input) and
 `nrr.InternalError` (a bug), both `nrr.NRRError`.
 """
 
-from nrr.book import Book, load
+from nrr.book import Book
 from nrr.errors import InputError, InternalError, NRRError, Problem
+from nrr.loading import load
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""`load()` and `Book`: the Python API over one set of inputs.
+"""`Book`: the Python API over one set of inputs (read by `nrr.load`, in loading.py).
 
     import nrr
     book = nrr.load(subscriptions="subs.csv", customers="customers.csv",
@@ -12,37 +12,27 @@ DataFrame methods and the CLI present.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import duckdb
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
-from ibis.backends.duckdb import Backend as DuckDBBackend
 
-from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
 from nrr.attributes import check_attribute, segment_of
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.conventions import Conventions
-from nrr.errors import InputError, InternalError, Problem
-from nrr.fx import RateBook, check_coverage, load_rates
+from nrr.errors import InputError, Problem
+from nrr.fx import RateBook
 from nrr.ledger import first_active
 from nrr.months import month_label, parse_month
 from nrr.movements import monthly_bridge
 from nrr.present.frames import bridge_frame, window_frame
 from nrr.results import BridgeMonth, WindowResult
 from nrr.retention import FX_MODES, window_metrics
-from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
-from nrr.sources.files import RawSource, open_file, open_table
-from nrr.sources.mapping import apply_mapping
-from nrr.sources.sql import connect, open_sql
-from nrr.validate import validate_customers, validate_subscriptions
+from nrr.screen import Intake
 
 if TYPE_CHECKING:
     from nrr.analysis.causes import CausesResult
@@ -54,9 +44,7 @@ if TYPE_CHECKING:
     from nrr.analysis.trends import TrendResult
     from nrr.analysis.whatif import WhatIfResult
 
-__all__ = ["Book", "load"]
-
-Source = str | Path | pd.DataFrame
+__all__ = ["Book", "Inputs"]
 
 
 @dataclass(frozen=True)
@@ -320,165 +308,3 @@ class Book:
             f"<nrr.Book {self.row_count} lines {span}, currency {self.currency}, "
             f"attributes {self.attributes}>"
         )
-
-
-def _open(
-    con: DuckDBBackend, source: Source, role: str, remote: ibis.BaseBackend | None, url: str | None
-) -> RawSource:
-    if isinstance(source, pd.DataFrame):
-        table = ibis.memtable(source.astype("string"))
-        return open_table(con, _register(con, table), label=f"{role} DataFrame")
-    if remote is not None and url is not None and not Path(str(source)).is_file():
-        return open_sql(con, remote, str(source), url=url)
-    return open_file(con, source, role=role)
-
-
-def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
-    name = ibis.util.gen_name("nrr_frame")
-    con.create_table(name, table, temp=True)
-    return name
-
-
-def load(
-    subscriptions: Source | None = None,
-    *,
-    customers: Source | None = None,
-    fx_rates: Source | None = None,
-    currency: str = "USD",
-    db: str | Path | None = None,
-    url: str | None = None,
-    source_format: str = "canonical",
-    columns: dict[str, str] | None = None,
-    conventions: Conventions | None = None,
-    on_invalid: str = "fail",
-    max_problems: int = DEFAULT_MAX_PROBLEMS,
-    progress: Progress | None = None,
-    benchmarks: Benchmarks = DEFAULT_BENCHMARKS,
-) -> Book:
-    """Read, check and prepare the inputs.
-
-    Each input is a CSV or Parquet path or a pandas DataFrame; with `url` (a database URL
-    such as `postgresql://user@host:5432/db`) each is instead a table name or a `SELECT`
-    query there. With `db` (a `.duckdb` file, opened read-only) any input
-    not given is read from its tables `subscriptions`, `customers` and `fx_rates`.
-
-    `source_format` says what the subscriptions input is: `canonical` (METRICS.md section 1),
-    `stripe`, `invoices` or `snapshots` (docs/sources.md); `columns` maps the expected
-    column names to the input's own (`{"customer_id": "account_id"}`); `conventions` sets
-    churn timing, the past-due grace period and the reactivation window; `benchmarks` the
-    bands shown beside headline numbers (`nrr.benchmarks`, docs/benchmarks.md).
-
-    Invalid rows raise `InputError` listing every problem (`on_invalid="fail"`), or are set
-    aside (`"quarantine"`): `Book.intake` then holds the rejected rows and the
-    reconciliation of every source.
-    """
-    intake = Intake(on_invalid=on_invalid, max_problems=max_problems, progress=progress)
-    conventions = conventions or Conventions()
-    if source_format not in FORMATS:
-        raise InputError(
-            Problem(
-                source="--from",
-                message=f"{source_format!r} is not an input format; use one of "
-                f"{', '.join(FORMATS)}",
-            )
-        )
-    currency = currency.strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise InputError(
-            Problem(
-                source="--currency", message=f"{currency!r} is not an ISO 4217 code such as USD"
-            )
-        )
-    if db is not None and not Path(db).is_file():
-        raise InputError(
-            Problem(source="--db", message=f"{db}: no such DuckDB file (nrr demo writes one)")
-        )
-    # nrr only reads the file (its own tables are temporary), so several commands, or a
-    # running `nrr serve`, can read the same file at once.
-    con = ibis.duckdb.connect(str(db), read_only=True) if db is not None else ibis.duckdb.connect()
-    # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
-    con.raw_sql("SET enable_progress_bar_print = false")
-    # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.
-    limit = os.environ.get("NRR_MEMORY_LIMIT", "1GB")
-    try:
-        con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
-    except duckdb.Error:
-        raise InputError(
-            Problem(source="NRR_MEMORY_LIMIT", message=f"{limit!r} is not a size such as 2GB")
-        ) from None
-    spill = Path(tempfile.gettempdir()) / "nrr-spill"
-    con.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
-    remote = connect(url) if url is not None else None
-    tables = set(con.list_tables()) if db is not None else set()
-
-    def source(given: Source | None, role: str, required: bool) -> RawSource | None:
-        if given is not None:
-            return _open(con, given, role, remote, url)
-        if role in tables:
-            return open_table(con, role, label=f"{Path(str(db)).name}:{role}")
-        if required:
-            raise InputError(
-                Problem(
-                    source="--subscriptions",
-                    message="no subscriptions input; "
-                    "give a CSV or Parquet file with --subscriptions",
-                )
-            )
-        return None
-
-    subs_raw = source(subscriptions, "subscriptions", required=True)
-    if subs_raw is None:
-        raise InternalError("a required source came back empty")
-    customers_raw = source(customers, "customers", required=False)
-    rates_raw = source(fx_rates, "fx_rates", required=False)
-    rates = load_rates(rates_raw, base=currency, max_problems=max_problems)
-
-    intake.open_account(subs_raw, con)
-    subs_raw, origin = apply_mapping(subs_raw, columns or {})
-    metadata: RawSource | None = None
-    if source_format == "stripe":
-        subs_raw, metadata = stripe_lines(con, subs_raw, intake, conventions)
-    elif source_format == "invoices":
-        subs_raw = invoice_lines(con, subs_raw, intake, currency)
-    elif source_format == "snapshots":
-        subs_raw = snapshot_lines(con, subs_raw, intake, currency)
-    lines = validate_subscriptions(
-        con,
-        subs_raw,
-        base_currency=currency,
-        intake=intake,
-        first_rates=rates.first_months(),
-        origin=origin,
-    )
-    attributes = None
-    if customers_raw is not None:
-        intake.open_account(customers_raw, con)
-        attributes = validate_customers(con, customers_raw, intake=intake)
-    elif metadata is not None:
-        attributes = validate_customers(con, metadata, intake=intake)
-    if not intake.quarantine:
-        check_coverage(
-            lines,
-            rates,
-            source=subs_raw.name,
-            rates_source=rates_raw.name
-            if rates_raw is not None
-            else "an fx_rates file (--fx-rates)",
-        )
-    for account in intake.accounts.values():
-        account.check()
-    return Book(
-        con=con,
-        lines=lines,
-        customers=attributes,
-        rates=rates,
-        inputs=Inputs(
-            subscriptions=subs_raw.name,
-            customers=customers_raw.name if customers_raw else None,
-            fx_rates=rates_raw.name if rates_raw else None,
-            source_format=source_format,
-        ),
-        intake=intake,
-        conventions=conventions,
-        benchmarks=benchmarks,
-    )

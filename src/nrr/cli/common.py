@@ -24,10 +24,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from nrr.book import Book, load
+from nrr.book import Book
 from nrr.config import Config, read_config
 from nrr.conventions import DEFAULT_GRACE_DAYS, Conventions
 from nrr.errors import InputError, NRRError
+from nrr.loading import load
 from nrr.months import month_label, parse_month
 from nrr.results import in_arr
 from nrr.sources.mapping import parse_mapping
