@@ -12,12 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nrr
-from nrr.analysis.drill import (
-    CustomerHistory,
-    UnknownCustomer,
-    customer_history,
-    slice_customers,
-)
+from nrr.analysis.drill import slice_customers
+from nrr.analysis.history import CustomerHistory, UnknownCustomer, customer_history
 from nrr.errors import InputError
 from nrr.present.drill import history_record, slice_record
 from nrr.results import BridgeMonth

@@ -1,20 +1,16 @@
-"""Drill-down: from a slice to its customers, and from a customer to its months.
+"""Drill-down from a slice to its customers (from a customer to its months: history.py).
 
-- `slice_customers`: the customers behind one slice's window figures. Each customer is
-  valued exactly as `retention.window_metrics` values it (MRR at the start at the start's
-  rates, the same revalued at the rates the end is valued at, MRR at the end), and classed by
-  the movement it counts in. The cohort customers' columns add up to the slice's figures in
-  `Book.window(...)` exactly; that is checked on every call.
-- `customer_history`: one customer's month-end MRR (base currency at each month's rates, as
-  the monthly bridge values it) and its movements per month, with its attributes and its
-  lines. Every customer's months added together give `Book.bridge(...)`.
+`slice_customers` gives the customers behind one slice's window figures. Each customer is
+valued exactly as `retention.window_metrics` values it (MRR at the start at the start's rates,
+the same revalued at the rates the end is valued at, MRR at the end), and classed by the
+movement it counts in. The cohort customers' columns add up to the slice's figures in
+`Book.window(...)` exactly; that is checked on every call.
 
-The customer and the slice value are compared as data (ibis literals), never spliced into SQL.
+The slice value is compared as data (an ibis literal), never spliced into SQL.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING
@@ -23,9 +19,8 @@ import ibis
 
 from nrr.attributes import attribute_names, segment_of
 from nrr.errors import InputError, InternalError, Problem
-from nrr.ledger import customer_steps, deltas, first_active, returns
+from nrr.ledger import first_active
 from nrr.months import month_label, parse_month
-from nrr.movements import MOVEMENT_KINDS, bridge_rates, customer_movements
 from nrr.results import RetentionFigures, as_decimal
 from nrr.retention import classified_window
 
@@ -36,13 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MOVEMENTS",
-    "CustomerHistory",
-    "CustomerLine",
-    "CustomerMonth",
     "SliceCustomer",
     "SliceCustomers",
-    "UnknownCustomer",
-    "customer_history",
     "slice_customers",
 ]
 
@@ -53,12 +43,6 @@ MOVEMENTS = ("expanded", "contracted", "churned", "flat", "new", "reactivated")
 _EXACT = Context(prec=100)
 _ZERO = Decimal(0)
 
-
-class UnknownCustomer(InputError):
-    """No line and no customers row has this customer id."""
-
-
-# --- slice -> customers ---------------------------------------------------------------------
 
 SLICE_COLUMNS = (
     "customer_id",
@@ -266,194 +250,3 @@ def _check_value(book: Book, by: str, value: str, window_start: int) -> None:
                 f"the values are those of the slices in `nrr metrics --by {by}`",
             )
         )
-
-
-# --- customer -> months ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CustomerMonth:
-    """One month of one customer's bridge: the parts of `BridgeMonth` for one customer.
-
-    `starting_mrr` is the previous month-end's MRR at that month's rates, `ending_mrr` this
-    month-end's at this month's rates, and `fx` the revaluation of the starting MRR to this
-    month's rates; at most one movement is non-zero.
-    """
-
-    month: str
-    starting_mrr: Decimal
-    fx: Decimal
-    new: Decimal
-    reactivation: Decimal
-    expansion: Decimal
-    contraction: Decimal
-    churn: Decimal
-    ending_mrr: Decimal
-
-    @property
-    def active(self) -> bool:
-        return self.ending_mrr > 0
-
-    @property
-    def movement(self) -> str | None:
-        """The movement this month (`new`, ..., `churn`), or None."""
-        return next((kind for kind in MOVEMENT_KINDS if getattr(self, kind) != 0), None)
-
-
-@dataclass(frozen=True)
-class CustomerLine:
-    """One subscription line of the customer, as validated (MRR in the line's currency)."""
-
-    product: str | None
-    currency: str
-    start_date: str
-    end_date: str | None
-    mrr_local: Decimal
-    quantity: Decimal | None
-
-
-@dataclass(frozen=True)
-class CustomerHistory:
-    """A customer's months from `start` to `end`, its attributes and its lines.
-
-    `cohort` is its first month with MRR (None when it never had any); `attributes` are the
-    customers input's columns for it (empty without a customers row).
-    """
-
-    customer_id: str
-    currency: str
-    start: str
-    end: str
-    cohort: str | None
-    attributes: tuple[tuple[str, str | None], ...]
-    months: tuple[CustomerMonth, ...]
-    lines: tuple[CustomerLine, ...]
-
-    def frame(self) -> pd.DataFrame:
-        """One row per month, rounded as the API gives it (cents)."""
-        import pandas as pd
-
-        from nrr.present.drill import history_record
-
-        return pd.DataFrame(history_record(self)["months"])  # type: ignore[arg-type]
-
-
-def customer_history(
-    book: Book, customer_id: str, *, start: str | None = None, end: str | None = None
-) -> CustomerHistory:
-    """`customer_id`'s month-end MRR and movements for every month from `start` to `end`.
-
-    `start` defaults to the customer's first line's month, `end` to the book's last month.
-    Raises `UnknownCustomer` (an InputError) when no line and no customers row has the id.
-    """
-    lo_given = parse_month(start, what="--start") if start is not None else None
-    hi_given = parse_month(end, what="--end") if end is not None else None
-    key = ibis.literal(customer_id, type="string")
-    lines = book.lines.filter(book.lines.customer_id == key)
-    own = lines.order_by(["start_m", "_row"]).to_pyarrow().to_pylist()
-    attributes = _attributes(book, key)
-    if not own and attributes is None:
-        raise UnknownCustomer(
-            Problem(source="customer", message=f"no customer {customer_id!r} in the data")
-        )
-    latest = book.latest_month()
-    first_line = min((r["start_m"] for r in own), default=None)
-    hi = next((m for m in (hi_given, latest, first_line, lo_given) if m is not None), None)
-    lo = next((m for m in (lo_given, first_line, hi) if m is not None), None)
-    if lo is None or hi is None:
-        raise InputError(
-            Problem(source="--end", message="the data holds no month; give --start and --end")
-        )
-    if hi < lo:
-        raise InputError(
-            Problem(
-                source="--end",
-                message=f"{month_label(hi)} is before --start {month_label(lo)}; "
-                "give the months in order",
-            )
-        )
-
-    months = _months(book, lines, lo, hi)
-    first = first_active(lines).to_pyarrow().to_pylist()
-    return CustomerHistory(
-        customer_id=customer_id,
-        currency=book.currency,
-        start=month_label(lo),
-        end=month_label(hi),
-        cohort=month_label(first[0]["first_m"]) if first else None,
-        attributes=tuple((attributes or {}).items()),
-        months=months,
-        lines=tuple(_line(r) for r in own),
-    )
-
-
-def _attributes(book: Book, key: ibis.expr.types.StringValue) -> dict[str, str | None] | None:
-    if book.customers is None:
-        return None
-    row = book.customers.filter(book.customers.customer_id == key).to_pyarrow().to_pylist()
-    if not row:
-        return None
-    return {k: v for k, v in row[0].items() if k != "customer_id"}
-
-
-def _line(r: dict) -> CustomerLine:
-    def day(value: object) -> str | None:
-        return None if value is None else str(value)
-
-    quantity = r.get("quantity")
-    return CustomerLine(
-        product=r.get("product"),
-        currency=r["currency"],
-        start_date=str(r["start_date"]),
-        end_date=day(r.get("end_date")),
-        mrr_local=as_decimal(r["mrr_local"]),
-        quantity=None if quantity is None else as_decimal(quantity),
-    )
-
-
-def _months(
-    book: Book, lines: ibis.expr.types.Table, lo: int, hi: int
-) -> tuple[CustomerMonth, ...]:
-    # Month-end levels per currency from the deltas, valued at each month's rates: exactly the
-    # bridge's closing balances (8-decimal MRR times 9-decimal rates, no rounding).
-    changes = deltas(lines).to_pyarrow().to_pylist()
-    by_currency: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
-    for r in changes:
-        by_currency[r["currency"]].append((r["month"], as_decimal(r["delta"])))
-
-    def level(month: int, rate_month: int) -> Decimal:
-        with localcontext(_EXACT):
-            total = _ZERO
-            for currency, steps in by_currency.items():
-                local = sum((d for m, d in steps if m <= month), _ZERO)
-                if local:
-                    total += local * book.rates.valuation_rate(currency, rate_month)
-            return total
-
-    moves: dict[int, dict[str, Decimal]] = {}
-    if changes:
-        steps = customer_steps(lines)
-        began = returns(steps, book.conventions.reactivation_window)
-        rates = bridge_rates(book.rates, book.currencies, list(range(lo, hi + 1)))
-        for r in customer_movements(steps, rates, began, lo, hi).to_pyarrow().to_pylist():
-            moves[r["month"]] = {kind: as_decimal(r[kind]) for kind in MOVEMENT_KINDS}
-
-    result = []
-    closing = level(lo - 1, lo - 1)
-    for month in range(lo, hi + 1):
-        revalued = level(month - 1, month)
-        ending = level(month, month)
-        parts = moves.get(month, dict.fromkeys(MOVEMENT_KINDS, _ZERO))
-        row = CustomerMonth(
-            month=month_label(month),
-            starting_mrr=closing,
-            fx=revalued - closing,
-            ending_mrr=ending,
-            **parts,
-        )
-        flows = row.new + row.reactivation + row.expansion - row.contraction - row.churn
-        if row.starting_mrr + row.fx + flows != row.ending_mrr:
-            raise InternalError(f"the customer's bridge does not add up for {row.month}: {row}")
-        result.append(row)
-        closing = ending
-    return tuple(result)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from nrr.analysis.drill import CustomerHistory, SliceCustomers
+from nrr.analysis.drill import SliceCustomers
+from nrr.analysis.history import CustomerHistory
 from nrr.present.machine import figures_record
 from nrr.present.rounding import money_number, ratio_number
 

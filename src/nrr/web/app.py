@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
-from nrr.analysis.drill import UnknownCustomer
+from nrr.analysis.history import UnknownCustomer
 from nrr.errors import InputError, NRRError
 from nrr.present.lineage import nrr_version
 from nrr.web import api, pages

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from nrr.analysis.drill import CustomerHistory
+from nrr.analysis.history import CustomerHistory
 from nrr.present.charts import PALETTE, style
 from nrr.present.rounding import cents
 from nrr.present.tables import money

@@ -25,7 +25,8 @@ from nrr.present.views import default_by
 from nrr.retention import FX_MODES
 
 if TYPE_CHECKING:
-    from nrr.analysis.drill import CustomerHistory, SliceCustomers
+    from nrr.analysis.drill import SliceCustomers
+    from nrr.analysis.history import CustomerHistory
     from nrr.book import Book
     from nrr.present.views import Views
 
@@ -243,7 +244,7 @@ class Service:
         )
 
     def customer(self, customer_id: str) -> str:
-        from nrr.analysis.drill import UnknownCustomer
+        from nrr.analysis.history import UnknownCustomer
 
         if customer_id not in self.customer_ids():
             raise UnknownCustomer(
@@ -325,7 +326,7 @@ class Service:
         return slice_record(self.slice_customers(params, segment))
 
     def history(self, customer: str, start: str | None, end: str | None) -> CustomerHistory:
-        from nrr.analysis.drill import customer_history
+        from nrr.analysis.history import customer_history
 
         customer = self.customer(customer)
         first, last = self.month(start, "start"), self.month(end, "end")
