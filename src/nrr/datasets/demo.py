@@ -9,6 +9,9 @@
 - `customers`: customer_id, segment (SMB, Mid-Market, Enterprise), market, use_case, csm,
   account_manager.
 - `fx_rates`: month, currency, rate (USD per unit) for every month, as a random walk.
+- The health inputs `usage`, `tickets`, `surveys`, `touchpoints` and `stakeholders`, drawn
+  afterwards from the simulated history with a generator of their own (see `signals.py`), so
+  the three tables above are the same with or without them.
 
 Behaviour differs by segment as in real books: SMB churns often and expands little (NRR near
 85-95%), Enterprise rarely churns and grows through seats and cross-sell (NRR near 115-125%).
@@ -106,6 +109,12 @@ class DemoData:
     customers: pd.DataFrame
     fx_rates: pd.DataFrame
     last_month: str = field(default="2025-12")
+    # The health inputs (nrr.datasets.signals); None when not generated.
+    usage: pd.DataFrame | None = None
+    tickets: pd.DataFrame | None = None
+    surveys: pd.DataFrame | None = None
+    touchpoints: pd.DataFrame | None = None
+    stakeholders: pd.DataFrame | None = None
 
 
 def _month_start(offset: int) -> date:
@@ -196,8 +205,12 @@ def _fx_rates(rng: np.random.Generator) -> tuple[pd.DataFrame, dict[str, list[fl
     return pd.DataFrame(rows), paths
 
 
-def generate_demo(*, seed: int = 7, customers: int = 2000) -> DemoData:
-    """Generate the sample business; the same seed always gives the same data."""
+def generate_demo(*, seed: int = 7, customers: int = 2000, signals: bool = True) -> DemoData:
+    """Generate the sample business; the same seed always gives the same data.
+
+    With `signals` (the default) the health inputs are generated too, from the finished
+    history; they never change the subscriptions, customers or FX rates.
+    """
     rng = np.random.default_rng(seed)
     fx_frame, _ = _fx_rates(rng)
     weights = np.array([1 + m / 24 for m in range(MONTHS)])
@@ -225,7 +238,13 @@ def generate_demo(*, seed: int = 7, customers: int = 2000) -> DemoData:
         )
         lines += _simulate(cid, segment, currency, interval, int(arrival), profile, rng)
     subscriptions = pd.DataFrame(lines)
-    return DemoData(subscriptions=subscriptions, customers=pd.DataFrame(people), fx_rates=fx_frame)
+    data = DemoData(subscriptions=subscriptions, customers=pd.DataFrame(people), fx_rates=fx_frame)
+    if signals:
+        from nrr.datasets.signals import generate_signals
+
+        for name, frame in generate_signals(data, seed=seed).items():
+            setattr(data, name, frame)
+    return data
 
 
 def _local_price(segment: str, product: str, currency: str) -> float:
@@ -313,16 +332,28 @@ def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
         "customers": data.customers,
         "fx_rates": data.fx_rates,
     }
+    signals = ("usage", "tickets", "surveys", "touchpoints", "stakeholders")
+    for name in signals:
+        if getattr(data, name) is not None:
+            tables[name] = getattr(data, name)
     paths: dict[str, Path] = {}
     for name, frame in tables.items():
         paths[f"{name}.csv"] = folder / f"{name}.csv"
-        frame.to_csv(paths[f"{name}.csv"], index=False)
+        # Flags as true/false in CSV, the documented spelling (pandas would write True/False).
+        flags = {c: frame[c].map({True: "true", False: "false"}) for c in frame.select_dtypes(bool)}
+        frame.assign(**flags).to_csv(paths[f"{name}.csv"], index=False)
         paths[f"{name}.parquet"] = folder / f"{name}.parquet"
         frame.to_parquet(paths[f"{name}.parquet"], index=False)
     paths["demo.duckdb"] = folder / "demo.duckdb"
     paths["demo.duckdb"].unlink(missing_ok=True)
     with duckdb.connect(str(paths["demo.duckdb"])) as con:
         for name, frame in tables.items():
+            if name in signals:
+                # From the Parquet just written: DuckDB reads it many times faster than it
+                # scans pandas' text columns, which matters for the ~640,000 usage rows.
+                source = str(paths[f"{name}.parquet"]).replace("'", "''")
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{source}')")
+                continue
             con.register("frame", frame)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
             con.unregister("frame")

@@ -18,7 +18,8 @@ def headline(book: Book, *, end: str, folder: Path, paths: dict[str, Path]) -> G
     result = book.window(end, window=12, by="segment")
     start = month_label(parse_month(end) - 11)
     bridge = book.bridge(start, end)
-    files = ", ".join(sorted(p.name for p in paths.values()))
+    tables = list(dict.fromkeys(p.stem for p in paths.values() if p.suffix != ".duckdb"))
+    files = f"{', '.join(tables)}, each as CSV and Parquet, and all in demo.duckdb"
     intro = Text.assemble(
         ("nrr demo", "bold"),
         f": {book.row_count} subscription lines of a sample SaaS business written to {folder}/ "
