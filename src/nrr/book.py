@@ -12,7 +12,7 @@ DataFrame methods and the CLI present.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -26,6 +26,8 @@ from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.conventions import Conventions
 from nrr.errors import InputError, Problem
 from nrr.fx import RateBook
+from nrr.health.inputs import Signals
+from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.ledger import first_active
 from nrr.months import month_label, parse_month
 from nrr.movements import monthly_bridge
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from nrr.analysis.rates import RatesResult
     from nrr.analysis.trends import TrendResult
     from nrr.analysis.whatif import WhatIfResult
+    from nrr.health.results import HealthResult, Opportunity, Risk
 
 __all__ = ["Book", "Inputs"]
 
@@ -72,8 +75,12 @@ class Book:
         conventions: Conventions | None = None,
         benchmarks: Benchmarks = DEFAULT_BENCHMARKS,
         filters: tuple[tuple[str, str], ...] = (),
+        signals: Callable[[], Signals] | None = None,
+        health: HealthSettings = DEFAULT_HEALTH,
     ) -> None:
         self.con = con
+        self._signals = _Once(signals or Signals)
+        self.health_settings = health
         self.filters = filters
         self.lines = lines
         self.customers = customers
@@ -138,6 +145,8 @@ class Book:
             conventions=self.conventions,
             benchmarks=self.benchmarks,
             filters=(*self.filters, (attribute, value)),
+            signals=self._signals,
+            health=self.health_settings,
         )
 
     def latest_month(self) -> int | None:
@@ -302,9 +311,48 @@ class Book:
 
         return whatif(self, end=end, years=years, horizon=horizon, interval=interval, seed=seed)
 
+    # Customer health (docs/health.md): scores from the optional health inputs.
+
+    def signals(self) -> Signals:
+        """The health inputs given, read and checked on first use (then kept)."""
+        return self._signals()
+
+    def health(self, as_of: str | None = None) -> HealthResult:
+        """Every customer's health score as of a day (`YYYY-MM-DD` or `YYYY-MM`)."""
+        from nrr.health.results import health_scores
+
+        return health_scores(self, as_of)
+
+    def risks(self, as_of: str | None = None, *, owner: str = "csm") -> list[Risk]:
+        """At-risk customers ranked by MRR at risk, with their reasons and owner."""
+        from nrr.health.results import risks
+
+        return risks(self.health(as_of), owner=owner)
+
+    def opportunities(
+        self, as_of: str | None = None, *, owner: str = "account_manager"
+    ) -> list[Opportunity]:
+        """Customers showing expansion signals, ranked by potential MRR."""
+        from nrr.health.results import opportunities
+
+        return opportunities(self.health(as_of), owner=owner)
+
     def __repr__(self) -> str:
         span = "empty" if self.first_month is None else f"from {month_label(self.first_month)}"
         return (
             f"<nrr.Book {self.row_count} lines {span}, currency {self.currency}, "
             f"attributes {self.attributes}>"
         )
+
+
+class _Once:
+    """Call a function once and keep its result; calling a _Once returns that result."""
+
+    def __init__(self, func: Callable[[], Signals]) -> None:
+        self._func = func
+        self._value: Signals | None = None
+
+    def __call__(self) -> Signals:
+        if self._value is None:
+            self._value = self._func()
+        return self._value

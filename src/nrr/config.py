@@ -20,6 +20,12 @@
     [fx_rates]
     path = "fx.csv"
 
+    [usage]                                               # health inputs (docs/health-inputs.md):
+    path = "usage.parquet"                                # usage, tickets, surveys, touchpoints,
+                                                          # stakeholders
+    [health]                                              # the health score (docs/health.md)
+    profile_by = "segment"
+
     [benchmarks.nrr]                                      # your own bands (docs/benchmarks.md)
     source = "Board plan 2026"
     bands = [{from = 0.0, label = "below plan", tone = "bad"},
@@ -37,6 +43,8 @@ from typing import Any
 
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks, benchmarks_from_config
 from nrr.errors import InputError, Problem
+from nrr.health.inputs import HEALTH_INPUTS
+from nrr.health.settings import DEFAULT_HEALTH, HealthSettings, health_from_config
 
 __all__ = ["DEFAULT_CONFIG", "Config", "InputSpec", "read_config"]
 
@@ -50,7 +58,7 @@ _TOP = {
     "grace_days": int,
     "reactivation_window": int,
 }
-_INPUTS = ("subscriptions", "customers", "fx_rates")
+_INPUTS = ("subscriptions", "customers", "fx_rates", *HEALTH_INPUTS)
 _INPUT_KEYS = {"path": str, "table": str, "query": str, "format": str, "columns": dict}
 
 
@@ -69,6 +77,7 @@ class Config:
     settings: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, InputSpec] = field(default_factory=dict)
     benchmarks: Benchmarks = DEFAULT_BENCHMARKS
+    health: HealthSettings = DEFAULT_HEALTH
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.settings.get(key, default)
@@ -94,8 +103,14 @@ def read_config(path: str | Path | None) -> Config:
     inputs: dict[str, InputSpec] = {}
     problems: list[Problem] = []
     benchmarks = DEFAULT_BENCHMARKS
+    health = DEFAULT_HEALTH
     for key, value in data.items():
-        if key == "benchmarks":
+        if key == "health":
+            try:
+                health = health_from_config(value, file=name)
+            except InputError as exc:
+                problems.extend(exc.problems)
+        elif key == "benchmarks":
             try:
                 benchmarks = benchmarks_from_config(value, file=name)
             except InputError as exc:
@@ -116,13 +131,15 @@ def read_config(path: str | Path | None) -> Config:
             else:
                 settings[key] = value
         else:
-            known = ", ".join([*_TOP, *_INPUTS, "benchmarks"])
+            known = ", ".join([*_TOP, *_INPUTS, "health", "benchmarks"])
             problems.append(
                 Problem(source=name, column=key, message=f"unknown setting; known: {known}")
             )
     if problems:
         raise InputError(problems)
-    return Config(path=file, settings=settings, inputs=inputs, benchmarks=benchmarks)
+    return Config(
+        path=file, settings=settings, inputs=inputs, benchmarks=benchmarks, health=health
+    )
 
 
 def _input(name: str, role: str, value: object, problems: list[Problem]) -> InputSpec | None:

@@ -18,6 +18,8 @@ from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
+from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
+from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.files import RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping
@@ -61,6 +63,12 @@ def load(
     max_problems: int = DEFAULT_MAX_PROBLEMS,
     progress: Progress | None = None,
     benchmarks: Benchmarks = DEFAULT_BENCHMARKS,
+    usage: Source | None = None,
+    tickets: Source | None = None,
+    surveys: Source | None = None,
+    touchpoints: Source | None = None,
+    stakeholders: Source | None = None,
+    health: HealthSettings = DEFAULT_HEALTH,
 ) -> Book:
     """Read, check and prepare the inputs.
 
@@ -74,6 +82,11 @@ def load(
     column names to the input's own (`{"customer_id": "account_id"}`); `conventions` sets
     churn timing, the past-due grace period and the reactivation window; `benchmarks` the
     bands shown beside headline numbers (`nrr.benchmarks`, docs/benchmarks.md).
+
+    `usage`, `tickets`, `surveys`, `touchpoints` and `stakeholders` are the optional health
+    inputs (docs/health-inputs.md; with `db`, tables of those names are used when present),
+    and `health` the score's settings (docs/health.md). They are read and checked only when
+    a health figure is first asked for (`Book.signals()`), so metrics never pay for them.
 
     Invalid rows raise `InputError` listing every problem (`on_invalid="fail"`), or are set
     aside (`"quarantine"`): `Book.intake` then holds the rejected rows and the
@@ -174,6 +187,13 @@ def load(
         )
     for account in intake.accounts.values():
         account.check()
+    given = {"usage": usage, "tickets": tickets, "surveys": surveys}
+    given |= {"touchpoints": touchpoints, "stakeholders": stakeholders}
+
+    def signals() -> Signals:
+        sources = {kind: source(given[kind], kind, required=False) for kind in HEALTH_INPUTS}
+        return read_signals(con, sources, intake=intake)
+
     return Book(
         con=con,
         lines=lines,
@@ -188,4 +208,6 @@ def load(
         intake=intake,
         conventions=conventions,
         benchmarks=benchmarks,
+        signals=signals,
+        health=health,
     )

@@ -28,6 +28,7 @@ from nrr.book import Book
 from nrr.config import Config, read_config
 from nrr.conventions import DEFAULT_GRACE_DAYS, Conventions
 from nrr.errors import InputError, NRRError
+from nrr.health.inputs import HEALTH_INPUTS
 from nrr.loading import load
 from nrr.months import month_label, parse_month
 from nrr.results import in_arr
@@ -139,6 +140,19 @@ OnInvalidOpt = typer.Option(
 RejectedOpt = typer.Option(
     None, "--rejected", help="Where quarantined rows go (default nrr-rejected.csv)."
 )
+def _health_option(kind: str, what: str) -> Any:
+    return typer.Option(
+        None, f"--{kind}", help=f"Health input: {what} (CSV or Parquet; docs/health-inputs.md)."
+    )
+
+
+UsageOpt = _health_option("usage", "customer_id,date,metric,value")
+TicketsOpt = _health_option("tickets", "customer_id,opened_at,closed_at,priority,satisfaction")
+SurveysOpt = _health_option("surveys", "customer_id,date,kind (nps|csat),score")
+TouchpointsOpt = _health_option("touchpoints", "customer_id,date,kind")
+StakeholdersOpt = _health_option(
+    "stakeholders", "customer_id,name,role,champion,decision_maker,active_until"
+)
 ConfigOpt = typer.Option(
     None, "--config", help="Settings file (default: nrr.toml in this folder, if any)."
 )
@@ -171,6 +185,11 @@ class InputOptions:
     rejected: Path | None = None
     config: Path | None = None
     use_config: bool = True
+    usage: str | None = None
+    tickets: str | None = None
+    surveys: str | None = None
+    touchpoints: str | None = None
+    stakeholders: str | None = None
 
 
 @contextmanager
@@ -204,9 +223,14 @@ def progress_bar(label: str, poll: Callable[[], float]) -> Iterator[None]:
             thread.join()
 
 
-def load_book(options: InputOptions) -> Book:
+_ROLES = ("subscriptions", "customers", "fx_rates", *HEALTH_INPUTS)
+
+
+def load_book(options: InputOptions, *, signals: bool = False) -> Book:
+    """Read the book the options describe. With `signals`, the health inputs are read and
+    checked now, so their problems and quarantined rows are reported with the others."""
     config = read_config(options.config) if options.use_config else Config()
-    spec = {role: config.input(role) for role in ("subscriptions", "customers", "fx_rates")}
+    spec = {role: config.input(role) for role in _ROLES}
     subscriptions = options.subscriptions or spec["subscriptions"].source
     db = options.db
     if subscriptions is None and db is None:
@@ -236,7 +260,11 @@ def load_book(options: InputOptions) -> Book:
         on_invalid=on_invalid,
         progress=progress_bar,
         benchmarks=config.benchmarks,
+        health=config.health,
+        **{kind: getattr(options, kind) or spec[kind].source for kind in HEALTH_INPUTS},
     )
+    if signals:
+        book.signals()
     for warning in book.intake.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     if book.intake.quarantine or book.inputs.source_format != "canonical":
@@ -265,7 +293,7 @@ def default_end(book: Book, end: str | None) -> str:
     return label
 
 
-Loader = Callable[[], Book]
+Loader = Callable[..., Book]  # load(), or load(signals=True) for the health commands
 ArrOpt = typer.Option(False, "--arr", help="Show every amount as ARR (12 x MRR).")
 
 
@@ -284,6 +312,11 @@ def _input_parameters(
     on_invalid: str | None = OnInvalidOpt,
     rejected: Path | None = RejectedOpt,
     config: Path | None = ConfigOpt,
+    usage: str | None = UsageOpt,
+    tickets: str | None = TicketsOpt,
+    surveys: str | None = SurveysOpt,
+    touchpoints: str | None = TouchpointsOpt,
+    stakeholders: str | None = StakeholdersOpt,
     verbose: bool = VerboseOpt,
 ) -> None:
     """The options every command that reads a book takes (the template `book_command` adds)."""
@@ -304,9 +337,12 @@ def book_command(func: Callable[..., None]) -> Callable[..., None]:
     clash = {p.name for p in own_params} & set(shared)
     if clash:
         raise TypeError(f"{func.__name__} redefines shared options {sorted(clash)}")
+    # Parameters without a default (a typer.Context) must come first in a signature.
+    bare = [p for p in own_params if p.default is inspect.Parameter.empty]
     ordered = [
+        *bare,
         *(shared[name] for name in _LEADING),
-        *own_params,
+        *(p for p in own_params if p not in bare),
         *(p for name, p in shared.items() if name not in _LEADING),
     ]
     signature = own.replace(parameters=ordered, return_annotation=None)
@@ -317,7 +353,7 @@ def book_command(func: Callable[..., None]) -> Callable[..., None]:
         verbose = given.pop("verbose")
         options = InputOptions(**{k: given.pop(k) for k in list(given) if k in names})
         with reporting(verbose):
-            func(load=lambda: load_book(options), **given)
+            func(load=lambda **kw: load_book(options, **kw), **given)
 
     command.__signature__ = signature  # type: ignore[attr-defined]
     command.__annotations__ = typing.get_type_hints(_input_parameters) | {

@@ -321,6 +321,32 @@ def _simulate(
     return customer.lines
 
 
+# The demo's health-score settings (docs/health.md): the seats are Core's, and what counts as
+# many tickets or a long silence depends on the segment, as in most books: an Enterprise
+# account files tickets every week and meets its CSM often; an SMB one rarely does either.
+DEMO_SETTINGS = """\
+# nrr settings for the demo: run nrr inside this folder, or pass --config with this file.
+# The health score's settings are explained in docs/health.md.
+[health]
+profile_by = "segment"
+seat_products = ["Core"]
+
+[health.profiles.SMB]
+ticket_load = {bad = 3, good = 0}
+ticket_trend = {bad = 1.5, good = 0}
+days_since_touch = {bad = 120, good = 30}
+
+[health.profiles.Mid-Market]
+ticket_load = {bad = 6, good = 0.5}
+days_since_touch = {bad = 60, good = 14}
+
+[health.profiles.Enterprise]
+ticket_load = {bad = 15, good = 3}
+ticket_trend = {bad = 6, good = 0}
+days_since_touch = {bad = 30, good = 7}
+"""
+
+
 def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
     """Write the demo as CSV, Parquet and one DuckDB file; return the paths by name."""
     import duckdb
@@ -344,6 +370,9 @@ def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
         frame.assign(**flags).to_csv(paths[f"{name}.csv"], index=False)
         paths[f"{name}.parquet"] = folder / f"{name}.parquet"
         frame.to_parquet(paths[f"{name}.parquet"], index=False)
+    if data.usage is not None:
+        paths["nrr.toml"] = folder / "nrr.toml"
+        paths["nrr.toml"].write_text(DEMO_SETTINGS, encoding="utf-8")
     paths["demo.duckdb"] = folder / "demo.duckdb"
     paths["demo.duckdb"].unlink(missing_ok=True)
     with duckdb.connect(str(paths["demo.duckdb"])) as con:

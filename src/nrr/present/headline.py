@@ -32,7 +32,9 @@ def headline(book: Book, *, end: str, folder: Path, paths: dict[str, Path]) -> G
         f"      nrr movements --db {folder}/demo.duckdb --by segment --format json\n"
         f"      nrr report --db {folder}/demo.duckdb --out {folder}/report.html   "
         "(a report to open in a browser or print)\n"
-        f"      nrr serve --db {folder}/demo.duckdb   (the dashboard, on http://127.0.0.1:8765)",
+        f"      nrr serve --db {folder}/demo.duckdb   (the dashboard, on http://127.0.0.1:8765)\n"
+        f"      nrr risks --db {folder}/demo.duckdb --config {folder}/nrr.toml   "
+        "(customers at risk, from the health inputs)",
         style="dim",
     )
     return Group(
