@@ -244,10 +244,14 @@ def measure(
         frame["days_since_touch"] = _days_since_touch(frame, ledger)
     if signals.stakeholders is not None:
         join(_stakeholders(signals.stakeholders, bounds))
-        there = frame[["champion_there", "decider_there"]].fillna(False).astype(bool)
+        # A customer with no stakeholder listed has no champion and no decision maker.
+        for column in ("champion_there", "decider_there", "champion_gone"):
+            frame[column] = frame[column].astype("boolean").fillna(False).astype(bool)
+        there = frame[["champion_there", "decider_there"]]
         frame["stakeholder_coverage"] = there.sum(axis=1).astype(float)
-        gone = frame["champion_gone"].fillna(False).astype(bool)
-        frame["champion_left"] = (gone & ~there["champion_there"]).astype(float)
+        left = frame["champion_gone"] & ~frame["champion_there"]
+        frame["champion_left"] = left.astype(float)
+        frame["gone_name"] = frame["gone_name"].where(left, None)
     return frame.sort_values(keys, kind="stable").reset_index(drop=True)
 
 
