@@ -23,6 +23,9 @@ COMMANDS = [
     "whatif",
     "report",
     "serve",
+    "health",
+    "risks",
+    "opportunities",
     "demo",
 ]
 
