@@ -37,6 +37,12 @@ def test_command_has_help_and_docs(command):
     assert f"nrr {command}" in (ROOT / "docs" / "cli.md").read_text()
 
 
+def test_health_backtest_has_help_and_docs():
+    result = CliRunner().invoke(app, ["health", "backtest", "--help"])
+    assert result.exit_code == 0 and "--horizon" in result.stdout
+    assert "nrr health backtest" in (ROOT / "docs" / "cli.md").read_text()
+
+
 def test_analysis_pages_are_linked_and_exist():
     index = (ROOT / "docs" / "analysis.md").read_text()
     for page in (
