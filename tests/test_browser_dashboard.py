@@ -1,5 +1,6 @@
 """The dashboard in a real browser: it loads, a filter changes what it shows, and the numbers
-on screen are the API's; drill-down goes from a slice to its customers to one customer."""
+on screen are the API's (the risks too: the demo has health inputs); drill-down goes from a
+slice to its customers to one customer."""
 
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ END = "2025-12"  # the demo's last month
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     paths = write_demo(generate_demo(customers=150), tmp_path_factory.mktemp("demo"))
+    signals = ("usage", "tickets", "surveys", "touchpoints", "stakeholders")
     book = nrr.load(
         paths["subscriptions.csv"],
         customers=paths["customers.csv"],
         fx_rates=paths["fx_rates.csv"],
+        **{name: paths[f"{name}.csv"] for name in signals},
     )
     with serving(create_app(book)) as url:
         yield url
@@ -96,6 +99,18 @@ def test_filters_change_the_numbers_to_the_apis(page, dashboard):
         assert row is not None, segment["segment"]
         if segment["nrr"] is not None:
             assert f"{segment['nrr'] * 100:.2f}%" in row.inner_text()
+    # The health section's first risk is /api/risks' first row, as of the day after END.
+    first = api(dashboard, "risks", as_of="2026-01-01", limit=1)["risks"][0]
+    cells = page.query_selector_all("#nrr-health tr[data-risk] td")[:5]
+    change = "new" if first["change"] is None else f"{first['change']:+.1f}"
+    assert [c.inner_text() for c in cells] == [
+        first["customer_id"],
+        f"{first['mrr_at_risk']:,.2f}",
+        f"{first['score']:.1f}",
+        change,
+        first["owner"] or "",
+    ]
+    assert page.query_selector("#nrr-health tr[data-risk] a") is not None  # to /drill/customer
     screenshot(page, "dashboard")
 
     select_and_wait(page, "#window", "3")

@@ -81,9 +81,7 @@ def _frames(**extra: list[tuple]) -> dict[str, pd.DataFrame]:
             "customer_id,opened_at,closed_at,priority,satisfaction",
         ),
         "surveys": frame(SURVEYS + extra.get("surveys", []), "customer_id,date,kind,score"),
-        "touchpoints": frame(
-            TOUCHPOINTS + extra.get("touchpoints", []), "customer_id,date,kind"
-        ),
+        "touchpoints": frame(TOUCHPOINTS + extra.get("touchpoints", []), "customer_id,date,kind"),
         "stakeholders": frame(
             extra.get("stakeholders", STAKEHOLDERS),
             "customer_id,name,role,champion,decision_maker,active_until",
@@ -357,6 +355,7 @@ def test_nrr_risks_and_opportunities(folder: Path) -> None:
     ("args", "message"),
     [
         (["health", "--as-of", "2024-13"], "'2024-13' is not a day"),
+        (["health", "--as-of", "0001-01-01"], "'0001-01-01' is not a day"),
         (["health", "--as-of", AS_OF, "--tier", "sad"], "'sad' is not a tier"),
         (["health", "--as-of", AS_OF, "--customer", "zz"], "'zz' is not among the 3"),
         (["health", "--as-of", "2020-01-01"], "no customer has MRR in 2019-12"),
@@ -414,3 +413,11 @@ def test_on_a_generated_book_cutting_everything_after_the_day_changes_no_score()
     before, after = scores(cut), scores(full)
     assert len(before) > 50
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_a_day_with_nobody_at_risk_or_expanding_gives_empty_lists(result) -> None:
+    from nrr.present.health import opportunities_json, risks_csv, risks_json
+
+    assert json.loads(risks_json(result, []))["mrr_at_risk"] == 0.0
+    assert json.loads(opportunities_json(result, []))["potential_mrr"] == 0.0
+    assert risks_csv([]).startswith("customer_id,mrr_at_risk")

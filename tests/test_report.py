@@ -1,7 +1,8 @@
 """`nrr report`: the self-contained page, its numbers, its sections, its safety, the CLI.
 
-The views are computed once per module (tests/data/adversarial, end 2024-06); one end-to-end
-test runs the CLI on a small demo, with --png when a browser is there.
+The views are computed once per module (tests/data/adversarial, end 2024-06, and a small demo
+with health inputs for the risks and opportunities); one end-to-end test runs the CLI on a
+small demo, with --png when a browser is there.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,13 +23,24 @@ from typer.testing import CliRunner
 import nrr
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Band, Benchmark
 from nrr.cli import app
+from nrr.datasets.demo import generate_demo
+from nrr.health.results import opportunities as expanding
+from nrr.health.results import risks as at_risk
 from nrr.months import month_label
 from nrr.present.charts import CONFIG
 from nrr.present.machine import window_json
 from nrr.present.methods import methods_record, rates_record
 from nrr.present.png import write_pngs
 from nrr.present.report import KPIS, render_report, render_sections
-from nrr.present.views import CHARTS, Views, build_views, chart_figures, default_by
+from nrr.present.views import (
+    CHARTS,
+    HEALTH_TOP,
+    Views,
+    build_views,
+    chart_figures,
+    default_by,
+    health_view,
+)
 from tests.conftest import SUB_HEADER, sub, write_csv
 
 DATA = Path(__file__).parent / "data" / "adversarial"
@@ -217,11 +231,120 @@ def test_bands_and_their_sources_are_shown(page: str) -> None:
     assert "ChartMogul" in page
 
 
-def test_health_says_when_it_appears_and_owners_what_they_need(page: str) -> None:
+def test_health_says_when_it_appears_and_owners_what_they_need(views: Views, page: str) -> None:
+    # The adversarial book has no health input: the section keeps its one line.
+    assert views.health is None
     health = re.search(r'id="nrr-health">(.*?)</section>', page, re.S)
     assert health is not None and "once customer health inputs are given" in health.group(1)
+    assert "data-risk" not in health.group(1) and "<table" not in health.group(1)
     owners = re.search(r'id="nrr-owners">(.*?)</section>', page, re.S)
     assert owners is not None and "csm and account_manager" in owners.group(1)
+
+
+# --- risks and opportunities (a small demo with every health input) -------------------------
+
+SIGNALS = ("usage", "tickets", "surveys", "touchpoints", "stakeholders")
+
+
+@pytest.fixture(scope="module")
+def health_views() -> Views:
+    data = generate_demo(customers=150)
+    book = nrr.load(
+        data.subscriptions,
+        customers=data.customers,
+        fx_rates=data.fx_rates,
+        **{name: getattr(data, name) for name in SIGNALS},
+    )
+    return build_views(book)
+
+
+def section(html: str, name: str) -> str:
+    found = re.search(rf'id="nrr-{name}">(.*?)</section>', html, re.S)
+    assert found is not None, name
+    return found.group(1)
+
+
+def cells(html: str, attribute: str) -> list[tuple[str, list[str]]]:
+    """Each `<tr data-<attribute>="id">` row: the id and its cells' text, tags removed."""
+    rows = re.findall(rf'<tr data-{attribute}="([^"]*)">(.*?)</tr>', html, re.S)
+    return [
+        (key, [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", body, re.S)])
+        for key, body in rows
+    ]
+
+
+def test_health_shows_the_tiers_and_the_top_risks_and_opportunities(health_views: Views) -> None:
+    book = health_views.book
+    as_of = date(2026, 1, 1)  # the day after the demo's last month, 2025-12
+    assert health_views.end == "2025-12" and health_views.health is not None
+    assert health_views.health.as_of == as_of
+    part = render_sections(health_views)
+    health = section(part, "health")
+    assert "health as of 2026-01-01, customers active in 2025-12" in health
+    # book.risks(day) and book.opportunities(day) of one scoring (each would score again).
+    result = book.health("2026-01-01")
+    tiers = result.tiers()
+    assert [key for key, _ in cells(health, "tier")] == list(tiers["tier"])
+    for (_, shown), row in zip(cells(health, "tier"), tiers.to_dict("records"), strict=True):
+        assert shown[1:3] == [f"{row['customers']:,}", f"{row['mrr']:,.2f}"]
+    risks = at_risk(result)
+    shown_risks = cells(health, "risk")
+    assert [key for key, _ in shown_risks] == [r.customer_id for r in risks[:HEALTH_TOP]]
+    for (_, shown), r in zip(shown_risks, risks, strict=False):
+        change = "new" if r.change is None else f"{r.change:+.1f}"
+        assert shown == [
+            r.customer_id,
+            f"{r.mrr_at_risk:,.2f}",
+            f"{r.score:.1f}",
+            change,
+            r.owner or "",
+            "; ".join(r.reasons),
+        ]
+    total = sum((r.mrr_at_risk for r in risks), Decimal(0))
+    assert f"{len(risks)} customer" in health and f"{total:,.2f} USD of MRR" in health
+    found = expanding(result)
+    assert len(found) > HEALTH_TOP  # so the table is the top rows, not all of them
+    shown_found = cells(health, "opportunity")
+    assert [key for key, _ in shown_found] == [o.customer_id for o in found[:HEALTH_TOP]]
+    for (_, shown), o in zip(shown_found, found, strict=False):
+        assert shown == [
+            o.customer_id,
+            f"{o.potential_mrr:,.2f}",
+            f"+{o.extra_seats}",
+            f"{o.mrr:,.2f}",
+            f"{o.score:.1f}",
+            o.owner or "",
+            "; ".join(o.signals),
+        ]
+    potential = sum((o.potential_mrr for o in found), Decimal(0))
+    assert f"{len(found)} customers with expansion signals, {potential:,.2f} USD" in health
+    # The report has no server: no links; the section prints on its own page as the others.
+    assert "<a " not in health
+    assert '<section class="nrr-section" id="nrr-health">' in part
+
+
+def test_health_escapes_customer_ids_and_links_them_when_asked(health_views: Views) -> None:
+    health = health_views.health
+    assert health is not None and health.risks and health.opportunities
+    hostile = replace(
+        health,
+        risks=[replace(health.risks[0], customer_id=HOSTILE, owner=HOSTILE, reasons=(HOSTILE,))],
+        opportunities=[replace(health.opportunities[0], customer_id=HOSTILE, signals=(HOSTILE,))],
+    )
+    views = replace(health_views, health=hostile)
+    part = render_sections(views, customer=lambda c: f"/drill/customer?customer={c}")
+    assert HOSTILE not in part
+    # Escaped in each place: the rows' data attributes, the links, the ids, owner, reason, signal.
+    assert section(part, "health").count("&lt;script&gt;alert(1)&lt;/script&gt;") == 9
+    hrefs = [a["href"] for t, a in parse(section(part, "health")).tags if t == "a"]
+    assert hrefs == [f"/drill/customer?customer={HOSTILE}"] * 2  # attributes, escaped in HTML
+
+
+def test_health_without_anyone_to_score_says_so(health_views: Views) -> None:
+    empty = health_view(health_views.book, "1999-12")
+    assert empty.result is None and "no customer has MRR in 1999-12" in (empty.problem or "")
+    health = section(render_sections(replace(health_views, health=empty)), "health")
+    assert "No health scores as of 2000-01-01: no customer has MRR in 1999-12" in health
 
 
 def test_lineage_options_and_rows(views: Views, page: str) -> None:
@@ -310,6 +433,8 @@ def test_cli_report_on_the_demo_with_pngs(tmp_path: Path) -> None:
         str(paths["customers.csv"]),
         "--fx-rates",
         str(paths["fx_rates.csv"]),
+        "--usage",
+        str(paths["usage.csv"]),
         "--out",
         str(out),
         "--title",
@@ -325,6 +450,8 @@ def test_cli_report_on_the_demo_with_pngs(tmp_path: Path) -> None:
     assert str(out) in result.stdout.splitlines()
     assert "Acme board, Q4" in page
     assert "Per account manager" in page  # the demo's customers have csm and account_manager
+    # A health input given to the command reaches the section.
+    assert "Top risks" in page and "(usage)" in section(page, "health")
     kpis = parse(page).kpis
     assert kpis["nrr"][1].endswith("%") and kpis["quick_ratio"][1].endswith("x")
     if with_png:

@@ -220,6 +220,16 @@ BAD = [
     ("/api/drill/customer?customer=nobody", 404, ["no customer 'nobody'"]),
     ("/api/drill/customer?customer=golf&start=2024-06&end=2024-01", 422, ["before"]),
     ("/api/charts/pie", 422, ["waterfall", "segments"]),
+    # The adversarial book has no health input: say which to give.
+    ("/api/risks", 422, ["no health inputs", "--usage", "--stakeholders", "--db"]),
+    ("/api/health?tier=at-risk", 422, ["no health inputs"]),
+    ("/api/opportunities?as_of=2024-07-01", 422, ["no health inputs"]),
+    ("/api/health?as_of=2024-02-30", 422, ["as_of", "is not a day"]),
+    ("/api/risks?as_of=2024-13", 422, ["as_of", "pattern"]),
+    ("/api/risks?as_of=2030-01-01", 422, ["2029-12", "2023-01 to 2024-06"]),
+    ("/api/risks?limit=-1", 422, ["limit"]),
+    ("/api/health?tier=bad", 422, ["'bad' is not a tier", "at-risk"]),
+    ("/api/health?customer=nobody", 404, ["no customer 'nobody'"]),
     ("/api/nowhere", 404, ["Not Found"]),
 ]
 
@@ -302,6 +312,9 @@ def test_docs_and_static_work_offline(client):
         "/api/lineage",
         "/api/drill/segment",
         "/api/drill/customer",
+        "/api/health",
+        "/api/risks",
+        "/api/opportunities",
     ):
         assert path in paths
         assert set(spec["paths"][path]) == {"get"}  # read-only
@@ -314,6 +327,73 @@ def test_docs_and_static_work_offline(client):
         assert client.get(f"/static/{name}").status_code == 200
     assert client.get("/static/../app.py").status_code == 404
     assert client.get("/static/secrets.txt").status_code == 404
+
+
+# --- health: the CLI's JSON, on a small demo with every health input ---------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from nrr.datasets.demo import generate_demo, write_demo
+
+    folder = tmp_path_factory.mktemp("demo")
+    return write_demo(generate_demo(customers=150), folder)["demo.duckdb"]
+
+
+@pytest.fixture(scope="module")
+def health_client(demo_db: Path) -> TestClient:
+    # As `nrr serve --db demo.duckdb`: the health inputs are the file's tables of those names.
+    return TestClient(create_app(nrr.load(db=demo_db)), base_url=LOCAL)
+
+
+def cli_json(demo_db: Path, *args: str) -> Any:
+    run = CliRunner().invoke(cli, [*args, "--db", str(demo_db), "--format", "json"])
+    assert run.exit_code == 0, run.output
+    return json.loads(run.stdout)
+
+
+def test_health_endpoints_are_the_clis_json(health_client, demo_db):
+    # The default day is the day after the data's last month, as the commands' default.
+    health = get_json(health_client, "/api/health")
+    assert health == cli_json(demo_db, "health")
+    assert health["as_of"] == "2026-01-01" and health["customers"]
+    risks = cli_json(demo_db, "risks")
+    assert get_json(health_client, "/api/risks?limit=0") == risks
+    assert risks["risks"], "the demo should have someone at risk"
+    found = cli_json(demo_db, "opportunities")
+    assert get_json(health_client, "/api/opportunities?limit=0") == found
+    # limit cuts the list only: the count and total stay those of every row.
+    assert len(found["opportunities"]) > 3
+    assert get_json(health_client, "/api/opportunities?limit=3") == {
+        **found,
+        "opportunities": found["opportunities"][:3],
+    }
+    assert get_json(health_client, "/api/risks") == {**risks, "risks": risks["risks"][:50]}
+
+
+def test_health_endpoints_take_the_clis_options(health_client, demo_db):
+    earlier = cli_json(demo_db, "health", "--as-of", "2025-09-15", "--tier", "at-risk")
+    assert earlier["as_of"] == "2025-09-15" and earlier["reference_month"] == "2025-08"
+    got = get_json(health_client, "/api/health?as_of=2025-09-15&tier=at_risk")
+    assert got == earlier and earlier["customers"]
+    one = get_json(health_client, "/api/risks?as_of=2025-09-15&limit=0")
+    assert one == cli_json(demo_db, "risks", "--as-of", "2025-09-15")
+    customer = one["risks"][0]["customer_id"]
+    record = get_json(health_client, f"/api/health?as_of=2025-09&customer={customer}")
+    assert record == cli_json(demo_db, "health", "--as-of", "2025-09", "--customer", customer)
+    assert [c["customer_id"] for c in record["customers"]] == [customer]
+
+
+def test_dashboard_health_section_links_each_customer(health_client):
+    page = health_client.get("/?end=2025-12").text
+    first = get_json(health_client, "/api/risks?as_of=2026-01-01&limit=1")["risks"][0]
+    customer = first["customer_id"]
+    assert f'<tr data-risk="{customer}"><td><a href="/drill/customer?customer={customer}' in page
+    assert f"{first['mrr_at_risk']:,.2f}" in page
+    found = get_json(health_client, "/api/opportunities?as_of=2026-01-01&limit=1")
+    top = found["opportunities"][0]["customer_id"]
+    assert f'<tr data-opportunity="{top}"><td><a href="/drill/customer?customer={top}' in page
+    assert health_client.get(f"/drill/customer?customer={customer}&end=2025-12").status_code == 200
 
 
 # --- read-only, token, Host -------------------------------------------------------------------

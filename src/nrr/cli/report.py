@@ -70,7 +70,7 @@ def report(
     check_months(("--end", end))
     if png is not None:
         find_browser()  # fail before the work when there is no browser to draw with
-    book = load()
+    book = load(signals=True)
     chosen = default_end(book, end)
     with _status("Computing the report") as step:
         views = build_views(

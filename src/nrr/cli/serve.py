@@ -59,7 +59,7 @@ def serve(
 
     from nrr.web import create_app
 
-    book = load()  # with its own progress bar on stderr for large inputs
+    book = load(signals=True)  # with its own progress bar on stderr for large inputs
     dashboard = create_app(book, token=token)
     console = stderr()
     with console.status("Computing the default views...", spinner="dots"):

@@ -275,4 +275,3 @@ def _days_since_touch(frame: pd.DataFrame, ledger: Ledger) -> pd.Series:
 def month_start(month: int) -> date:
     """The first day of a month index."""
     return date(month // 12, month % 12 + 1, 1)
-

@@ -1,8 +1,8 @@
 """Health as of a day, the customers at risk, and the expansion opportunities.
 
-    result = book.health("2025-06-01")        # every customer: score, tier, components
-    book.risks("2025-06-01")                   # at-risk customers by MRR at risk
-    book.opportunities("2025-06-01")           # expansion signals by potential MRR
+result = book.health("2025-06-01")        # every customer: score, tier, components
+book.risks("2025-06-01")                   # at-risk customers by MRR at risk
+book.opportunities("2025-06-01")           # expansion signals by potential MRR
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def parse_day(text: str, *, what: str = "--as-of") -> date:
     """`YYYY-MM-DD`, or `YYYY-MM` for the first day of that month."""
     match = _DAY.match(text.strip()) if isinstance(text, str) else None
     try:
-        if match is None:
+        # Year 1 has no month before it to compare with.
+        if match is None or int(match.group(1)) < 2:
             raise ValueError(text)
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3) or 1))
     except ValueError:

@@ -144,8 +144,10 @@ def reason(name: str, row: dict, settings: HealthSettings) -> str:
     if name == "champion_left":
         who = row.get("gone_name") or "the champion"
         when = row.get("gone_on")
-        return f"champion {who} left on {when} and has not been replaced" if when else (
-            "the champion left and has not been replaced"
+        return (
+            f"champion {who} left on {when} and has not been replaced"
+            if when
+            else ("the champion left and has not been replaced")
         )
     raise KeyError(name)
 
@@ -174,4 +176,3 @@ def change(now: pd.DataFrame, before: pd.DataFrame) -> pd.Series:
     """Each customer's score now minus a month earlier (NaN: not scored then)."""
     earlier = before.set_index("customer_id")["score"]
     return now["customer_id"].map(earlier).rsub(now["score"]) if len(now) else now["score"]
-

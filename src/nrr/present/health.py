@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from rich.console import Group
@@ -255,7 +256,7 @@ def _risk_record(r: Risk) -> dict[str, object]:
 
 
 def risks_json(result: HealthResult, rows: list[Risk]) -> str:
-    total = sum((r.mrr_at_risk for r in rows), start=0)
+    total = sum((r.mrr_at_risk for r in rows), start=Decimal(0))
     body = _header(result) | {
         "customers": len(rows),
         "mrr_at_risk": money_number(total),
@@ -272,7 +273,7 @@ def risks_csv(rows: list[Risk]) -> str:
 
 def risks_table(result: HealthResult, rows: list[Risk], *, limit: int = 25) -> Table:
     shown = rows if limit <= 0 else rows[:limit]
-    total = sum((r.mrr_at_risk for r in rows), start=0)
+    total = sum((r.mrr_at_risk for r in rows), start=Decimal(0))
     table = Table(
         title=f"At risk as of {result.as_of}: {len(rows):,} customers, {money(total)} MRR "
         f"(showing {len(shown):,}, largest first)",
@@ -310,7 +311,7 @@ def _opportunity_record(o: Opportunity) -> dict[str, object]:
 
 
 def opportunities_json(result: HealthResult, rows: list[Opportunity]) -> str:
-    total = sum((o.potential_mrr for o in rows), start=0)
+    total = sum((o.potential_mrr for o in rows), start=Decimal(0))
     body = _header(result) | {
         "customers": len(rows),
         "potential_mrr": money_number(total),
@@ -327,14 +328,16 @@ def opportunities_csv(rows: list[Opportunity]) -> str:
 
 def opportunities_table(result: HealthResult, rows: list[Opportunity], *, limit: int = 25) -> Table:
     shown = rows if limit <= 0 else rows[:limit]
-    total = sum((o.potential_mrr for o in rows), start=0)
+    total = sum((o.potential_mrr for o in rows), start=Decimal(0))
     target = result.settings.opportunities.target_utilization
     table = Table(
         title=f"Expansion signals as of {result.as_of}: {len(rows):,} customers, "
         f"{money(total)} potential MRR (showing {len(shown):,}, largest first)",
         title_justify="left",
         caption=f"Potential: the seats needed to bring seat use back to {target:.0%}, at the "
-        "customer's own price per seat." if rows else "No customer shows an expansion signal.",
+        "customer's own price per seat."
+        if rows
+        else "No customer shows an expansion signal.",
         caption_justify="left",
     )
     for column in ("customer", "potential MRR", "seats", "MRR", "score", "owner", "signals"):

@@ -29,6 +29,7 @@ from nrr.analysis.owners import OwnersResult
 from nrr.present import charts
 from nrr.present.bands import benchmark_text
 from nrr.present.definitions import DEFINITIONS
+from nrr.present.health_section import CustomerLink, health_section
 from nrr.present.lineage import lineage
 from nrr.present.machine import figures_record
 from nrr.present.methods import methods_explanation
@@ -322,7 +323,11 @@ def _lineage(views: Views, generated: str) -> dict[str, Any]:
     return {**record, "row_accounts": rows, "generated": generated}
 
 
-def _context(views: Views, drill: Callable[[str, str], str] | None) -> dict[str, Any]:
+def _context(
+    views: Views,
+    drill: Callable[[str, str], str] | None,
+    customer: CustomerLink | None = None,
+) -> dict[str, Any]:
     result = views.window_result
     book = views.book
     figures = chart_figures(views)
@@ -372,6 +377,7 @@ def _context(views: Views, drill: Callable[[str, str], str] | None) -> dict[str,
         "cohort_first": cohorts[0].cohort if cohorts else None,
         "owners": _owners(views.owners),
         "owner_columns": OWNER_COLUMNS,
+        "health": health_section(views.health, customer),
         "methods": _methods(views.methods, book.benchmarks),
         "definitions": DEFINITIONS,
         "counted_with": book.conventions.describe(),
@@ -401,13 +407,19 @@ def _generated() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def render_sections(views: Views, *, drill: Callable[[str, str], str] | None = None) -> str:
+def render_sections(
+    views: Views,
+    *,
+    drill: Callable[[str, str], str] | None = None,
+    customer: CustomerLink | None = None,
+) -> str:
     """The HTML of every section (no <html>, no plotly.js, no stylesheet): KPIs, bridge
     waterfall, monthly bars, trends, cohorts, segments, owners, risks, methods, definitions,
     lineage. With `drill(attribute, value) -> URL`, each slice name in the segment table
-    links to that URL."""
+    links to that URL; with `customer(customer_id) -> URL`, each customer in the risks and
+    opportunities tables does."""
     template = _environment().get_template("sections.html.j2")
-    context = _context(views, drill)
+    context = _context(views, drill, customer)
     return template.render(**context, lineage=_lineage(views, _generated()))
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 
@@ -19,14 +22,20 @@ from nrr.months import month_label, parse_month
 from nrr.present import charts
 from nrr.results import BridgeMonth, WindowResult
 
+if TYPE_CHECKING:
+    from nrr.health.results import HealthResult, Opportunity, Risk
+
 __all__ = [
     "CHARTS",
+    "HEALTH_TOP",
     "OWNER_COLUMNS",
+    "HealthView",
     "Views",
     "build_views",
     "chart_figures",
     "default_by",
     "has_owners",
+    "health_view",
 ]
 
 # The charts, in page order: the `data-chart` names of the contract with the dashboard.
@@ -34,8 +43,31 @@ CHARTS = ("waterfall", "monthly_bridge", "trends", "cohorts", "segments")
 # How many end months the trend chart covers (fewer when the data starts later).
 TREND_MONTHS = 24
 OWNER_COLUMNS = ("csm", "account_manager")
+# How many risks and opportunities the page lists (the API and the CLI give them all).
+HEALTH_TOP = 10
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class HealthView:
+    """The health section: the tiers, the largest risks and opportunities as of `as_of`.
+
+    `problem` is set instead of the figures when health inputs are given but nothing can be
+    scored as of that day (no customer has MRR in the window's end month, as in a filtered
+    slice whose customers all left): the page says so rather than failing."""
+
+    as_of: date
+    reference: str  # the month scored: the window's end month
+    result: HealthResult | None
+    tiers: list[dict[str, Any]]  # HealthResult.tiers() records: tier, customers, mrr, share
+    risks: list[Risk]  # the HEALTH_TOP largest, by MRR at risk
+    risk_count: int
+    mrr_at_risk: Decimal  # of every at-risk customer, not only those listed
+    opportunities: list[Opportunity]  # the HEALTH_TOP largest, by potential MRR
+    opportunity_count: int
+    potential_mrr: Decimal
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +86,7 @@ class Views:
     methods: MethodsResult
     rates: RatesResult  # the quick ratio of the headline
     owners: OwnersResult | None  # None when the customers have no csm/account_manager
+    health: HealthView | None = None  # None when no health input is given
 
     @property
     def start(self) -> str:
@@ -81,10 +114,13 @@ def build_views(
     by: str | None = None,
     fx_mode: str = "spot",
     progress: Progress | None = None,
+    health: Callable[[Book, str], HealthView] | None = None,
 ) -> Views:
     """Compute every view of the page for the `window` months ending `end` (default: the last
     month in the data), sliced by `by` (default `default_by(book)`). `progress(step)` is
-    called before each step, for a status line."""
+    called before each step, for a status line. `health(book, end)` computes the health
+    section (default `health_view`; the dashboard passes one that keeps it per end month,
+    since it does not depend on the window, `by` or fx mode)."""
 
     def step(label: str) -> None:
         if progress is not None:
@@ -120,6 +156,10 @@ def build_views(
     if has_owners(book):
         step("owners")
         owners = book.owners(end, window=window, fx_mode=fx_mode)
+    found_health = None
+    if book.signals().present():
+        step("customer health")
+        found_health = (health or health_view)(book, end)
     return Views(
         book=book,
         end=end,
@@ -133,6 +173,49 @@ def build_views(
         methods=methods,
         rates=rates,
         owners=owners,
+        health=found_health,
+    )
+
+
+def health_view(book: Book, end: str, *, top: int = HEALTH_TOP) -> HealthView:
+    """Health as of the first day after the window's `end` month, so the customers scored are
+    those active in `end` and only data up to the window is used (as `nrr health --as-of`).
+    Risks name the csm and opportunities the account_manager, when the customers have them."""
+    from nrr.health.indicators import month_start
+    from nrr.health.results import health_scores, opportunities, risks
+
+    day = month_start(parse_month(end, what="--end") + 1)
+    try:
+        result = health_scores(book, day)
+    except InputError as problem:
+        # The inputs were read and checked by `book.signals()` before this; what is left is
+        # a day with nobody to score, which should not take the rest of the page down.
+        return HealthView(
+            as_of=day,
+            reference=end,
+            result=None,
+            tiers=[],
+            risks=[],
+            risk_count=0,
+            mrr_at_risk=Decimal(0),
+            opportunities=[],
+            opportunity_count=0,
+            potential_mrr=Decimal(0),
+            problem="; ".join(p.message for p in problem.problems),
+        )
+    found_risks = risks(result, owner="csm")
+    found_opportunities = opportunities(result, owner="account_manager")
+    return HealthView(
+        as_of=result.as_of,
+        reference=result.reference,
+        result=result,
+        tiers=result.tiers().to_dict("records"),
+        risks=found_risks[:top],
+        risk_count=len(found_risks),
+        mrr_at_risk=sum((r.mrr_at_risk for r in found_risks), Decimal(0)),
+        opportunities=found_opportunities[:top],
+        opportunity_count=len(found_opportunities),
+        potential_mrr=sum((o.potential_mrr for o in found_opportunities), Decimal(0)),
     )
 
 

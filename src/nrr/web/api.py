@@ -2,7 +2,9 @@
 
 `/api/metrics` is exactly `nrr metrics --format json` for the same parameters, `/api/movements`
 exactly `nrr movements --format json`, and so on for trends, cohorts, methods, rates and owners;
-the drill-down, charts, lineage and meta endpoints are the dashboard's own.
+`/api/health`, `/api/risks` and `/api/opportunities` are `nrr health`, `nrr risks` and `nrr
+opportunities --format json` (the last two cut to `limit` rows); the drill-down, charts, lineage
+and meta endpoints are the dashboard's own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import BaseModel
 
 from nrr.errors import InputError, Problem
 from nrr.months import month_label, parse_month
+from nrr.web.health import AsOf, HealthCustomer, Limit, TierParam, cut, scores
 from nrr.web.params import (
     AM,
     CSM,
@@ -353,3 +356,57 @@ def drill_customer(
             lambda: json.dumps(svc.history_record(customer, start, end), indent=2),
         )
     )
+
+
+# --- health: the scores, the risks, the opportunities -----------------------------------------
+
+
+@router.get(
+    "/health",
+    summary="Customer health scores",
+    responses={200: JSON_TEXT, 404: {"model": ErrorBody, "description": "No such customer."}},
+)
+def health(
+    svc: Svc, as_of: AsOf = None, tier: TierParam = None, customer: HealthCustomer = None
+) -> Response:
+    """Every customer's health score (0-100), tier, change since a month earlier, components
+    and reasons, with the customers and MRR per tier: exactly `nrr health --format json`.
+    Needs the server started with health inputs (docs/health-inputs.md)."""
+    from nrr.present.health import health_json, pick_tier
+
+    wanted = pick_tier(tier)
+    if customer is not None:
+        svc.customer(customer)
+    result = scores(svc, as_of)
+    key = ("health-json", result.as_of, customer, wanted)
+    return _json(svc.cached(key, lambda: health_json(result, customer=customer, tier=wanted)))
+
+
+@router.get("/risks", summary="At-risk customers", responses={200: JSON_TEXT})
+def risks(svc: Svc, as_of: AsOf = None, limit: Limit = 50) -> Response:
+    """The at-risk customers ranked by MRR at risk, with their reasons and CSM: exactly `nrr
+    risks --format json`, the list cut to `limit`."""
+    from nrr.health.results import risks as at_risk
+    from nrr.present.health import risks_json
+
+    result = scores(svc, as_of)
+    text = svc.cached(
+        ("risks-json", result.as_of),
+        lambda: risks_json(result, at_risk(result, owner="csm")),
+    )
+    return cut(text, "risks", limit)
+
+
+@router.get("/opportunities", summary="Expansion opportunities", responses={200: JSON_TEXT})
+def opportunities(svc: Svc, as_of: AsOf = None, limit: Limit = 50) -> Response:
+    """Customers showing expansion signals ranked by potential MRR, with their account
+    manager: exactly `nrr opportunities --format json`, the list cut to `limit`."""
+    from nrr.health.results import opportunities as expanding
+    from nrr.present.health import opportunities_json
+
+    result = scores(svc, as_of)
+    text = svc.cached(
+        ("opportunities-json", result.as_of),
+        lambda: opportunities_json(result, expanding(result, owner="account_manager")),
+    )
+    return cut(text, "opportunities", limit)

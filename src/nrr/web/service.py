@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from nrr.analysis.drill import SliceCustomers
     from nrr.analysis.history import CustomerHistory
     from nrr.book import Book
-    from nrr.present.views import Views
+    from nrr.present.views import HealthView, Views
 
 __all__ = ["DEFAULT_WINDOW", "MAX_WINDOW", "Params", "Service"]
 
@@ -256,7 +256,12 @@ class Service:
 
     def views(self, params: Params) -> Views:
         """Every view of the dashboard page (the report's `build_views`), computed once."""
-        from nrr.present.views import build_views
+        from nrr.present.views import build_views, health_view
+
+        def health(book: Book, end: str) -> HealthView:
+            # Health depends on the end month and the filter only: kept across window changes.
+            key = ("health-view", params.filter, params.value, end)
+            return self.cached(key, lambda: health_view(book, end))
 
         def compute() -> Views:
             return build_views(
@@ -265,20 +270,25 @@ class Service:
                 window=params.window,
                 by=params.by,
                 fx_mode=params.fx_mode,
+                health=health,
             )
 
         return self.cached(("views", params), compute)
 
     def sections(self, params: Params) -> str:
-        """The dashboard's sections (the report's `render_sections`), each slice linking to its
-        drill-down page."""
+        """The dashboard's sections (the report's `render_sections`), each slice and each
+        customer of the risks and opportunities linking to its drill-down page."""
         from nrr.present.report import render_sections
 
         def drill(attribute: str, value: str) -> str:
             return "/drill/segment?" + params.query(by=attribute, segment=value)
 
+        def customer(customer_id: str) -> str:
+            return "/drill/customer?" + urlencode({"customer": customer_id, "end": params.end})
+
         return self.cached(
-            ("sections", params), lambda: render_sections(self.views(params), drill=drill)
+            ("sections", params),
+            lambda: render_sections(self.views(params), drill=drill, customer=customer),
         )
 
     def slices(self, params: Params) -> list[str]:
