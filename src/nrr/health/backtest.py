@@ -29,7 +29,7 @@ import pandas as pd
 
 from nrr.errors import InputError, InternalError, Problem
 from nrr.health.indicators import reference_month
-from nrr.health.results import TIERS, as_of_day, scored_days
+from nrr.health.results import TIERS, as_of_day, scored_days, scored_on
 from nrr.health.settings import HealthSettings
 from nrr.months import month_label
 from nrr.results import RetentionFigures, as_decimal, ratio_of
@@ -261,15 +261,7 @@ def evaluate(
     """The backtest of `day` from its rows of `scored` (`results.scored_days`, which may hold
     other days too), so a caller that scores several days at once pays for it once."""
     end = check_horizon(book, day, horizon)
-    now = scored[scored["as_of"] == day] if len(scored) else scored
-    if now.empty:
-        raise InputError(
-            Problem(
-                source="--as-of",
-                message=f"no customer has MRR in {month_label(reference_month(day))}, the "
-                f"month before {day}; pick a day inside the data",
-            )
-        )
+    now = scored_on(scored, day)
     frame = _joined(now, outcomes(book, day, horizon))
     known = frame["tier"] != "unknown"
     risk = 100.0 - frame.loc[known, "score"].to_numpy(dtype=float)

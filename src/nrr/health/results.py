@@ -36,6 +36,7 @@ __all__ = [
     "parse_day",
     "risks",
     "scored_days",
+    "scored_on",
 ]
 
 TIERS = ("healthy", "neutral", "at risk", "unknown")
@@ -159,6 +160,20 @@ def scored_days(
     return score_frame(measured, settings, _attributes(book))
 
 
+def scored_on(scored: pd.DataFrame, day: date) -> pd.DataFrame:
+    """The rows of `scored` (from `scored_days`) as of `day`; an error when there are none."""
+    now = scored[scored["as_of"] == day].reset_index(drop=True) if len(scored) else scored
+    if now.empty:
+        raise InputError(
+            Problem(
+                source="--as-of",
+                message=f"no customer has MRR in {month_label(reference_month(day))}, the "
+                f"month before {day}; pick a day inside the data",
+            )
+        )
+    return now
+
+
 def as_of_day(book: Book, as_of: str | date | None) -> date:
     """`as_of` as a day; None: the first day after the last month in the data."""
     if as_of is None:
@@ -175,15 +190,7 @@ def health_scores(
     settings = settings or book.health_settings
     before = previous_month(day)
     scored = scored_days(book, [before, day], settings)
-    now = scored[scored["as_of"] == day].reset_index(drop=True) if len(scored) else scored
-    if now.empty:
-        raise InputError(
-            Problem(
-                source="--as-of",
-                message=f"no customer has MRR in {month_label(reference_month(day))}, the "
-                f"month before {day}; pick a day inside the data",
-            )
-        )
+    now = scored_on(scored, day)
     now["change"] = change(now, scored[scored["as_of"] == before])
     attributes = _attributes(book)
     if attributes is not None:

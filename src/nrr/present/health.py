@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from nrr.health.results import HealthResult, Opportunity, Risk
 
 __all__ = [
+    "change_text",
     "customer_record",
     "health_csv",
     "health_json",
@@ -37,6 +38,7 @@ __all__ = [
     "risks_csv",
     "risks_json",
     "risks_table",
+    "score_text",
 ]
 
 TIER_STYLE = {"healthy": "green", "neutral": "yellow", "at risk": "red", "unknown": "dim"}
@@ -63,12 +65,14 @@ def _number(value: float | None, places: int = 1) -> float | None:
     return round(float(value), places)
 
 
-def _score(value: float | None) -> str:
+def score_text(value: float | None) -> str:
+    """A score to one decimal; `n/a` for a customer with no indicator."""
     number = _number(value)
     return "n/a" if number is None else f"{number:.1f}"
 
 
-def _change(value: float | None) -> str:
+def change_text(value: float | None) -> str:
+    """A change in points, signed; `new` when the customer was not scored a month earlier."""
     number = _number(value)
     return "new" if number is None else f"{number:+.1f}"
 
@@ -189,8 +193,8 @@ def _summary_table(result: HealthResult) -> Table:
 
 def _breakdown(result: HealthResult, row: dict) -> Table:
     table = Table(
-        title=f"{row['customer_id']}: score {_score(row['score'])} ({row['tier']}), "
-        f"{_change(row.get('change'))} since a month earlier; MRR {money(row['mrr'])}",
+        title=f"{row['customer_id']}: score {score_text(row['score'])} ({row['tier']}), "
+        f"{change_text(row.get('change'))} since a month earlier; MRR {money(row['mrr'])}",
         title_justify="left",
         caption="\n".join(f"- {r}" for r in row["reasons"]) or "No warning signs.",
         caption_justify="left",
@@ -202,7 +206,7 @@ def _breakdown(result: HealthResult, row: dict) -> Table:
         table.add_row(
             name,
             "n/a" if c["value"] is None else f"{c['value']:g}",
-            _score(c["score"]),
+            score_text(c["score"]),
             f"{c['weight']:g}",
             f"{c['bad']:g}",
             f"{c['good']:g}",
@@ -236,9 +240,9 @@ def health_tables(
             r["customer_id"],
             *[str(r[c]) if isinstance(r[c], str) else "" for c in owners],
             money(r["mrr"]),
-            _score(r["score"]),
+            score_text(r["score"]),
             Text(r["tier"], style=TIER_STYLE[r["tier"]]),
-            _change(r.get("change")),
+            change_text(r.get("change")),
             "; ".join(r["reasons"]),
         )
     return Group(_summary_table(result), table)
@@ -289,8 +293,8 @@ def risks_table(result: HealthResult, rows: list[Risk], *, limit: int = 25) -> T
         table.add_row(
             r.customer_id,
             money(r.mrr_at_risk),
-            _score(r.score),
-            _change(r.change),
+            score_text(r.score),
+            change_text(r.change),
             r.owner or "",
             "; ".join(r.reasons),
         )
@@ -351,7 +355,7 @@ def opportunities_table(result: HealthResult, rows: list[Opportunity], *, limit:
             money(o.potential_mrr),
             f"+{o.extra_seats}",
             money(o.mrr),
-            _score(o.score),
+            score_text(o.score),
             o.owner or "",
             "; ".join(o.signals),
         )

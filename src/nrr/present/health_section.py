@@ -4,11 +4,11 @@ and `nrr opportunities` print them (scores to one decimal, MRR to cents)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from nrr.present.health import change_text, score_text
 from nrr.present.tables import money, percent
 from nrr.present.views import HealthView
 
@@ -17,19 +17,6 @@ __all__ = ["TIER_TONES", "CustomerLink", "health_section"]
 # Each tier's colour, from the bands' tones (the CLI's green, yellow, red, dim).
 TIER_TONES = {"healthy": "good", "neutral": "warn", "at risk": "bad", "unknown": "none"}
 CustomerLink = Callable[[str], str]
-
-
-def _missing(value: float | None) -> bool:
-    return value is None or math.isnan(value)
-
-
-def _score(value: float | None) -> str:
-    return "n/a" if _missing(value) else f"{round(value, 1):.1f}"  # type: ignore[arg-type]
-
-
-def _change(value: float | None) -> str:
-    # No score a month earlier: the customer is new to scoring (as `nrr risks` prints it).
-    return "new" if _missing(value) else f"{round(value, 1):+.1f}"  # type: ignore[arg-type]
 
 
 def _customers(count: int) -> str:
@@ -69,8 +56,8 @@ def health_section(view: HealthView | None, link: CustomerLink | None) -> dict[s
                 "customer_id": r.customer_id,
                 "link": link(r.customer_id) if link else None,
                 "mrr_at_risk": money(r.mrr_at_risk),
-                "score": _score(r.score),
-                "change": _change(r.change),
+                "score": score_text(r.score),
+                "change": change_text(r.change),
                 "owner": r.owner or "",
                 "reasons": "; ".join(r.reasons),
             }
@@ -86,7 +73,7 @@ def health_section(view: HealthView | None, link: CustomerLink | None) -> dict[s
                 "potential_mrr": money(o.potential_mrr),
                 "extra_seats": f"+{o.extra_seats:,}",
                 "mrr": money(o.mrr),
-                "score": _score(o.score),
+                "score": score_text(o.score),
                 "owner": o.owner or "",
                 "signals": "; ".join(o.signals),
             }
