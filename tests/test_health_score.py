@@ -181,6 +181,9 @@ def test_risks_rank_the_at_risk_tier_with_owner_and_reasons(result) -> None:
         ("a", Decimal("1000.00"), "Ana")
     ]
     assert risks[0].reasons[0] == "logins down 40% on the prior 30 days"
+    # Exact amounts: the list's total is the at-risk tier's MRR, to the cent.
+    tiers = result.tiers().set_index("tier")
+    assert sum(r.mrr_at_risk for r in risks) == tiers.loc["at risk", "mrr"]
 
 
 def test_opportunities_size_the_seats_needed_at_the_target_use(result) -> None:

@@ -208,6 +208,9 @@ def health_scores(
 
 @dataclass(frozen=True)
 class Risk:
+    """An at-risk customer. Amounts are exact; they are rounded to cents where shown, and
+    totals are rounded from the exact sum, so they equal the tier table's MRR."""
+
     customer_id: str
     mrr_at_risk: Decimal
     score: float
@@ -223,7 +226,7 @@ def risks(result: HealthResult, *, owner: str = "csm") -> list[Risk]:
     rows = [
         Risk(
             customer_id=r["customer_id"],
-            mrr_at_risk=_cents(r["mrr"]),
+            mrr_at_risk=Decimal(r["mrr"]),
             score=float(r["score"]),
             change=None if pd.isna(r["change"]) else float(r["change"]),
             owner=_owner(r, owner),
@@ -295,9 +298,9 @@ def opportunities(result: HealthResult, *, owner: str = "account_manager") -> li
         out.append(
             Opportunity(
                 customer_id=r["customer_id"],
-                potential_mrr=_cents(per_seat * extra),
+                potential_mrr=per_seat * extra,
                 extra_seats=extra,
-                mrr=_cents(r["mrr"]),
+                mrr=Decimal(r["mrr"]),
                 score=float(r["score"]),
                 tier=r["tier"],
                 owner=_owner(r, owner),
