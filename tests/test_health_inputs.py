@@ -122,10 +122,37 @@ def test_stakeholders_are_typed(tmp_path):
         ],
     )
     rows = _rows("stakeholders", raw)
+    # No active_from column: nobody's arrival is known (None).
     assert [tuple(r.values()) for r in rows] == [
-        ("a", "Ann", "CFO", True, False, None),
-        ("b", None, None, True, True, date(2024, 6, 30)),
-        ("c", "Cy", "Ops", False, False, None),
+        ("a", "Ann", "CFO", True, False, None, None),
+        ("b", None, None, True, True, date(2024, 6, 30), None),
+        ("c", "Cy", "Ops", False, False, None, None),
+    ]
+
+
+def test_stakeholders_may_say_when_each_person_arrived(tmp_path):
+    header = [*COLUMNS["stakeholders"], "active_from"]
+    good = [
+        ["a", "Ann", "CFO", "true", "false", "", "2024-02-01"],
+        ["b", "Bo", "COO", "no", "yes", "2024-06-30", ""],
+    ]
+    rows = _rows("stakeholders", _raw(tmp_path, "stakeholders", good, header))
+    assert [(r["customer_id"], r["active_from"]) for r in rows] == [
+        ("a", date(2024, 2, 1)),
+        ("b", None),
+    ]
+    bad = [
+        ["a", "Ann", "CFO", "true", "false", "", "Feb 2024"],
+        ["b", "Bo", "COO", "no", "yes", "2024-01-31", "2024-03-01"],
+    ]
+    raw = _raw(tmp_path, "stakeholders", bad, header)
+    with pytest.raises(InputError) as caught:
+        validate_signal(CON, raw, "stakeholders", intake=Intake())
+    assert [str(p) for p in caught.value.problems] == [
+        f"stakeholders.csv:2:active_from: active_from is 'Feb 2024', {_DATE}, or leave it "
+        "empty if not known",
+        "stakeholders.csv:3:active_until: active_until '2024-01-31' is before active_from; "
+        "the person must arrive before they leave",
     ]
 
 
@@ -245,8 +272,8 @@ def test_parquet_input_with_native_types(tmp_path):
     pq.write_table(table.set_column(4, "decision_maker", pa.array([False, True])), path)
     raw = open_file(CON, path, role="stakeholders")
     assert [tuple(r.values()) for r in _rows("stakeholders", raw)] == [
-        ("a", "Ann", "CFO", True, False, None),
-        ("b", None, "CTO", False, True, date(2024, 6, 30)),
+        ("a", "Ann", "CFO", True, False, None, None),
+        ("b", None, "CTO", False, True, date(2024, 6, 30), None),
     ]
 
 

@@ -424,3 +424,24 @@ def test_a_day_with_nobody_at_risk_or_expanding_gives_empty_lists(result) -> Non
     assert json.loads(risks_json(result, []))["mrr_at_risk"] == 0.0
     assert json.loads(opportunities_json(result, []))["potential_mrr"] == 0.0
     assert risks_csv([]).startswith("customer_id,mrr_at_risk")
+
+
+def test_a_replacement_counts_only_from_the_day_they_arrived(result) -> None:
+    def a_with(arrived: str) -> dict:
+        frames = _frames()
+        frames["stakeholders"] = pd.DataFrame(
+            [
+                (*STAKEHOLDERS[0], "2023-12-01"),
+                (*STAKEHOLDERS[1], ""),
+                ("a", "Cy Park", "Ops Lead", "true", "false", "", arrived),
+            ],
+            columns=[*frames["stakeholders"].columns, "active_from"],
+        )
+        return _row(nrr.load(frames.pop("subscriptions"), **frames).health(AS_OF), "a")
+
+    # Cy arrives after the day: on the day Ann's seat was empty, as without Cy.
+    later = a_with("2024-07-10")
+    assert later["champion_left"] == 1 and later["score"] == _row(result, "a")["score"]
+    # Cy arrived before the day: the champion was replaced, both roles are covered.
+    replaced = a_with("2024-06-20")
+    assert replaced["champion_left"] == 0 and replaced["stakeholder_coverage"] == 2

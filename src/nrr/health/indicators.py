@@ -158,8 +158,10 @@ def _touchpoints(touchpoints: ir.Table, bounds: ir.Table) -> pd.DataFrame:
 def _stakeholders(stakeholders: ir.Table, bounds: ir.Table) -> pd.DataFrame:
     b = bounds.view()
     t = stakeholders.cross_join(b)
-    there = t.active_until.isnull() | (t.active_until >= t.as_of)
-    left = t.champion & t.active_until.notnull() & (t.active_until >= t.d90) & ~there
+    arrived = t.active_from.isnull() | (t.active_from < t.as_of)
+    there = arrived & (t.active_until.isnull() | (t.active_until >= t.as_of))
+    left = arrived & t.champion & t.active_until.notnull() & (t.active_until >= t.d90)
+    left = left & (t.active_until < t.as_of)
     agg = t.group_by("as_of", "customer_id").agg(
         champion_there=(t.champion & there).any(),
         decider_there=(t.decision_maker & there).any(),

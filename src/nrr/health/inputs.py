@@ -283,11 +283,31 @@ def _stakeholders(raw: RawSource) -> _Parsed:
         "bad_decision_maker": decides.isnull(),
         "bad_until": ~_blank(until_text) & until.isnull(),
     }
-    checks = (
+    checks: tuple[Check, ...] = (
         _boolean_check("bad_champion", "champion"),
         _boolean_check("bad_decision_maker", "decision_maker"),
         _date_check("bad_until", "active_until", blank_ok="while the person is still there"),
     )
+    # Optional: without the day a person arrived, a backtest takes everyone listed as there
+    # from the start; with it, nobody counts before they came.
+    if "active_from" in raw.columns:
+        from_text = _text(raw, "active_from")
+        since = _date(from_text)
+        typed["active_from"] = since
+        flags["bad_from"] = ~_blank(from_text) & since.isnull()
+        flags["bad_span"] = since.notnull() & until.notnull() & (until < since)
+        checks = (
+            *checks,
+            _date_check("bad_from", "active_from", blank_ok="if not known"),
+            Check(
+                "bad_span",
+                "active_until",
+                lambda v: f"active_until {_show(v)} is before active_from; the person must "
+                "arrive before they leave",
+            ),
+        )
+    else:
+        typed["active_from"] = ibis.null("date")
     return typed, flags, checks
 
 
