@@ -137,9 +137,7 @@ def read_config(path: str | Path | None) -> Config:
             )
     if problems:
         raise InputError(problems)
-    return Config(
-        path=file, settings=settings, inputs=inputs, benchmarks=benchmarks, health=health
-    )
+    return Config(path=file, settings=settings, inputs=inputs, benchmarks=benchmarks, health=health)
 
 
 def _input(name: str, role: str, value: object, problems: list[Problem]) -> InputSpec | None:

@@ -18,7 +18,15 @@ import ibis.expr.types as ir
 
 from nrr.validate import LOCAL_MRR
 
-__all__ = ["customer_steps", "deltas", "first_active", "live_lines", "returns", "snapshot"]
+__all__ = [
+    "customer_steps",
+    "customer_steps_of",
+    "deltas",
+    "first_active",
+    "live_lines",
+    "returns",
+    "snapshot",
+]
 
 _LOCAL_SUM = "decimal(38, 8)"
 
@@ -67,7 +75,11 @@ def customer_steps(lines: ir.Table) -> ir.Table:
     ever used gets a row at each of that customer's change months, so a customer-level sum
     over currencies sees its whole MRR, not only the currency that moved.
     """
-    changes = deltas(lines)
+    return customer_steps_of(deltas(lines))
+
+
+def customer_steps_of(changes: ir.Table) -> ir.Table:
+    """`customer_steps` from the lines' `deltas`, for a caller that has them already."""
     change_months = changes.select("customer_id", "month").distinct()
     currencies = changes.select("customer_id", "currency").distinct()
     grid = change_months.join(currencies, "customer_id")
@@ -95,11 +107,16 @@ def returns(steps: ir.Table, reactivation_window: int | None) -> ir.Table:
     per = steps.group_by("customer_id", "month").agg(
         before=steps.before.sum(), after=steps.after.sum()
     )
+    starts = per.filter((per.before == 0) & (per.after > 0))
+    if reactivation_window is None:
+        # Any gap counts, so every start but a customer's first is a return: no need to find
+        # the stop before each one.
+        first = starts.month.min().over(group_by=starts.customer_id)
+        return starts.select("customer_id", "month", returning=starts.month > first)
     stopped = ibis.ifelse((per.before > 0) & (per.after == 0), per.month, ibis.null("int64"))
     last_stop = stopped.max().over(group_by=per.customer_id, order_by=per.month, rows=(None, -1))
     per = per.mutate(last_stop=last_stop)
     began = per.filter((per.before == 0) & (per.after > 0))
     returning = began.last_stop.notnull()
-    if reactivation_window is not None:
-        returning = returning & (began.month - began.last_stop <= reactivation_window)
+    returning = returning & (began.month - began.last_stop <= reactivation_window)
     return began.select("customer_id", "month", returning=returning)

@@ -20,7 +20,7 @@ import pyarrow as pa
 from nrr.attributes import segment_of
 from nrr.errors import InternalError
 from nrr.fx import RateBook, convert
-from nrr.ledger import customer_steps, deltas, first_active, returns
+from nrr.ledger import customer_steps_of, deltas, first_active, returns
 from nrr.months import month_label
 from nrr.results import BridgeMonth, as_decimal
 from nrr.validate import MONEY
@@ -128,20 +128,20 @@ def monthly_bridge(
     `reactivation_window` months (None: any gap is a reactivation)."""
     months = list(range(start - 1, end + 1))
     rate_table = bridge_rates(rates, currencies, months)
-    steps = customer_steps(lines)
-    changes = deltas(lines)
-    first = first_active(lines)
-    segments = segment_of(first, by=by, customers=customers, first=first)
-
-    began = returns(steps, reactivation_window)
-    moves = _movement_totals(customer_movements(steps, rate_table, began, start, end), segments)
-    levels = _levels(changes, segments, rate_table, months)
-    active = _active_counts(steps, segments, months)
-
     table: dict[str, dict[int, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
-    for frame in (moves, levels, active):
-        for record in frame.to_pyarrow().to_pylist():
-            table[record.pop("segment")][record.pop("month")].update(record)
+    # The deltas and the steps feed three queries each: computed once, kept for this call.
+    with deltas(lines).cache() as changes, customer_steps_of(changes).cache() as steps:
+        first = first_active(lines)
+        segments = segment_of(first, by=by, customers=customers, first=first)
+        began = returns(steps, reactivation_window)
+        moves = customer_movements(steps, rate_table, began, start, end)
+        for frame in (
+            _movement_totals(moves, segments),
+            _levels(changes, segments, rate_table, months),
+            _active_counts(steps, segments, months),
+        ):
+            for record in frame.to_pyarrow().to_pylist():
+                table[record.pop("segment")][record.pop("month")].update(record)
 
     result: list[BridgeMonth] = []
     for segment in sorted(table):

@@ -8,14 +8,16 @@ window counts once, by its net change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import fields
 from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
 
-from nrr.attributes import ALL, segment_of
+from nrr.attributes import segment_of
 from nrr.fx import RateBook, convert
-from nrr.ledger import customer_steps, first_active, returns, snapshot
+from nrr.ledger import customer_steps, first_active, live_lines, returns
 from nrr.months import month_label
 from nrr.results import RetentionFigures, WindowResult, as_decimal
 from nrr.validate import MONEY
@@ -35,35 +37,36 @@ _SUMS = (
 )
 
 
-def _valued(snap: ir.Table, rates: ir.Table, rate_column: str, name: str) -> ir.Table:
-    joined = snap.join(rates, "currency")
-    return joined.group_by("customer_id").agg(
-        **{name: convert(joined.local, joined[rate_column]).sum().cast(MONEY)}
-    )
-
-
 def customer_window(
     lines: ir.Table, rates: RateBook, currencies: list[str], start: int, end: int, fx_mode: str
 ) -> ir.Table:
-    """(customer_id, s_s, s_e, e_e) for every customer active in `start` or in `end`."""
+    """(customer_id, s_s, s_e, e_e) for every customer active in `start` or in `end`.
+
+    One pass over the lines in service at either month: each line is valued at the rates it
+    needs and summed per customer (exact: products of 8- and 9-decimal numbers fit MONEY's
+    scale, so summing per line equals converting per-currency sums)."""
     table = rates.table(currencies, [start, end])
     pivot = table.group_by("currency").agg(
         rate_s=table.rate.max(where=table.month == start),
         rate_e=table.rate.max(where=table.month == end),
     )
-    e_rate = "rate_e" if fx_mode == "spot" else "rate_s"
-    at_start, at_end = snapshot(lines, start), snapshot(lines, end)
-    s_s = _valued(at_start, pivot, "rate_s", "s_s")
-    s_e = _valued(at_start, pivot, e_rate, "s_e")
-    e_e = _valued(at_end, pivot, e_rate, "e_e")
-    start_side = s_s.join(s_e, "customer_id")
-    both = start_side.outer_join(e_e, "customer_id")
+    live = live_lines(lines)
+
+    def in_service(month: int) -> ir.BooleanValue:
+        return (live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month))
+
+    flagged = live.select(
+        "customer_id", "currency", "mrr_local", at_s=in_service(start), at_e=in_service(end)
+    )
+    t = flagged.filter(flagged.at_s | flagged.at_e).join(pivot, "currency")
+    e_rate = t.rate_e if fx_mode == "spot" else t.rate_s
     zero = ibis.literal(Decimal(0)).cast(MONEY)
-    return both.select(
-        customer_id=ibis.coalesce(start_side.customer_id, e_e.customer_id),
-        s_s=ibis.coalesce(start_side.s_s, zero),
-        s_e=ibis.coalesce(start_side.s_e, zero),
-        e_e=ibis.coalesce(e_e.e_e, zero),
+
+    def total(condition: ir.BooleanValue, rate: ir.NumericValue) -> ir.NumericValue:
+        return ibis.ifelse(condition, convert(t.mrr_local, rate), zero).sum().cast(MONEY)
+
+    return t.group_by("customer_id").agg(
+        s_s=total(t.at_s, t.rate_s), s_e=total(t.at_s, e_rate), e_e=total(t.at_e, e_rate)
     )
 
 
@@ -79,15 +82,22 @@ def classified_window(
     """`customer_window` plus each customer's `first_m` and `returning`, and `first_active`.
 
     `returning` says whether a customer that starts inside the window does so as a
-    reactivation: its first return inside the window decides, as in the monthly bridge."""
+    reactivation: its first return inside the window decides, as in the monthly bridge.
+    Only customers active before the window can return; without a reactivation window every
+    one of them does, so the full history of starts and stops is walked only for them, and
+    only when a window of N months makes the length of the gap matter."""
     per_customer = customer_window(lines, rates, currencies, start, end, fx_mode)
     first = first_active(lines)
-    began = returns(customer_steps(lines), reactivation_window)
+    per_customer = per_customer.view().join(first, "customer_id")
+    came_before = per_customer.first_m < start
+    if reactivation_window is None:
+        return per_customer.mutate(returning=came_before), first
+    candidates = per_customer.filter(came_before & (per_customer.s_s == 0))
+    began = returns(customer_steps(lines.semi_join(candidates, "customer_id")), reactivation_window)
     inside = began.filter((began.month > start) & (began.month <= end))
     first_return = inside.group_by("customer_id").agg(
         returning=inside.returning.argmin(inside.month)
     )
-    per_customer = per_customer.view().join(first, "customer_id")
     per_customer = per_customer.left_join(first_return, "customer_id").select(
         *[per_customer[c] for c in per_customer.columns],
         returning=first_return.returning.fill_null(False),
@@ -127,6 +137,15 @@ def _figures(record: dict) -> RetentionFigures:
     )
 
 
+def _sum(parts: Iterable[RetentionFigures]) -> RetentionFigures:
+    total = _EMPTY
+    for part in parts:
+        total = RetentionFigures(
+            **{f.name: getattr(total, f.name) + getattr(part, f.name) for f in fields(total)}
+        )
+    return total
+
+
 _EMPTY = RetentionFigures(
     starting_mrr=Decimal(0),
     ending_mrr=Decimal(0),
@@ -162,17 +181,15 @@ def window_metrics(
         lines, rates, currencies, start, end, fx_mode, reactivation_window
     )
 
-    def run(attribute: str | None) -> dict[str, RetentionFigures]:
-        segments = segment_of(
-            per_customer, by=attribute, customers=customers, first=first, window_start=start
-        )
-        rows = _aggregate(per_customer.join(segments, "customer_id")).to_pyarrow().to_pylist()
-        return {r["segment"]: _figures(r) for r in rows}
-
-    overall = run(None).get(ALL, _EMPTY)
+    sliced = segment_of(per_customer, by=by, customers=customers, first=first, window_start=start)
+    rows = _aggregate(per_customer.join(sliced, "customer_id")).to_pyarrow().to_pylist()
+    figures = {r["segment"]: _figures(r) for r in rows}
+    # Every customer is in exactly one slice, so the book's figures are the slices' sums:
+    # one query serves both.
+    overall = _sum(figures.values())
     segments: tuple[tuple[str, RetentionFigures], ...] = ()
     if by is not None:
-        segments = tuple(sorted(run(by).items()))
+        segments = tuple(sorted(figures.items()))
     return WindowResult(
         start=month_label(start),
         end=month_label(end),

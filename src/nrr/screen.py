@@ -151,7 +151,7 @@ class Intake:
         return self.accounts[source]
 
     def open_account(self, raw: RawSource, con: ibis.BaseBackend) -> Account:
-        rows = int(raw.table.count().execute())
+        rows = raw.rows if raw.rows is not None else int(raw.table.count().execute())
         account = Account(source=raw.name, rows_read=rows)
         self.accounts[raw.name] = account
         return account

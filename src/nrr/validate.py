@@ -30,7 +30,7 @@ __all__ = [
 # Per-line MRR in its own currency: 12 integer digits, 8 decimals. With rates at 9 decimals
 # the product fits 38 digits exactly on every engine, so no conversion rounds.
 LOCAL_MRR = "decimal(20, 8)"
-MONEY = "decimal(38, 17)"
+MONEY = "decimal(38, 18)"
 _NUMBER = "decimal(38, 10)"
 _MAX_MRR = 10**10
 
@@ -265,7 +265,7 @@ def validate_subscriptions(
     if intake.quarantine and first_rates is not None:
         flags["bad_rate"] = _uncovered(currency, base_currency, first_rates, start_m, end_m, amount)
         checks = (*checks, _rate_check(base_currency))
-    safe_mrr = ibis.ifelse(too_large, 0, safe_amount / safe_interval).cast("decimal(38, 10)")
+    safe_mrr = ibis.ifelse(too_large, 0, safe_amount / safe_interval)
     readable = ok_money & ~too_large
     parsed = base.select(
         base[ROW],

@@ -140,6 +140,8 @@ OnInvalidOpt = typer.Option(
 RejectedOpt = typer.Option(
     None, "--rejected", help="Where quarantined rows go (default nrr-rejected.csv)."
 )
+
+
 def _health_option(kind: str, what: str) -> Any:
     return typer.Option(
         None, f"--{kind}", help=f"Health input: {what} (CSV or Parquet; docs/health-inputs.md)."

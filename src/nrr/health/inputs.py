@@ -302,8 +302,10 @@ def _stakeholders(raw: RawSource) -> _Parsed:
             Check(
                 "bad_span",
                 "active_until",
-                lambda v: f"active_until {_show(v)} is before active_from; the person must "
-                "arrive before they leave",
+                lambda v: (
+                    f"active_until {_show(v)} is before active_from; the person must "
+                    "arrive before they leave"
+                ),
             ),
         )
     else:

@@ -4,15 +4,18 @@ Everything is read as text first so that validation, not the reader, decides wha
 value is, and can say which row and column it was in. Each raw table gets a `_row` column
 with the row number a user would see (the header of a CSV file is row 1).
 
-A CSV file is first read once by Python's `csv` module, streaming, a row at a time: that
-pass checks what the engine would only report vaguely or not at all (text that is not UTF-8,
-rows with more or fewer fields than the header, quotes that never close, mixed line endings,
-empty lines that would shift the row numbers) and names the row. The engine then reads the
-file with the separator and header found, so both agree on what a row is.
+A CSV file is checked for what the engine would only report vaguely or not at all (text that
+is not UTF-8, rows with more or fewer fields than the header, quotes that never close, mixed
+line endings, empty lines that would shift the row numbers), and the row is named. A quick
+pass over the bytes (UTF-8, NUL bytes, line endings, empty lines) followed by the engine's
+strict count of the rows clears an ordinary file at disk speed; a file it has any doubt about
+is read once more by Python's `csv` module, a row at a time, which finds the row to name. The
+engine then reads the file with the separator and header found, so both agree on what a row is.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 from dataclasses import dataclass
@@ -47,6 +50,7 @@ class RawSource:
     name: str
     table: ibis.Table
     columns: tuple[str, ...]
+    rows: int | None = None  # the number of rows, when reading already counted them
 
 
 def _fail(name: str, message: str) -> InputError:
@@ -80,9 +84,34 @@ def _empty(role: str) -> str:
 
 def _open_csv(con: DuckDBBackend, path: Path, name: str, head: bytes, role: str) -> RawSource:
     _check_text(name, head)
+    layout = _quick_layout(path, name, head)
+    if layout is not None:
+        # Rows longer than the scan allows fail here too, so the scan can say so.
+        table = _read_csv(con, path, name, layout, max_line_bytes=_MAX_ROW_CHARS)
+        try:
+            rows = int(table.count().execute())
+        except duckdb.Error:
+            pass  # the careful scan below finds the row and says what is wrong with it
+        else:
+            return _finish(name, table, first_row=layout.first_row, rows=rows)
     layout = _scan_csv(path, name, head, role)
+    table = _read_csv(con, path, name, layout)
+    # With a single column the engine reads an empty line as an empty value, so empty lines
+    # at the end would become rows (the scan refuses every other empty line).
+    last_row = layout.last_row if len(layout.columns) == 1 else None
+    return _finish(name, table, first_row=layout.first_row, last_row=last_row)
+
+
+def _read_csv(
+    con: DuckDBBackend,
+    path: Path,
+    name: str,
+    layout: _Layout,
+    *,
+    max_line_bytes: int = _ENGINE_MAX_LINE_BYTES,
+) -> ibis.Table:
     try:
-        table = con.read_csv(
+        return con.read_csv(
             str(path),
             columns=dict.fromkeys(layout.columns, "VARCHAR"),
             header=True,
@@ -91,14 +120,56 @@ def _open_csv(con: DuckDBBackend, path: Path, name: str, head: bytes, role: str)
             quote='"',
             escape='"',
             strict_mode=True,
-            max_line_size=_ENGINE_MAX_LINE_BYTES,
+            max_line_size=max_line_bytes,
         )
     except duckdb.Error as exc:
         raise _fail(name, f"cannot be read as CSV: {_first_line(exc)}") from None
-    # With a single column the engine reads an empty line as an empty value, so empty lines
-    # at the end would become rows (the scan refuses every other empty line).
-    last_row = layout.last_row if len(layout.columns) == 1 else None
-    return _finish(name, table, first_row=layout.first_row, last_row=last_row)
+
+
+_CHUNK_BYTES = 8 << 20
+# Byte pairs that only an empty line (or a value with an empty line inside quotes) contains.
+_EMPTY_LINE = (b"\n\n", b"\r\r", b"\n\r\n")
+
+
+def _quick_layout(path: Path, name: str, head: bytes) -> _Layout | None:
+    """The layout of an ordinary CSV file from one fast pass over its bytes, or None when
+    anything calls for the row-by-row scan: bytes that are not UTF-8, a NUL byte, mixed line
+    endings, an empty line, a header that is not on the first line or has one column."""
+    text = head.removeprefix(_UTF8_BOM)
+    if not text or text[:1] in (b"\n", b"\r") or b"\n" not in text:
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lf = cr = crlf = 0
+    previous = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK_BYTES):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return None
+            joined = previous + chunk
+            if b"\x00" in chunk or any(pair in joined for pair in _EMPTY_LINE):
+                return None
+            lf, cr = lf + chunk.count(b"\n"), cr + chunk.count(b"\r")
+            crlf += joined.count(b"\r\n") - previous.count(b"\r\n")
+            previous = chunk[-2:]
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    if cr and not (cr == crlf == lf):
+        return None  # CR line endings, or a mix: the scan says which line
+    separator = _guess_separator(head)
+    line = text.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", errors="replace")
+    if '"' in line:
+        return None  # a quoted header may span lines
+    try:
+        header = next(csv.reader([line], delimiter=separator, skipinitialspace=True), [])
+    except csv.Error:
+        return None
+    if len(header) < 2:
+        return None
+    return _Layout(separator, _column_names(name, header), 0, 2, 0)
 
 
 def _check_text(name: str, head: bytes) -> None:
@@ -378,7 +449,12 @@ def _as_text(table: ibis.Table) -> ibis.Table:
 
 
 def _finish(
-    name: str, table: ibis.Table, *, first_row: int, last_row: int | None = None
+    name: str,
+    table: ibis.Table,
+    *,
+    first_row: int,
+    last_row: int | None = None,
+    rows: int | None = None,
 ) -> RawSource:
     renames: dict[str, str] = {}
     for column in table.columns:
@@ -396,7 +472,7 @@ def _finish(
     table = table.mutate(**{ROW: (ibis.row_number() + first_row).cast("int64")})
     if last_row is not None:
         table = table.filter(table[ROW] <= last_row)
-    return RawSource(name=name, table=table, columns=tuple(renames))
+    return RawSource(name=name, table=table, columns=tuple(renames), rows=rows)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,0 +1,156 @@
+"""Benchmark at scale: nrr against hand-written DuckDB SQL, wall time and peak memory.
+
+    .venv/bin/python bench/scale.py                      # 10k, 100k and 1M customers
+    .venv/bin/python bench/scale.py 1000000 --no-report  # one size, without the report
+    .venv/bin/python bench/scale.py 100000 --parquet     # read the Parquet files too
+
+For each size, bench/generate.py writes the book once (about 3 lines a customer, 5 years,
+four currencies, three products) to /tmp/nrr-bench/SIZE. Then, each as its own process:
+
+- `nrr metrics --by segment` over the 12 months to 2025-12, and the hand-written query for the
+  same numbers (bench/handwritten.py);
+- `nrr movements` over 48 months (2022-01 to 2025-12), and its hand-written query;
+- `nrr report` (every analysis and chart of the HTML report), unless --no-report.
+
+It prints wall time, peak memory (the process's maximum resident set) and nrr's time as a
+multiple of the hand-written query's, checks that both print the same numbers to the cent,
+and ends with the issue's target: metrics plus movements within 1.2x the hand-written SQL.
+Figures are printed, never asserted: they depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate  # noqa: E402
+
+NRR = [str(Path(sys.executable).parent / "nrr")]
+END, WINDOW, FIRST = "2025-12", "12", "2022-01"
+SIZES = (10_000, 100_000, 1_000_000)
+
+
+@dataclass
+class Run:
+    label: str
+    wall: float
+    peak_mb: float
+    out: str
+    ok: bool
+
+
+def measure(label: str, args: list[str]) -> Run:
+    """Run one process; its wall time and peak RSS (from wait4, this child alone)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        began = time.perf_counter()
+        child = subprocess.Popen(args, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - began
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text, problem = out.read().decode(), err.read().decode()
+    ok = child.returncode == 0
+    if not ok:
+        print(f"  {label}: exit {child.returncode}: {problem.strip()[-400:]}")
+    return Run(label, wall, usage.ru_maxrss / 1024, text, ok)
+
+
+def _same(nrr: object, hand: object) -> bool:
+    """nrr's JSON equals the hand-written query's on every key the query prints."""
+    if isinstance(hand, dict):
+        return isinstance(nrr, dict) and all(_same(nrr.get(k), v) for k, v in hand.items())
+    if isinstance(hand, list):
+        return (
+            isinstance(nrr, list)
+            and len(nrr) == len(hand)
+            and all(_same(a, b) for a, b in zip(nrr, hand, strict=True))
+        )
+    return nrr == hand
+
+
+def _agree(nrr: Run, hand: Run) -> bool:
+    return nrr.ok and hand.ok and _same(json.loads(nrr.out), json.loads(hand.out))
+
+
+def _row(run: Run, base: Run | None = None, agree: bool | None = None) -> None:
+    ratio = f"{run.wall / base.wall:5.2f}x" if base is not None and base.wall else "      "
+    check = "" if agree is None else ("  same numbers" if agree else "  NUMBERS DIFFER")
+    print(f"  {run.label:<44} {run.wall:7.2f} s {run.peak_mb:8.0f} MB  {ratio}{check}")
+
+
+def bench(customers: int, *, report: bool, parquet: bool) -> tuple[float, float]:
+    paths = generate(customers, Path("/tmp/nrr-bench") / str(customers))
+    folder = paths["subscriptions.csv"].parent
+    size = paths["subscriptions.csv"].stat().st_size / 1e6
+    print(f"\n{customers:,} customers ({size:,.0f} MB of subscriptions CSV) in {folder}")
+    kinds = ["csv", "parquet"] if parquet else ["csv"]
+    totals = (0.0, 0.0)
+    for kind in kinds:
+        inputs = [
+            "-s", str(paths[f"subscriptions.{kind}"]),
+            "-c", str(paths[f"customers.{kind}"]),
+            "--fx-rates", str(paths["fx_rates.csv"]),
+        ]  # fmt: skip
+        hand = [sys.executable, str(HERE / "handwritten.py")]
+        m_args = ["metrics", *inputs, "--end", END, "--window", WINDOW, "--by", "segment"]
+        metrics = measure(f"nrr metrics --by segment ({kind})", [*NRR, *m_args, "-f", "json"])
+        v_args = ["movements", *inputs, "--start", FIRST, "--end", END]
+        moves = measure(f"nrr movements, 48 months ({kind})", [*NRR, *v_args, "-f", "json"])
+        if kind == "csv":
+            hand_m = measure(
+                "hand-written SQL: metrics",
+                [*hand, "metrics", str(folder), "--end", END, "--window", WINDOW],
+            )
+            hand_v = measure(
+                "hand-written SQL: movements",
+                [*hand, "movements", str(folder), "--start", FIRST, "--end", END],
+            )
+            _row(hand_m)
+            _row(hand_v)
+        agree_m = _agree(metrics, hand_m)
+        agree_v = _agree(moves, hand_v)
+        _row(metrics, hand_m, agree_m)
+        _row(moves, hand_v, agree_v)
+        if kind == "csv":
+            totals = (metrics.wall + moves.wall, hand_m.wall + hand_v.wall)
+    if report:
+        with tempfile.TemporaryDirectory() as tmp:
+            inputs = [
+                "-s", str(paths["subscriptions.csv"]), "-c", str(paths["customers.csv"]),
+                "--fx-rates", str(paths["fx_rates.csv"]),
+            ]  # fmt: skip
+            out = Path(tmp) / "report.html"
+            args = [*NRR, "report", *inputs, "--end", END, "--out", str(out)]
+            _row(measure("nrr report (csv)", args))
+    nrr_total, hand_total = totals
+    print(
+        f"  metrics + movements: nrr {nrr_total:.2f} s, hand-written {hand_total:.2f} s, "
+        f"ratio {nrr_total / hand_total:.2f}x (target 1.2x)"
+    )
+    return totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES))
+    parser.add_argument("--no-report", action="store_true", help="skip `nrr report`")
+    parser.add_argument("--parquet", action="store_true", help="also read the Parquet files")
+    args = parser.parse_args()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; wall time, peak RSS, ratio")
+    for customers in args.sizes:
+        bench(customers, report=not args.no_report, parquet=args.parquet)
+
+
+if __name__ == "__main__":
+    main()
