@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 
 from nrr.doubles import line_warnings
 from nrr.errors import InputError, Problem
-from nrr.parsing import parse_number
+from nrr.parsing import parse_number, strip
 from nrr.screen import CURRENCY_HINT, DEFAULT_MAX_PROBLEMS, MRR_HINT, Check, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -153,7 +153,7 @@ _SUBSCRIPTION_CHECKS = (
 
 def _text(raw: RawSource, column: str) -> ir.StringValue:
     if column in raw.columns:
-        return raw.table[column].strip()
+        return strip(raw.table[column])
     return ibis.literal("", "string")
 
 
@@ -359,9 +359,9 @@ def validate_customers(
             )
         )
     t = raw.table
-    customer = t["customer_id"].strip()
+    customer = strip(t["customer_id"])
     attributes = {
-        c: ibis.ifelse(_blank(t[c].strip()), "(none)", t[c].strip())
+        c: ibis.ifelse(_blank(strip(t[c])), "(none)", strip(t[c]))
         for c in raw.columns
         if c not in ("customer_id", ROW)
     }
