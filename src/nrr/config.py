@@ -2,6 +2,7 @@
 
     currency = "USD"
     url = "postgresql://analyst@warehouse:5432/billing"   # optional: inputs are tables there
+    engine = "spark"                                      # where to compute (docs/engines.md)
     on_invalid = "quarantine"                             # or "fail" (default)
     rejected = "rejected.csv"
     churn_at = "period_end"                               # or "cancel"
@@ -52,6 +53,7 @@ DEFAULT_CONFIG = "nrr.toml"
 _TOP = {
     "currency": str,
     "url": str,
+    "engine": str,
     "on_invalid": str,
     "rejected": str,
     "churn_at": str,

@@ -19,6 +19,8 @@ import ibis.expr.types as ir
 from nrr.validate import LOCAL_MRR
 
 __all__ = [
+    "as_count",
+    "cached",
     "customer_steps",
     "customer_steps_of",
     "deltas",
@@ -29,6 +31,20 @@ __all__ = [
 ]
 
 _LOCAL_SUM = "decimal(38, 8)"
+
+
+def cached(table: ir.Table) -> ir.Table:
+    """`table.cache()` on any engine: computed once, kept until the `with` block ends.
+
+    Ibis 12's PySpark backend caches a query without first registering the in-memory tables
+    (rates, calendars) it reads, so they are registered here, as any execution would."""
+    table._find_backend()._run_pre_execute_hooks(table)
+    return table.cache()
+
+
+def as_count(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """1 where `condition` holds, else 0 (PostgreSQL cannot cast a boolean to bigint)."""
+    return ibis.ifelse(condition, 1, 0).cast("int64")
 
 
 def live_lines(lines: ir.Table) -> ir.Table:

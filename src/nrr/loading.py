@@ -16,6 +16,7 @@ from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
+from nrr.engine import open_engine
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
@@ -69,6 +70,7 @@ def load(
     touchpoints: Source | None = None,
     stakeholders: Source | None = None,
     health: HealthSettings = DEFAULT_HEALTH,
+    engine: str | ibis.BaseBackend | None = None,
 ) -> Book:
     """Read, check and prepare the inputs.
 
@@ -87,6 +89,11 @@ def load(
     inputs (docs/health-inputs.md; with `db`, tables of those names are used when present),
     and `health` the score's settings (docs/health.md). They are read and checked only when
     a health figure is first asked for (`Book.signals()`), so metrics never pay for them.
+
+    `engine` says where the metrics are computed (`nrr.engine`, docs/engines.md): the
+    embedded DuckDB (None or `"duckdb"`), a PostgreSQL URL, `"spark"`, another database URL
+    Ibis knows, or a connected Ibis backend. Inputs are always read and checked in the
+    embedded DuckDB first; the checked tables are then put into the engine.
 
     Invalid rows raise `InputError` listing every problem (`on_invalid="fail"`), or are set
     aside (`"quarantine"`): `Book.intake` then holds the rejected rows and the
@@ -113,6 +120,8 @@ def load(
         raise InputError(
             Problem(source="--db", message=f"{db}: no such DuckDB file (nrr demo writes one)")
         )
+    # Connected first, so a wrong engine fails before a long read.
+    target = open_engine(engine)
     # nrr only reads the file (its own tables are temporary), so several commands, or a
     # running `nrr serve`, can read the same file at once.
     con = ibis.duckdb.connect(str(db), read_only=True) if db is not None else ibis.duckdb.connect()
@@ -189,13 +198,26 @@ def load(
         account.check()
     given = {"usage": usage, "tickets": tickets, "surveys": surveys}
     given |= {"touchpoints": touchpoints, "stakeholders": stakeholders}
+    if target is not None:
+        lines = target.put(con, lines, "nrr_lines")
+        if attributes is not None:
+            attributes = target.put(con, attributes, "nrr_customers")
 
     def signals() -> Signals:
         sources = {kind: source(given[kind], kind, required=False) for kind in HEALTH_INPUTS}
-        return read_signals(con, sources, intake=intake)
+        checked = read_signals(con, sources, intake=intake)
+        if target is None:
+            return checked
+        return Signals(
+            **{
+                kind: target.put(con, table, f"nrr_{kind}")
+                for kind in checked.present()
+                if (table := getattr(checked, kind)) is not None
+            }
+        )
 
     return Book(
-        con=con,
+        con=con if target is None else target.backend,
         lines=lines,
         customers=attributes,
         rates=rates,

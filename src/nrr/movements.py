@@ -20,7 +20,7 @@ import pyarrow as pa
 from nrr.attributes import segment_of
 from nrr.errors import InternalError
 from nrr.fx import RateBook, convert
-from nrr.ledger import customer_steps_of, deltas, first_active, returns
+from nrr.ledger import as_count, cached, customer_steps_of, deltas, first_active, returns
 from nrr.months import month_label
 from nrr.results import BridgeMonth, as_decimal
 from nrr.validate import MONEY
@@ -103,7 +103,7 @@ def _active_counts(steps: ir.Table, segments: ir.Table, months: list[int]) -> ir
     per_customer = steps.group_by("customer_id", "month").agg(
         before=steps.before.sum(), after=steps.after.sum()
     )
-    change = (per_customer.after > 0).cast("int64") - (per_customer.before > 0).cast("int64")
+    change = as_count(per_customer.after > 0) - as_count(per_customer.before > 0)
     events = per_customer.mutate(change=change).filter(change != 0).join(segments, "customer_id")
     net = events.group_by("segment", "month").agg(change=events.change.sum())
     calendar = _months_table(months)
@@ -130,7 +130,7 @@ def monthly_bridge(
     rate_table = bridge_rates(rates, currencies, months)
     table: dict[str, dict[int, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
     # The deltas and the steps feed three queries each: computed once, kept for this call.
-    with deltas(lines).cache() as changes, customer_steps_of(changes).cache() as steps:
+    with cached(deltas(lines)) as changes, cached(customer_steps_of(changes)) as steps:
         first = first_active(lines)
         segments = segment_of(first, by=by, customers=customers, first=first)
         began = returns(steps, reactivation_window)

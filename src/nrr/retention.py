@@ -17,7 +17,7 @@ import ibis.expr.types as ir
 
 from nrr.attributes import segment_of
 from nrr.fx import RateBook, convert
-from nrr.ledger import customer_steps, first_active, live_lines, returns
+from nrr.ledger import as_count, customer_steps, first_active, live_lines, returns
 from nrr.months import month_label
 from nrr.results import RetentionFigures, WindowResult, as_decimal
 from nrr.validate import MONEY
@@ -93,7 +93,8 @@ def classified_window(
     if reactivation_window is None:
         return per_customer.mutate(returning=came_before), first
     candidates = per_customer.filter(came_before & (per_customer.s_s == 0))
-    began = returns(customer_steps(lines.semi_join(candidates, "customer_id")), reactivation_window)
+    theirs = lines.filter(lines.customer_id.isin(candidates.customer_id))
+    began = returns(customer_steps(theirs), reactivation_window)
     inside = began.filter((began.month > start) & (began.month <= end))
     first_return = inside.group_by("customer_id").agg(
         returning=inside.returning.argmin(inside.month)
@@ -121,8 +122,8 @@ def _aggregate(per_customer: ir.Table) -> ir.Table:
         expansion=total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
         contraction=total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
         churn=total(in_c & ~kept, t.s_e),
-        customers_start=in_c.cast("int64").sum(),
-        customers_retained=(in_c & kept).cast("int64").sum(),
+        customers_start=as_count(in_c).sum(),
+        customers_retained=as_count(in_c & kept).sum(),
         new_mrr=total(~in_c & kept & ~t.returning, t.e_e),
         reactivation_mrr=total(~in_c & kept & t.returning, t.e_e),
     )

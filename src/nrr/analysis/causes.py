@@ -34,7 +34,7 @@ import ibis.expr.types as ir
 from nrr.attributes import ALL, segment_of
 from nrr.errors import InternalError
 from nrr.fx import convert
-from nrr.ledger import first_active, live_lines
+from nrr.ledger import cached, first_active, live_lines
 from nrr.months import parse_month
 from nrr.results import WindowResult, as_decimal
 from nrr.retention import customer_window
@@ -190,7 +190,7 @@ def split_causes(book: Book, totals: WindowResult, *, detail: bool = False) -> C
     end = parse_month(totals.end, what="--end")
     start = end - totals.window_months
     # Materialized once: the aggregate, the exact seat rows and the detail all read it.
-    with _rows(book, start, end, totals.fx_mode, totals.by).cache() as rows:
+    with cached(_rows(book, start, end, totals.fx_mode, totals.by)) as rows:
         split = _aggregate(rows)
         lines = _detail(rows, split) if detail else None
     names = [name for name, _ in totals.segments]

@@ -25,7 +25,7 @@ import pyarrow as pa
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import convert
-from nrr.ledger import customer_steps, deltas, first_active
+from nrr.ledger import as_count, customer_steps, deltas, first_active
 from nrr.months import month_label, parse_month
 from nrr.results import as_decimal, ratio_of
 from nrr.validate import MONEY
@@ -129,7 +129,7 @@ def _active(steps: ir.Table, members: ir.Table, ends: list[int], size: int) -> i
     per = steps.group_by("customer_id", "month").agg(
         before=steps.before.sum(), after=steps.after.sum()
     )
-    change = (per.after > 0).cast("int64") - (per.before > 0).cast("int64")
+    change = as_count(per.after > 0) - as_count(per.before > 0)
     events = per.mutate(change=change).filter(change != 0).join(members, "customer_id")
     net = events.group_by("cohort", "month").agg(change=events.change.sum())
     calendar = _months_table(ends)

@@ -32,7 +32,7 @@ import pyarrow as pa
 from nrr.analysis.trends import trends
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
-from nrr.ledger import customer_steps, deltas, returns, snapshot
+from nrr.ledger import as_count, customer_steps, deltas, returns, snapshot
 from nrr.months import month_label, parse_month
 from nrr.movements import bridge_rates, customer_movements
 from nrr.results import BridgeMonth, as_decimal, ratio_of
@@ -341,9 +341,9 @@ def _per_customer(book: Book, s: int, e: int) -> ir.Table:
         customers=t.count(),
         starting=t.s_s.sum().cast(MONEY),
         ending=t.e_e.sum().cast(MONEY),
-        retimed=retimed.cast("int64").sum(),
+        retimed=as_count(retimed).sum(),
         comebacks=t.reactivation.sum().cast(MONEY),
-        comeback_customers=(t.reactivation > 0).cast("int64").sum(),
+        comeback_customers=as_count(t.reactivation > 0).sum(),
         **{
             k: t[k].sum().cast(MONEY)
             for k in (

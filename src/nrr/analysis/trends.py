@@ -30,7 +30,7 @@ from nrr.attributes import ALL, PAIR, attribute_names, check_attribute, segment_
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import convert
-from nrr.ledger import first_active, live_lines
+from nrr.ledger import as_count, first_active, live_lines
 from nrr.months import month_label, parse_month
 from nrr.results import as_decimal, ratio_of
 from nrr.retention import FX_MODES
@@ -263,8 +263,8 @@ def _aggregate(t: ir.Table) -> ir.Table:
         expansion=total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
         contraction=total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
         churn=total(in_c & ~kept, t.s_e),
-        customers_start=in_c.cast("int64").sum(),
-        customers_retained=(in_c & kept).cast("int64").sum(),
+        customers_start=as_count(in_c).sum(),
+        customers_retained=as_count(in_c & kept).sum(),
     )
 
 

@@ -27,6 +27,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from nrr.book import Book
 from nrr.config import Config, read_config
 from nrr.conventions import DEFAULT_GRACE_DAYS, Conventions
+from nrr.engine import ENGINE_HELP
 from nrr.errors import InputError, NRRError
 from nrr.health.inputs import HEALTH_INPUTS
 from nrr.loading import load
@@ -114,6 +115,7 @@ UrlOpt = typer.Option(
     help="Database URL (postgresql://user@host:port/db, duckdb:///file.duckdb); the inputs "
     "are then table names or SELECT queries there.",
 )
+EngineOpt = typer.Option(None, "--engine", help=ENGINE_HELP)
 MapOpt = typer.Option(
     None,
     "--map",
@@ -179,6 +181,7 @@ class InputOptions:
     db: Path | None = None
     source_format: str | None = None
     url: str | None = None
+    engine: str | None = None
     columns: list[str] | None = None
     churn_at: str | None = None
     grace_days: int | None = None
@@ -256,6 +259,7 @@ def load_book(options: InputOptions, *, signals: bool = False) -> Book:
         currency=options.currency or config.get("currency", "USD"),
         db=db,
         url=options.url or config.get("url"),
+        engine=options.engine or config.get("engine"),
         source_format=options.source_format or spec["subscriptions"].format or "canonical",
         columns=columns,
         conventions=conventions,
@@ -307,6 +311,7 @@ def _input_parameters(
     db: Path | None = DbOpt,
     source_format: str | None = FromOpt,
     url: str | None = UrlOpt,
+    engine: str | None = EngineOpt,
     columns: list[str] | None = MapOpt,
     churn_at: str | None = ChurnAtOpt,
     grace_days: int | None = GraceOpt,

@@ -1,0 +1,130 @@
+"""The same numbers on every engine: DuckDB, a throwaway PostgreSQL and Spark in local mode.
+
+Each book is read and checked once in DuckDB (as nrr always does), then put into the engine,
+and the ledger, windows, slices, the monthly bridge and cohorts computed there must equal
+DuckDB's exactly: the same Decimal to the last digit, not just to the cent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import nrr
+from nrr.cli import app
+from nrr.conventions import Conventions
+from nrr.datasets import generate_demo, write_demo
+from nrr.engine import open_engine
+from nrr.errors import InputError
+from nrr.ledger import customer_steps
+from tests.spark import spark_engine  # noqa: F401
+
+DATA = Path(__file__).parent / "data" / "adversarial"
+
+
+def _steps(book: nrr.Book) -> list[dict[str, Any]]:
+    rows = customer_steps(book.lines).to_pyarrow().to_pylist()
+    return sorted(rows, key=lambda r: (r["customer_id"], r["currency"], r["month"]))
+
+
+# What each engine must compute exactly as DuckDB does, on books ending `end`.
+CASES: dict[str, Callable[[nrr.Book, str, str], Any]] = {
+    "ledger steps": lambda b, s, e: _steps(b),
+    "window by segment": lambda b, s, e: b.window(e, window=12, by="segment"),
+    "window by tenure, constant fx": lambda b, s, e: b.window(
+        e, window=6, by="tenure", fx_mode="constant"
+    ),
+    "quarter by cohort": lambda b, s, e: b.window(e, window=3, by="cohort"),
+    "bridge": lambda b, s, e: b.bridge(s, e),
+    "bridge by segment": lambda b, s, e: b.bridge(s, e, by="segment"),
+    "cohorts by quarter": lambda b, s, e: b.cohorts(e, grain="quarter").frame().to_json(),
+    "filtered book": lambda b, s, e: b.where("segment", "SMB").window(e, window=12),
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("demo")
+    return write_demo(generate_demo(seed=11, customers=120), folder)
+
+
+def _books(demo: dict[str, Path]) -> dict[str, tuple[dict[str, Any], str, str]]:
+    """Name -> (load() arguments, first bridge month, window end)."""
+    adversarial = {
+        "subscriptions": DATA / "subscriptions.csv",
+        "customers": DATA / "customers.csv",
+        "fx_rates": DATA / "fx_rates.csv",
+    }
+    sample = {
+        "subscriptions": demo["subscriptions.csv"],
+        "customers": demo["customers.csv"],
+        "fx_rates": demo["fx_rates.csv"],
+    }
+    return {
+        "adversarial": (adversarial, "2024-01", "2024-12"),
+        "demo": (sample, "2024-07", "2025-06"),
+        "demo, 3-month reactivation window": (
+            sample | {"conventions": Conventions(reactivation_window=3)},
+            "2024-07",
+            "2025-06",
+        ),
+    }
+
+
+def _compute(arguments: dict[str, Any], start: str, end: str, engine: Any) -> dict[str, Any]:
+    book = nrr.load(**arguments, engine=engine)
+    return {name: case(book, start, end) for name, case in CASES.items()}
+
+
+def _assert_same(engine: Any, demo: dict[str, Path]) -> None:
+    for name, (arguments, start, end) in _books(demo).items():
+        expected = _compute(arguments, start, end, None)
+        got = _compute(arguments, start, end, engine)
+        differ = [case for case in CASES if got[case] != expected[case]]
+        assert not differ, f"{name}: {differ} differ from DuckDB"
+
+
+def test_postgres_gives_duckdbs_numbers(postgres_db: str, demo: dict[str, Path]) -> None:
+    _assert_same(postgres_db, demo)
+
+
+def test_spark_gives_duckdbs_numbers(spark_engine, demo: dict[str, Path]) -> None:  # noqa: F811
+    _assert_same(spark_engine.backend, demo)
+
+
+def test_the_cli_takes_engine_from_the_flag_and_from_nrr_toml(
+    postgres_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runner = CliRunner()
+    inputs = ["-s", str(DATA / "subscriptions.csv"), "-c", str(DATA / "customers.csv")]
+    inputs += ["--fx-rates", str(DATA / "fx_rates.csv")]
+    args = ["metrics", *inputs, "--end", "2024-12", "--by", "segment", "-f", "json"]
+    embedded = runner.invoke(app, args)
+    flagged = runner.invoke(app, [*args, "--engine", postgres_db])
+    (tmp_path / "nrr.toml").write_text(f'engine = "{postgres_db}"\n')
+    monkeypatch.chdir(tmp_path)
+    configured = runner.invoke(app, args)
+    for result in (embedded, flagged, configured):
+        assert result.exit_code == 0, result.stderr
+    assert json.loads(flagged.stdout) == json.loads(embedded.stdout)
+    assert json.loads(configured.stdout) == json.loads(embedded.stdout)
+
+
+def test_unknown_engine_and_unreachable_server_are_clear_errors(postgres_db: str) -> None:
+    with pytest.raises(InputError, match="not an engine; use duckdb, spark or a database URL"):
+        open_engine("oracle")
+    unreachable = postgres_db.rsplit("/", 1)[0] + "/no_such_db"
+    with pytest.raises(InputError, match="cannot connect"):
+        open_engine(unreachable)
+    assert open_engine("duckdb") is None and open_engine(None) is None
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["metrics", "-s", str(DATA / "subscriptions.csv"), "--engine", "mainframe"]
+    )
+    assert result.exit_code == 2
+    assert "--engine: 'mainframe' is not an engine" in result.stderr
