@@ -21,6 +21,7 @@ import atexit
 import glob
 import os
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,6 +150,8 @@ def _local_spark() -> ibis.BaseBackend:
         if found:
             os.environ["JAVA_HOME"] = found[0]
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Spark's Python workers run this interpreter, with the packages nrr runs with.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     warehouse = tempfile.mkdtemp(prefix="nrr-spark-")
     atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
     builder = (
@@ -160,6 +163,8 @@ def _local_spark() -> ibis.BaseBackend:
         .config("spark.sql.warehouse.dir", warehouse)
         .config("spark.sql.shuffle.partitions", os.environ.get("NRR_SPARK_PARTITIONS", "2"))
         .config("spark.sql.session.timeZone", "UTC")
+        # Small tables (rates, calendars) go in through Arrow, not row by row.
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # Exact decimals: never round a result to fit 38 digits (fail instead).
         .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
     )

@@ -123,13 +123,13 @@ def _tickets(tickets: ir.Table, bounds: ir.Table) -> pd.DataFrame:
     weight = ibis.cases(
         *((t.priority == name, ibis.literal(w)) for name, w in SEVERITY.items()),
         else_=ibis.literal(1.0),
-    )
+    ).cast("decimal(9, 2)")  # summed exactly, then a float: the same type on every engine
     recent = t.opened_at >= t.d30
     base = t.opened_at < t.d30
     serious = t.priority.isin(["high", "urgent"])
     agg = t.group_by("as_of", "customer_id").agg(
-        ticket_load=weight.sum(where=recent),
-        ticket_base=weight.sum(where=base),
+        ticket_load=weight.sum(where=recent).cast("float64"),
+        ticket_base=weight.sum(where=base).cast("float64"),
         tickets=recent.sum(),
         serious=(recent & serious).sum(),
     )
