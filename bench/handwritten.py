@@ -31,8 +31,8 @@ WITH raw AS (
   SELECT customer_id, coalesce(nullif(currency, ''), '{base}') AS currency,
     year(start_date) * 12 + month(start_date) - 1 AS sm,
     year(end_date) * 12 + month(end_date) - 1 AS em,
-    ((amount / CASE interval WHEN 'month' THEN 1 WHEN 'quarter' THEN 3
-        WHEN 'half_year' THEN 6 WHEN 'year' THEN 12 END)::DECIMAL(38, 10))::DECIMAL(20, 8) AS mrr
+    (amount / CASE interval WHEN 'month' THEN 1 WHEN 'quarter' THEN 3
+        WHEN 'half_year' THEN 6 WHEN 'year' THEN 12 END)::DECIMAL(20, 8) AS mrr
   FROM read_csv('{dir}/subscriptions.csv', header = true, columns = {{
     'customer_id': 'VARCHAR', 'product': 'VARCHAR', 'start_date': 'DATE', 'end_date': 'DATE',
     'amount': 'DECIMAL(18, 8)', 'interval': 'VARCHAR', 'quantity': 'DECIMAL(18, 8)',

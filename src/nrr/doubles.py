@@ -20,19 +20,24 @@ def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
     )
     # Every field of a line as given; the derived month and MRR columns follow from them.
     same = [c for c in lines.columns if c not in (ROW, "start_m", "end_m", "mrr_local")]
-    marked = live.mutate(
-        first_row=live[ROW].min().over(group_by=same),
-        reach=live.end_date.fill_null(ibis.date(9999, 12, 31))
+    # Copies are rare: a parallel count of identical lines says whether to look for them, so
+    # an ordinary file pays for one window (the overlaps), not two.
+    groups = live.group_by(same).agg(n=live.count())
+    extra = int(groups.aggregate(extra=(groups.n - 1).sum()).to_pyarrow()[0][0].as_py() or 0)
+    reach = (
+        live.end_date.fill_null(ibis.date(9999, 12, 31))
         .max()
         .over(
             group_by=["customer_id", "product"],
             order_by=[live.start_date, live[ROW]],
             rows=(None, -1),
-        ),
+        )
     )
-    marked = marked.mutate(
-        duplicate=marked.first_row < marked[ROW],
-    )
+    if extra:
+        marked = live.mutate(first_row=live[ROW].min().over(group_by=same), reach=reach)
+        marked = marked.mutate(duplicate=marked.first_row < marked[ROW])
+    else:
+        marked = live.mutate(first_row=live[ROW], reach=reach, duplicate=ibis.literal(False))
     marked = marked.mutate(
         overlap=~marked.duplicate & marked.reach.notnull() & (marked.reach > marked.start_date)
     )

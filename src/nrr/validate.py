@@ -288,9 +288,12 @@ def validate_subscriptions(
         **flags,
     )
     typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
-    used = typed.select(ROW, _NROWS).distinct()
     account = intake.accounts.get(raw.name)
-    if account is not None:
+    if account is not None and raw.rows is not None:
+        account.rows_used += int(typed.count().execute())  # a file read as it is: a row a line
+    elif account is not None:
+        # An adapter's line may stand for several input rows, and a row for several lines.
+        used = typed.select(ROW, _NROWS).distinct()
         account.rows_used += int(used[_NROWS].sum().execute() or 0)
     lines = typed.select(*LINE_COLUMNS)
     intake.warnings.extend(line_warnings(lines, raw.name))

@@ -89,17 +89,32 @@ def _open_csv(con: DuckDBBackend, path: Path, name: str, head: bytes, role: str)
         # Rows longer than the scan allows fail here too, so the scan can say so.
         table = _read_csv(con, path, name, layout, max_line_bytes=_MAX_ROW_CHARS)
         try:
-            rows = int(table.count().execute())
+            stored = _stored(con, table, layout.first_row)
         except duckdb.Error:
             pass  # the careful scan below finds the row and says what is wrong with it
         else:
-            return _finish(name, table, first_row=layout.first_row, rows=rows)
+            rows = int(stored.count().execute())
+            return _finish(name, stored, first_row=layout.first_row, rows=rows)
     layout = _scan_csv(path, name, head, role)
-    table = _read_csv(con, path, name, layout)
+    try:
+        stored = _stored(con, _read_csv(con, path, name, layout), layout.first_row)
+    except duckdb.Error as exc:
+        raise _fail(name, f"cannot be read as CSV: {_first_line(exc)}") from None
     # With a single column the engine reads an empty line as an empty value, so empty lines
     # at the end would become rows (the scan refuses every other empty line).
     last_row = layout.last_row if len(layout.columns) == 1 else None
-    return _finish(name, table, first_row=layout.first_row, last_row=last_row)
+    return _finish(name, stored, first_row=layout.first_row, last_row=last_row)
+
+
+def _stored(con: DuckDBBackend, table: ibis.Table, first_row: int) -> ibis.Table:
+    """`table` read once into a temporary table, numbered by its order in the file.
+
+    DuckDB stores a scan's rows in the order read, so `rowid` is the row's place in the
+    file: no window function numbers them, and every later query over the rows runs on all
+    cores (a row_number() window would hold each of them to one)."""
+    name = ibis.util.gen_name("nrr_raw")
+    con.create_table(name, table, temp=True)
+    return con.sql(f'SELECT *, rowid + {first_row:d} AS "{ROW}" FROM "{name}"')
 
 
 def _read_csv(
@@ -127,14 +142,14 @@ def _read_csv(
 
 
 _CHUNK_BYTES = 8 << 20
-# Byte pairs that only an empty line (or a value with an empty line inside quotes) contains.
-_EMPTY_LINE = (b"\n\n", b"\r\r", b"\n\r\n")
 
 
 def _quick_layout(path: Path, name: str, head: bytes) -> _Layout | None:
     """The layout of an ordinary CSV file from one fast pass over its bytes, or None when
-    anything calls for the row-by-row scan: bytes that are not UTF-8, a NUL byte, mixed line
-    endings, an empty line, a header that is not on the first line or has one column."""
+    anything calls for the row-by-row scan. An empty line shows as two line ends in a row
+    (or a value with an empty line inside quotes does: the scan tells them apart).
+    Also bytes that are not UTF-8, a NUL byte, mixed line endings, a header that is not on
+    the first line or has one column."""
     text = head.removeprefix(_UTF8_BOM)
     if not text or text[:1] in (b"\n", b"\r") or b"\n" not in text:
         return None
@@ -148,10 +163,13 @@ def _quick_layout(path: Path, name: str, head: bytes) -> _Layout | None:
             except UnicodeDecodeError:
                 return None
             joined = previous + chunk
-            if b"\x00" in chunk or any(pair in joined for pair in _EMPTY_LINE):
+            if b"\x00" in chunk or b"\n\n" in joined:
                 return None
-            lf, cr = lf + chunk.count(b"\n"), cr + chunk.count(b"\r")
-            crlf += joined.count(b"\r\n") - previous.count(b"\r\n")
+            if b"\r" in chunk or cr:  # the rest only matters in a file with CR
+                if b"\r\r" in joined or b"\n\r\n" in joined:
+                    return None
+                lf, cr = lf + chunk.count(b"\n"), cr + chunk.count(b"\r")
+                crlf += joined.count(b"\r\n") - previous.count(b"\r\n")
             previous = chunk[-2:]
     try:
         decoder.decode(b"", final=True)
@@ -420,10 +438,12 @@ def _ragged(
 
 def _open_parquet(con: DuckDBBackend, path: Path, name: str) -> RawSource:
     try:
-        table = con.read_parquet(str(path))
+        table = con.read_parquet(str(path), file_row_number=True)
     except duckdb.Error as exc:
         raise _fail(name, f"cannot be read as Parquet: {_first_line(exc)}") from None
-    return _finish(name, _as_text(table), first_row=1)
+    # The reader numbers the rows itself, in parallel (see `_stored`).
+    text = _as_text(table.rename({ROW: "file_row_number"}), keep=(ROW,))
+    return _finish(name, text.mutate(**{ROW: text[ROW] + 1}), first_row=1)
 
 
 def open_table(con: ibis.BaseBackend, table_name: str, *, label: str | None = None) -> RawSource:
@@ -437,11 +457,14 @@ def open_table(con: ibis.BaseBackend, table_name: str, *, label: str | None = No
     return _finish(label or table_name, _as_text(table), first_row=1)
 
 
-def _as_text(table: ibis.Table) -> ibis.Table:
-    """Cast every column to text; timestamps become their ISO date."""
+def _as_text(table: ibis.Table, keep: tuple[str, ...] = ()) -> ibis.Table:
+    """Cast every column but those in `keep` to text; timestamps become their ISO date."""
     columns = {}
     for column, dtype in table.schema().items():
         value = table[column]
+        if column in keep:
+            columns[column] = value
+            continue
         if isinstance(dtype, dt.Timestamp):
             value = value.date()
         columns[column] = value if dtype.is_string() else value.cast("string")
@@ -457,7 +480,10 @@ def _finish(
     rows: int | None = None,
 ) -> RawSource:
     renames: dict[str, str] = {}
+    numbered = ROW in table.columns  # numbered by the reader (see `_stored`)
     for column in table.columns:
+        if column == ROW and numbered:
+            continue
         clean = column.strip().lower().removeprefix("\ufeff")
         if clean in renames:
             raise _fail(name, f"column {clean!r} appears twice in the header; keep one")
@@ -469,7 +495,8 @@ def _finish(
         if suffix.isdigit() and stem in renames:
             raise _fail(name, f"column {stem!r} appears twice in the header; keep one")
     table = table.rename(renames)
-    table = table.mutate(**{ROW: (ibis.row_number() + first_row).cast("int64")})
+    if not numbered:
+        table = table.mutate(**{ROW: (ibis.row_number() + first_row).cast("int64")})
     if last_row is not None:
         table = table.filter(table[ROW] <= last_row)
     return RawSource(name=name, table=table, columns=tuple(renames), rows=rows)
