@@ -23,10 +23,12 @@ __all__ = [
     "cached",
     "customer_steps",
     "customer_steps_of",
+    "customer_totals",
     "deltas",
     "first_active",
     "live_lines",
     "returns",
+    "returns_of",
     "snapshot",
 ]
 
@@ -120,9 +122,20 @@ def returns(steps: ir.Table, reactivation_window: int | None) -> ir.Table:
     before, and (with a window of N months) was away N months or fewer. A customer that
     churns in month c (last MRR in c-1) and returns in m was away m - c months.
     """
-    per = steps.group_by("customer_id", "month").agg(
+    return returns_of(customer_totals(steps), reactivation_window)
+
+
+def customer_totals(steps: ir.Table) -> ir.Table:
+    """(customer_id, month, before, after): `customer_steps` summed over currencies.
+
+    The sums mix currencies, so they only say whether the customer has MRR (> 0) or not."""
+    return steps.group_by("customer_id", "month").agg(
         before=steps.before.sum(), after=steps.after.sum()
     )
+
+
+def returns_of(per: ir.Table, reactivation_window: int | None) -> ir.Table:
+    """`returns` from `customer_totals` (or any table with its columns)."""
     starts = per.filter((per.before == 0) & (per.after > 0))
     if reactivation_window is None:
         # Any gap counts, so every start but a customer's first is a return: no need to find

@@ -20,12 +20,19 @@ import pyarrow as pa
 from nrr.attributes import segment_of
 from nrr.errors import InternalError
 from nrr.fx import RateBook, convert
-from nrr.ledger import as_count, cached, customer_steps_of, deltas, first_active, returns
+from nrr.ledger import as_count, cached, customer_steps_of, deltas, first_active, returns_of
 from nrr.months import month_label
 from nrr.results import BridgeMonth, as_decimal
 from nrr.validate import MONEY
 
-__all__ = ["MOVEMENT_KINDS", "bridge_rates", "customer_movements", "monthly_bridge"]
+__all__ = [
+    "MOVEMENT_KINDS",
+    "bridge_rates",
+    "classified_movements",
+    "customer_movements",
+    "monthly_bridge",
+    "valued_months",
+]
 
 MOVEMENT_KINDS = ("new", "reactivation", "expansion", "contraction", "churn")
 
@@ -45,12 +52,28 @@ def customer_movements(
     the change nets to zero in the base currency. `began` is `ledger.returns(steps, ...)`.
     """
     inside = steps.filter((steps.month >= lo) & (steps.month <= hi))
-    valued = inside.join(rates, ["currency", "month"])
-    per_customer = valued.group_by("customer_id", "month").agg(
+    return classified_movements(valued_months(inside, rates), began, lo, hi)
+
+
+def valued_months(steps: ir.Table, rates: ir.Table) -> ir.Table:
+    """(customer_id, month, before, after, prev, cur) for every month a customer changes.
+
+    `before` and `after` are `ledger.customer_totals`; `prev` and `cur` the same MRR valued
+    at the month's rates (`rates`: currency, month, rate), null in a month without rates."""
+    rate = rates.select(r_currency="currency", r_month="month", rate="rate")
+    valued = steps.left_join(rate, [steps.currency == rate.r_currency, steps.month == rate.r_month])
+    return valued.group_by("customer_id", "month").agg(
+        before=valued.before.sum(),
+        after=valued.after.sum(),
         prev=convert(valued.before, valued.rate).sum().cast(MONEY),
         cur=convert(valued.after, valued.rate).sum().cast(MONEY),
     )
-    t = per_customer.left_join(began, ["customer_id", "month"])
+
+
+def classified_movements(per: ir.Table, began: ir.Table, lo: int, hi: int) -> ir.Table:
+    """`customer_movements` from `valued_months` (kept for several queries by the bridge)."""
+    per = per.filter((per.month >= lo) & (per.month <= hi))
+    t = per.left_join(began, ["customer_id", "month"])
     zero = ibis.literal(Decimal(0)).cast(MONEY)
 
     def amount(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
@@ -59,8 +82,8 @@ def customer_movements(
     starts = (t.prev == 0) & (t.cur > 0)
     returning = t.returning.fill_null(False)
     return t.select(
-        customer_id=per_customer.customer_id,
-        month=per_customer.month,
+        customer_id=per.customer_id,
+        month=per.month,
         prev=t.prev,
         cur=t.cur,
         new=amount(starts & ~returning, t.cur),
@@ -99,10 +122,7 @@ def _levels(changes: ir.Table, segments: ir.Table, rates: ir.Table, months: list
     )
 
 
-def _active_counts(steps: ir.Table, segments: ir.Table, months: list[int]) -> ir.Table:
-    per_customer = steps.group_by("customer_id", "month").agg(
-        before=steps.before.sum(), after=steps.after.sum()
-    )
+def _active_counts(per_customer: ir.Table, segments: ir.Table, months: list[int]) -> ir.Table:
     change = as_count(per_customer.after > 0) - as_count(per_customer.before > 0)
     events = per_customer.mutate(change=change).filter(change != 0).join(segments, "customer_id")
     net = events.group_by("segment", "month").agg(change=events.change.sum())
@@ -129,16 +149,21 @@ def monthly_bridge(
     months = list(range(start - 1, end + 1))
     rate_table = bridge_rates(rates, currencies, months)
     table: dict[str, dict[int, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
-    # The deltas and the steps feed three queries each: computed once, kept for this call.
-    with cached(deltas(lines)) as changes, cached(customer_steps_of(changes)) as steps:
+    # The deltas and each customer's months feed several queries: computed once, kept for
+    # this call. One aggregation per customer and month gives what the movements, the
+    # returns and the active counts each need.
+    with (
+        cached(deltas(lines)) as changes,
+        cached(valued_months(customer_steps_of(changes), rate_table)) as per,
+    ):
         first = first_active(lines)
         segments = segment_of(first, by=by, customers=customers, first=first)
-        began = returns(steps, reactivation_window)
-        moves = customer_movements(steps, rate_table, began, start, end)
+        began = returns_of(per, reactivation_window)
+        moves = classified_movements(per, began, start, end)
         for frame in (
             _movement_totals(moves, segments),
             _levels(changes, segments, rate_table, months),
-            _active_counts(steps, segments, months),
+            _active_counts(per, segments, months),
         ):
             for record in frame.to_pyarrow().to_pylist():
                 table[record.pop("segment")][record.pop("month")].update(record)
