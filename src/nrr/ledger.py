@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 from nrr.validate import LOCAL_MRR
 
 __all__ = [
+    "LOCAL_SUM",
     "as_count",
     "cached",
     "customer_steps",
@@ -32,7 +33,8 @@ __all__ = [
     "snapshot",
 ]
 
-_LOCAL_SUM = "decimal(38, 8)"
+# A sum of local MRR: per-line MRR has 8 decimals, and sums need room to grow.
+LOCAL_SUM = "decimal(38, 8)"
 
 
 def cached(table: ir.Table) -> ir.Table:
@@ -66,7 +68,7 @@ def deltas(lines: ir.Table) -> ir.Table:
     )
     both = up.union(down, distinct=False)
     net = both.group_by("customer_id", "currency", "month").agg(
-        delta=both.delta.sum().cast(_LOCAL_SUM)
+        delta=both.delta.sum().cast(LOCAL_SUM)
     )
     return net.filter(net.delta != 0)
 
@@ -82,37 +84,53 @@ def snapshot(lines: ir.Table, month: int) -> ir.Table:
     live = live_lines(lines)
     inside = live.filter((live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month)))
     return inside.group_by("customer_id", "currency").agg(
-        local=inside.mrr_local.sum().cast(_LOCAL_SUM)
+        local=inside.mrr_local.sum().cast(LOCAL_SUM)
     )
 
 
 def customer_steps(lines: ir.Table) -> ir.Table:
     """Each customer's local MRR per currency just before and after every month it changes.
 
-    Returns (customer_id, currency, month, delta, before, after). Every currency a customer
-    ever used gets a row at each of that customer's change months, so a customer-level sum
-    over currencies sees its whole MRR, not only the currency that moved.
+    Returns (customer_id, currency, month, delta, before, after, several). Every currency a
+    customer ever used gets a row at each of that customer's change months, so a
+    customer-level sum over currencies sees its whole MRR, not only the currency that moved;
+    `several` says the customer used more than one (else its rows are one per month).
     """
     return customer_steps_of(deltas(lines))
 
 
 def customer_steps_of(changes: ir.Table) -> ir.Table:
-    """`customer_steps` from the lines' `deltas`, for a caller that has them already."""
-    change_months = changes.select("customer_id", "month").distinct()
-    currencies = changes.select("customer_id", "currency").distinct()
+    """`customer_steps` from the lines' `deltas`, for a caller that has them already.
+
+    Only a customer billed in several currencies needs the grid of its change months times
+    its currencies; the others' deltas are their steps already, so they skip it."""
+    kinds = changes.group_by("customer_id").agg(currencies=changes.currency.nunique())
+    several = kinds.filter(kinds.currencies > 1).customer_id
+    single = changes.filter(~changes.customer_id.isin(several))
+    mixed = changes.filter(changes.customer_id.isin(several)).view()
+    change_months = mixed.select("customer_id", "month").distinct()
+    currencies = mixed.select("customer_id", "currency").distinct()
     grid = change_months.join(currencies, "customer_id")
-    joined = grid.left_join(changes, ["customer_id", "currency", "month"])
-    steps = joined.select(
+    joined = grid.left_join(mixed, ["customer_id", "currency", "month"])
+    gridded = joined.select(
         customer_id=grid.customer_id,
         currency=grid.currency,
         month=grid.month,
-        delta=ibis.coalesce(changes.delta, ibis.literal(0).cast(_LOCAL_SUM)).cast(_LOCAL_SUM),
+        delta=ibis.coalesce(mixed.delta, ibis.literal(0).cast(LOCAL_SUM)).cast(LOCAL_SUM),
     )
+    alone = single.select(
+        "customer_id",
+        "currency",
+        "month",
+        delta=single.delta.cast(LOCAL_SUM),
+        several=ibis.literal(False),
+    )
+    steps = alone.union(gridded.mutate(several=ibis.literal(True)), distinct=False)
     after = steps.delta.sum().over(
         group_by=[steps.customer_id, steps.currency], order_by=steps.month, rows=(None, 0)
     )
-    steps = steps.mutate(after=after.cast(_LOCAL_SUM))
-    return steps.mutate(before=(steps.after - steps.delta).cast(_LOCAL_SUM))
+    steps = steps.mutate(after=after.cast(LOCAL_SUM))
+    return steps.mutate(before=(steps.after - steps.delta).cast(LOCAL_SUM))
 
 
 def returns(steps: ir.Table, reactivation_window: int | None) -> ir.Table:

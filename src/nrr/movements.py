@@ -20,7 +20,15 @@ import pyarrow as pa
 from nrr.attributes import segment_of
 from nrr.errors import InternalError
 from nrr.fx import RateBook, convert
-from nrr.ledger import as_count, cached, customer_steps_of, deltas, first_active, returns_of
+from nrr.ledger import (
+    LOCAL_SUM,
+    as_count,
+    cached,
+    customer_steps_of,
+    deltas,
+    first_active,
+    returns_of,
+)
 from nrr.months import month_label
 from nrr.results import BridgeMonth, as_decimal
 from nrr.validate import MONEY
@@ -62,12 +70,24 @@ def valued_months(steps: ir.Table, rates: ir.Table) -> ir.Table:
     at the month's rates (`rates`: currency, month, rate), null in a month without rates."""
     rate = rates.select(r_currency="currency", r_month="month", rate="rate")
     valued = steps.left_join(rate, [steps.currency == rate.r_currency, steps.month == rate.r_month])
-    return valued.group_by("customer_id", "month").agg(
-        before=valued.before.sum(),
-        after=valued.after.sum(),
-        prev=convert(valued.before, valued.rate).sum().cast(MONEY),
-        cur=convert(valued.after, valued.rate).sum().cast(MONEY),
+    # A customer in one currency has one row a month already: only the others are summed.
+    alone = valued.filter(~valued.several)
+    alone = alone.select(
+        "customer_id",
+        "month",
+        before=alone.before.cast(LOCAL_SUM),
+        after=alone.after.cast(LOCAL_SUM),
+        prev=convert(alone.before, alone.rate).cast(MONEY),
+        cur=convert(alone.after, alone.rate).cast(MONEY),
     )
+    mixed = valued.filter(valued.several)
+    summed = mixed.group_by("customer_id", "month").agg(
+        before=mixed.before.sum().cast(LOCAL_SUM),
+        after=mixed.after.sum().cast(LOCAL_SUM),
+        prev=convert(mixed.before, mixed.rate).sum().cast(MONEY),
+        cur=convert(mixed.after, mixed.rate).sum().cast(MONEY),
+    )
+    return alone.union(summed, distinct=False)
 
 
 def classified_movements(per: ir.Table, began: ir.Table, lo: int, hi: int) -> ir.Table:
