@@ -89,11 +89,17 @@ WITH d AS (
 ), rm AS (
   SELECT currency, months.m, arg_max(rate, rates.m) AS rate
   FROM rates JOIN months ON rates.m <= months.m GROUP BY ALL
+), several AS (
+  SELECT customer_id FROM net GROUP BY customer_id HAVING count(DISTINCT currency) > 1
 ), grid AS (
-  -- every currency a customer uses, at each of its change months
+  -- a customer in one currency: its changes; in several: every currency it uses at each
+  -- of its change months
+  SELECT customer_id, currency, m, d FROM net ANTI JOIN several USING (customer_id)
+  UNION ALL
   SELECT a.customer_id, b.currency, a.m, coalesce(net.d, 0) AS d
-  FROM (SELECT DISTINCT customer_id, m FROM net) a
-  JOIN (SELECT DISTINCT customer_id, currency FROM net) b USING (customer_id)
+  FROM (SELECT DISTINCT customer_id, m FROM net SEMI JOIN several USING (customer_id)) a
+  JOIN (SELECT DISTINCT customer_id, currency FROM net SEMI JOIN several USING (customer_id)) b
+    USING (customer_id)
   LEFT JOIN net USING (customer_id, currency, m)
 ), steps AS (
   SELECT *, sum(d) OVER (PARTITION BY customer_id, currency ORDER BY m) AS after FROM grid
