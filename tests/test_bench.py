@@ -1,0 +1,65 @@
+"""The benchmark's yardstick stays true: on a small generated book, the hand-written SQL prints
+exactly what `nrr metrics` and `nrr movements` print (bench/scale.py compares them at scale)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from nrr.cli import app
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import generate  # noqa: E402
+import handwritten  # noqa: E402
+from scale import _same  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return generate.generate(400, tmp_path_factory.mktemp("bench"))
+
+
+def _nrr(*args: str) -> object:
+    result = CliRunner().invoke(app, [*args, "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_generated_book_has_what_the_benchmark_needs(book: dict[str, Path]) -> None:
+    stats = duckdb.sql(
+        "SELECT count(*) AS n, count(DISTINCT customer_id) AS customers, "
+        "count(DISTINCT currency) AS currencies, count(DISTINCT product) AS products, "
+        "count(*) FILTER (WHERE end_date IS NOT NULL) AS ended, min(start_date) AS first "
+        f"FROM '{book['subscriptions.parquet']}'"
+    ).fetchone()
+    n, customers, currencies, products, ended, first = stats
+    assert customers == 400 and 2.5 < n / customers < 3.5
+    assert currencies == 4 and products == 3 and ended > 0
+    assert str(first).startswith("2021-01")
+    csv_rows = duckdb.sql(f"SELECT count(*) FROM '{book['subscriptions.csv']}'").fetchone()
+    assert csv_rows == (n,)
+    assert generate.generate(400, book["subscriptions.csv"].parent) == book  # kept, not redone
+
+
+def test_hand_written_sql_prints_nrrs_numbers(book: dict[str, Path]) -> None:
+    folder = book["subscriptions.csv"].parent
+    con = duckdb.connect()
+    con.execute(handwritten._LINES.format(dir=folder.as_posix(), base="USD"))
+    inputs = ["-s", str(book["subscriptions.csv"]), "-c", str(book["customers.csv"])]
+    inputs += ["--fx-rates", str(book["fx_rates.csv"])]
+    mine = _nrr("metrics", *inputs, "--end", "2025-12", "--window", "12", "--by", "segment")
+    theirs = handwritten.metrics(con, folder.as_posix(), "2025-12", 12)
+    assert _same(mine, theirs) and len(theirs["segments"]) == 3
+    moves = _nrr("movements", *inputs, "--start", "2022-01", "--end", "2025-12")
+    hand = handwritten.movements(con, "2022-01", "2025-12")
+    assert len(hand) == 48 and _same(moves, hand)
+    # The comparison can fail: one cent off anywhere is a difference.
+    hand[5]["churn"] += 0.01
+    assert not _same(moves, hand)
