@@ -34,7 +34,7 @@ import ibis.expr.types as ir
 from nrr.attributes import ALL, segment_of
 from nrr.errors import InternalError
 from nrr.fx import convert
-from nrr.ledger import cached, first_active, live_lines
+from nrr.ledger import LOCAL_SUM, cached, first_active, live_lines
 from nrr.months import parse_month
 from nrr.results import WindowResult, as_decimal
 from nrr.retention import customer_window
@@ -57,9 +57,8 @@ __all__ = [
 
 CAUSES = ("seats", "price", "cross_sell", "dropped")
 MOVEMENTS = ("expansion", "contraction")
-_LOCAL_SUM = "decimal(38, 8)"
 _QUANTITY = "decimal(38, 10)"
-# Amounts carry 17 decimals (MONEY); the seat part is rounded to that scale, half to even.
+# The seat part is rounded half to even to 17 places, which MONEY (18 decimals) holds exactly.
 _SCALE = 10**17
 # Room for every exact sum and difference of 38-digit amounts (the default context has 28).
 _EXACT = Context(prec=100)
@@ -225,7 +224,7 @@ def _product_mrr(
     """(customer_id, product, value, units): MRR and quantity of each product in `month`."""
     inside = live.filter((live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month)))
     per_currency = inside.group_by("customer_id", "product", "currency").agg(
-        local=inside.mrr_local.sum().cast(_LOCAL_SUM),
+        local=inside.mrr_local.sum().cast(LOCAL_SUM),
         units=inside.quantity.sum().cast(_QUANTITY),
     )
     joined = per_currency.join(pivot, "currency")

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ImpactResult", "ImpactSlice", "impact", "parse_target"]
 
-# Money times a target is exact in this many digits for any amount nrr stores (decimal(38,17))
+# Money times a target is exact in this many digits for any amount nrr stores (decimal(38,18))
 # times any target a person types; the Inexact trap proves it on every use.
 _EXACT_DIGITS = 120
 # Ratios (share, contribution) are quotients, rounded once at Python's default precision.

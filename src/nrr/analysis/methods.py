@@ -43,7 +43,7 @@ __all__ = ["Method", "MethodsResult", "Movements", "compare_methods"]
 
 _WEIGHT = "decimal(18, 9)"
 _LOCAL = "decimal(20, 9)"  # 8 decimals, widened to the weights' scale for ibis
-# Ratios of products of monthly ratios: well beyond the 17 decimals any amount has.
+# Ratios of products of monthly ratios: well beyond the 18 decimals any amount has.
 _PRECISION = decimal.Context(prec=50)
 AVERAGED = 12
 

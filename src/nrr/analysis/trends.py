@@ -30,7 +30,7 @@ from nrr.attributes import ALL, PAIR, attribute_names, check_attribute, segment_
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import convert
-from nrr.ledger import as_count, first_active, live_lines
+from nrr.ledger import LOCAL_SUM, as_count, first_active, live_lines
 from nrr.months import month_label, parse_month
 from nrr.results import as_decimal, ratio_of
 from nrr.retention import FX_MODES
@@ -39,7 +39,6 @@ from nrr.validate import MONEY
 __all__ = ["DEFAULT_WINDOWS", "TrendPoint", "TrendResult", "parse_windows", "trends"]
 
 DEFAULT_WINDOWS = (1, 3, 12)
-_LOCAL_SUM = "decimal(38, 8)"
 _SUMS = ("starting_mrr", "ending_mrr", "fx", "expansion", "contraction", "churn")
 
 
@@ -179,7 +178,7 @@ def _snapshots(lines: ir.Table, months: list[int]) -> ir.Table:
         (live.start_m <= calendar.m) & (live.end_m.isnull() | (live.end_m > calendar.m)),
     )
     return inside.group_by("customer_id", "currency", "m").agg(
-        local=inside.mrr_local.sum().cast(_LOCAL_SUM)
+        local=inside.mrr_local.sum().cast(LOCAL_SUM)
     )
 
 
