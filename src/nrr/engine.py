@@ -141,7 +141,8 @@ def _local_spark() -> ibis.BaseBackend:
         raise InputError(
             Problem(
                 source="--engine",
-                message="spark needs PySpark and Java 17: pip install 'nrr[spark]'",
+                message="spark needs PySpark and Java 17: install nrr's spark extra "
+                "(from a clone: pip install -e '.[spark]')",
             )
         ) from None
     if not os.environ.get("JAVA_HOME"):
