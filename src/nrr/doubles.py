@@ -20,10 +20,6 @@ def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
     )
     # Every field of a line as given; the derived month and MRR columns follow from them.
     same = [c for c in lines.columns if c not in (ROW, "start_m", "end_m", "mrr_local")]
-    # Copies are rare: a parallel count of identical lines says whether to look for them, so
-    # an ordinary file pays for one window (the overlaps), not two.
-    groups = live.group_by(same).agg(n=live.count())
-    extra = int(groups.aggregate(extra=(groups.n - 1).sum()).to_pyarrow()[0][0].as_py() or 0)
     reach = (
         live.end_date.fill_null(ibis.date(9999, 12, 31))
         .max()
@@ -33,11 +29,14 @@ def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
             rows=(None, -1),
         )
     )
-    if extra:
-        marked = live.mutate(first_row=live[ROW].min().over(group_by=same), reach=reach)
-        marked = marked.mutate(duplicate=marked.first_row < marked[ROW])
-    else:
-        marked = live.mutate(first_row=live[ROW], reach=reach, duplicate=ibis.literal(False))
+    # A copy starts before the end of the line it copies, so a book where no line starts
+    # before an earlier one ends (the usual case) has neither: one window says so.
+    starts_inside = live.mutate(reach=reach)
+    starts_inside = starts_inside.filter(starts_inside.reach > starts_inside.start_date)
+    if not int(starts_inside.count().to_pyarrow().as_py()):
+        return []
+    marked = live.mutate(first_row=live[ROW].min().over(group_by=same), reach=reach)
+    marked = marked.mutate(duplicate=marked.first_row < marked[ROW])
     marked = marked.mutate(
         overlap=~marked.duplicate & marked.reach.notnull() & (marked.reach > marked.start_date)
     )
