@@ -79,5 +79,22 @@ def write_pngs(figures: Mapping[str, go.Figure], folder: str | Path) -> list[Pat
         paths.append(path)
     # mathjax=False: kaleido would otherwise load MathJax from a CDN; plotly.js comes from
     # the installed plotly package.
-    kaleido.write_fig_from_object_sync(jobs, kopts={"path": browser, "mathjax": False})
+    options = {"path": browser, "mathjax": False}
+    # kaleido returns a chart's error instead of raising it, and on a busy machine a chart
+    # can miss its time limit: those are drawn once more, and still missing is an error.
+    kaleido.write_fig_from_object_sync(jobs, kopts=options)
+    missing = [job for job in jobs if not job["path"].is_file()]
+    if missing:
+        errors = kaleido.write_fig_from_object_sync(missing, kopts=options) or ()
+        still = [job["path"].name for job in missing if not job["path"].is_file()]
+        if still:
+            why = next((str(e).strip().splitlines()[0] for e in errors if str(e).strip()), "")
+            raise InputError(
+                Problem(
+                    source="--png",
+                    message=f"Chromium did not draw {', '.join(still)} (twice)"
+                    + (f": {why}" if why else "")
+                    + "; try again on a less busy machine",
+                )
+            )
     return paths
