@@ -90,6 +90,13 @@ def open_engine(engine: str | ibis.BaseBackend | None) -> Engine | None:
     return Engine(backend.name, backend)
 
 
+def _export(local: DuckDBBackend, table: ir.Table, path: Path, options: str) -> None:
+    """Write `table` to `path` with DuckDB's COPY, at disk speed."""
+    local.con.execute(
+        f"COPY ({ibis.to_sql(table, dialect='duckdb')}) TO '{path.as_posix()}' ({options})"
+    )
+
+
 def _put_postgres(
     backend: ibis.BaseBackend, local: DuckDBBackend, table: ir.Table, name: str
 ) -> ir.Table:
@@ -97,16 +104,12 @@ def _put_postgres(
     row inserts). DuckDB writes NULL as an empty field and an empty text as "", which is
     exactly how PostgreSQL's CSV format tells them apart."""
     schema = table.schema()
-    create = ibis.util.gen_name("ddl")
     columns = ", ".join(
         column.sql(dialect="postgres") for column in schema.to_sqlglot_column_defs("postgres")
     )
     with tempfile.TemporaryDirectory(prefix="nrr-copy-") as folder:
-        path = Path(folder) / f"{create}.csv"
-        local.con.execute(
-            f"COPY ({ibis.to_sql(table, dialect='duckdb')}) TO '{path.as_posix()}' "
-            "(FORMAT csv, HEADER false)"
-        )
+        path = Path(folder) / f"{name}.csv"
+        _export(local, table, path, "FORMAT csv, HEADER false")
         con = backend.con
         with con.cursor() as cursor, con.transaction():
             cursor.execute(f'CREATE TEMPORARY TABLE "{name}" ({columns})')
@@ -125,9 +128,7 @@ def _put_spark(
 ) -> ir.Table:
     """A temporary view over a Parquet file DuckDB writes; Spark keeps the exact types."""
     path = folder / f"{name}.parquet"
-    local.con.execute(
-        f"COPY ({ibis.to_sql(table, dialect='duckdb')}) TO '{path.as_posix()}' (FORMAT parquet)"
-    )
+    _export(local, table, path, "FORMAT parquet")
     session = backend._session
     session.read.parquet(path.as_posix()).createOrReplaceTempView(name)
     return backend.table(name)
