@@ -33,14 +33,20 @@ Source = str | Path | pd.DataFrame
 
 
 def _open(
-    con: DuckDBBackend, source: Source, role: str, remote: ibis.BaseBackend | None, url: str | None
+    con: DuckDBBackend,
+    source: Source,
+    role: str,
+    remote: ibis.BaseBackend | None,
+    url: str | None,
+    *,
+    direct: bool = False,
 ) -> RawSource:
     if isinstance(source, pd.DataFrame):
         table = ibis.memtable(source.astype("string"))
         return open_table(con, _register(con, table), label=f"{role} DataFrame")
     if remote is not None and url is not None and not Path(str(source)).is_file():
         return open_sql(con, remote, str(source), url=url)
-    return open_file(con, source, role=role)
+    return open_file(con, source, role=role, direct=direct)
 
 
 def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
@@ -140,9 +146,11 @@ def load(
     remote = connect(url) if url is not None else None
     tables = set(con.list_tables()) if db is not None else set()
 
-    def source(given: Source | None, role: str, required: bool) -> RawSource | None:
+    def source(
+        given: Source | None, role: str, required: bool, *, direct: bool = False
+    ) -> RawSource | None:
         if given is not None:
-            return _open(con, given, role, remote, url)
+            return _open(con, given, role, remote, url, direct=direct)
         if role in tables:
             return open_table(con, role, label=f"{Path(str(db)).name}:{role}")
         if required:
@@ -155,14 +163,18 @@ def load(
             )
         return None
 
-    subs_raw = source(subscriptions, "subscriptions", required=True)
+    # Canonical lines from a CSV file are checked straight from the file (`screen_direct`).
+    subs_raw = source(
+        subscriptions, "subscriptions", required=True, direct=source_format == "canonical"
+    )
     if subs_raw is None:
         raise InternalError("a required source came back empty")
     customers_raw = source(customers, "customers", required=False)
     rates_raw = source(fx_rates, "fx_rates", required=False)
     rates = load_rates(rates_raw, base=currency, max_problems=max_problems)
 
-    intake.open_account(subs_raw, con)
+    if subs_raw.unnumbered is None:
+        intake.open_account(subs_raw, con)  # else opened once the rows are counted
     subs_raw, origin = apply_mapping(subs_raw, columns or {})
     metadata: RawSource | None = None
     if source_format == "stripe":

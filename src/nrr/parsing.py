@@ -15,15 +15,20 @@ _SMALL_NUMBER = r"^-?[0-9]{1,10}(\.[0-9]{1,8})?$"
 
 # The characters `strip` removes, the same set as ibis's `StringValue.strip`.
 _SPACE = " \t\n\r\x0b\x0c"
-_EDGE_SPACE = f"^[{_SPACE}]|[{_SPACE}]$"
 
 
 def strip(text: ir.StringValue) -> ir.StringValue:
     """`text` without leading and trailing whitespace.
 
-    Most values have none; DuckDB's trim with a character set costs three times a regular
-    expression that finds the few that do, so only those are trimmed."""
-    return ibis.ifelse(text.re_search(_EDGE_SPACE), text.strip(), text)
+    Most values have none, and DuckDB's trim with a character set is slow, so only values
+    that may have some are trimmed. The test is cheap: the first character's code (every
+    space character is <= 32; others there are left as they are by the trim) and a
+    `LIKE '%c'` for each space character at the end, which DuckDB runs as a suffix test.
+    Three times faster than a regular expression, which mattered on every text column."""
+    edge = text.ascii_str() <= 32
+    for char in _SPACE:
+        edge |= text.like(f"%{char}")
+    return ibis.ifelse(edge, text.strip(), text)
 
 
 def parse_number(text: ir.StringValue) -> ir.NumericValue:

@@ -35,6 +35,7 @@ __all__ = [
     "Intake",
     "Rejection",
     "screen",
+    "screen_direct",
 ]
 
 DEFAULT_MAX_PROBLEMS = 50
@@ -43,6 +44,7 @@ ON_INVALID = ("fail", "quarantine")
 # MRR in its own currency when it could be read, and that currency.
 MRR_HINT = "_mrr_hint"
 CURRENCY_HINT = "_currency_hint"
+_BAD = "_bad"  # what `screen_direct` stores of the flags: any of them
 
 Progress = Callable[[str, Callable[[], float]], AbstractContextManager[None]]
 
@@ -150,8 +152,12 @@ class Intake:
             raise InternalError(f"no account opened for {source}")
         return self.accounts[source]
 
-    def open_account(self, raw: RawSource, con: ibis.BaseBackend) -> Account:
-        rows = raw.rows if raw.rows is not None else int(raw.table.count().execute())
+    def open_account(
+        self, raw: RawSource, con: ibis.BaseBackend, *, rows: int | None = None
+    ) -> Account:
+        """Open the account of `raw`, with `rows` read (counted when not given)."""
+        if rows is None:
+            rows = raw.rows if raw.rows is not None else int(raw.table.count().execute())
         account = Account(source=raw.name, rows_read=rows)
         self.accounts[raw.name] = account
         return account
@@ -180,16 +186,59 @@ def materialize(
     con: ibis.BaseBackend, raw: RawSource, expr: ir.Table, prefix: str, intake: Intake
 ) -> ir.Table:
     """Compute `expr` once into a temporary table, showing progress on long reads."""
-    watch: AbstractContextManager[None] = nullcontext()
-    raw_con = getattr(con, "con", None)
-    if intake.progress is not None and isinstance(raw_con, duckdb.DuckDBPyConnection):
-        watch = _watch_duckdb(raw_con, raw.name, intake.progress)
     try:
-        with watch:
+        with _watch(con, raw, intake):
             return con.create_table(ibis.util.gen_name(prefix), expr, temp=True)
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise InputError(Problem(source=raw.name, message=f"cannot be read: {message}")) from None
+
+
+def _watch(con: ibis.BaseBackend, raw: RawSource, intake: Intake) -> AbstractContextManager[None]:
+    raw_con = getattr(con, "con", None)
+    if intake.progress is not None and isinstance(raw_con, duckdb.DuckDBPyConnection):
+        return _watch_duckdb(raw_con, raw.name, intake.progress)
+    return nullcontext()
+
+
+def screen_direct(
+    con: ibis.BaseBackend,
+    raw: RawSource,
+    parsed: ir.Table,
+    checks: tuple[Check, ...],
+    intake: Intake,
+    *,
+    prefix: str,
+) -> tuple[ir.Table, int] | None:
+    """`screen` for a source read straight from its file (`RawSource.unnumbered`): the rows
+    that pass and how many rows were read, or None when any row fails a check or the file
+    cannot be read straight through. The caller then opens the file the careful way and
+    screens that, which names every problem; a clean file is stored once, without its text.
+
+    Only the kept columns and one flag are stored. The rows come out in file order, so a
+    row's number is its `rowid` plus the file's first row."""
+    if raw.unnumbered is None:
+        raise InternalError(f"{raw.name} was not read straight from its file")
+    flags = [parsed[c.flag] for c in checks]
+    hints = (MRR_HINT, CURRENCY_HINT)
+    keep = [c for c in parsed.columns if c not in {c.flag for c in checks} and c not in hints]
+    # A flag that comes out null is a doubt: the careful path decides.
+    bad = ibis.or_(*flags).fill_null(True) if flags else ibis.literal(False)
+    name = ibis.util.gen_name(prefix)
+    try:
+        with _watch(con, raw, intake):
+            stored = con.create_table(name, parsed.select(*keep, **{_BAD: bad}), temp=True)
+    except duckdb.Error:
+        return None  # a problem the careful read names (a ragged row, a stray quote...)
+    counts = stored.aggregate(rows=stored.count(), bad=stored[_BAD].sum())
+    counts = counts.to_pyarrow().to_pylist()[0]
+    if counts["bad"]:
+        con.drop_table(name)
+        return None
+    renumbered = ", ".join(f'"{c}"' for c in keep if c != ROW)
+    first = raw.unnumbered.first_row
+    numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {renumbered} FROM "{name}"')
+    return numbered.select(*keep), int(counts["rows"])
 
 
 @contextmanager

@@ -14,7 +14,15 @@ import ibis.expr.types as ir
 from nrr.doubles import line_warnings
 from nrr.errors import InputError, Problem
 from nrr.parsing import parse_number, strip
-from nrr.screen import CURRENCY_HINT, DEFAULT_MAX_PROBLEMS, MRR_HINT, Check, Intake, screen
+from nrr.screen import (
+    CURRENCY_HINT,
+    DEFAULT_MAX_PROBLEMS,
+    MRR_HINT,
+    Check,
+    Intake,
+    screen,
+    screen_direct,
+)
 from nrr.sources.files import ROW, RawSource
 
 __all__ = [
@@ -208,12 +216,21 @@ def validate_subscriptions(
         "subscriptions",
         ", ".join(_REQUIRED_SUBSCRIPTION + _OPTIONAL_SUBSCRIPTION),
     )
+    # Each step is its own projection, so DuckDB trims and parses every value once, however
+    # often the next step refers to it.
     t = raw.table
-    customer = _text(raw, "customer_id")
-    start_text, end_text = _text(raw, "start_date"), _text(raw, "end_date")
+    given = [c for c in (*_REQUIRED_SUBSCRIPTION, *_OPTIONAL_SUBSCRIPTION) if c in raw.columns]
+    nrows = t[_NROWS].cast("int64") if _NROWS in raw.columns else ibis.literal(1, "int64")
+    text = t.select(t[ROW], _nrows=nrows, **{c: strip(t[c]) for c in given})
+
+    def column(name: str) -> ir.StringValue:
+        return text[name] if name in given else ibis.literal("", "string")
+
+    customer = column("customer_id")
+    start_text, end_text = column("start_date"), column("end_date")
     start, end = _date(start_text), _date(end_text)
-    amount = parse_number(_text(raw, "amount"))
-    interval_text = _text(raw, "interval")
+    amount = parse_number(column("amount"))
+    interval_text = column("interval")
     interval_lower = interval_text.lower()
     named = [
         (interval_lower == name, ibis.literal(months)) for name, months in INTERVAL_NAMES.items()
@@ -221,17 +238,19 @@ def validate_subscriptions(
     interval = ibis.cases(
         (_blank(interval_text), ibis.literal(1)), *named, else_=parse_number(interval_text)
     ).cast(_NUMBER)
-    quantity_text = _text(raw, "quantity")
+    quantity_text = column("quantity")
     quantity = ibis.ifelse(_blank(quantity_text), 1, parse_number(quantity_text)).cast(_NUMBER)
-    currency_text = _text(raw, "currency").upper()
+    currency_text = column("currency").upper()
     currency = ibis.ifelse(_blank(currency_text), base_currency, currency_text)
+    product = column("product")
 
     # Parse once in an inner projection; the checks and MRR below reuse the parsed values
     # instead of repeating the text-to-number work in every expression.
-    base = t.select(
-        t[ROW],
+    base = text.select(
+        text[ROW],
+        "_nrows",
         customer_id=customer,
-        product=ibis.ifelse(_blank(_text(raw, "product")), "default", _text(raw, "product")),
+        product=ibis.ifelse(_blank(product), "default", product),
         currency=currency,
         start_date=start,
         end_date=end,
@@ -239,14 +258,13 @@ def validate_subscriptions(
         amount=amount,
         interval_months=interval,
         quantity=quantity,
-        _nrows=t[_NROWS].cast("int64") if _NROWS in raw.columns else ibis.literal(1, "int64"),
     )
+    amount, interval = base.amount, base.interval_months
+    ok_money = amount.notnull() & (amount >= 0) & interval.notnull() & (interval > 0)
+    base = base.mutate(_mrr=ibis.ifelse(ok_money, amount / interval, ibis.null()))
     amount, interval, quantity = base.amount, base.interval_months, base.quantity
     start, end, currency = base.start_date, base.end_date, base.currency
-    ok_money = amount.notnull() & (amount >= 0) & interval.notnull() & (interval > 0)
-    safe_amount = ibis.ifelse(ok_money, amount, 0)
-    safe_interval = ibis.ifelse(ok_money, interval, 1)
-    too_large = ok_money & (safe_amount / safe_interval >= _MAX_MRR)
+    too_large = (base._mrr >= _MAX_MRR).fill_null(False)
     start_m = (start.year() * 12 + start.month() - 1).cast("int64")
     end_m = (end.year() * 12 + end.month() - 1).cast("int64")
     flags = {
@@ -265,8 +283,7 @@ def validate_subscriptions(
     if intake.quarantine and first_rates is not None:
         flags["bad_rate"] = _uncovered(currency, base_currency, first_rates, start_m, end_m, amount)
         checks = (*checks, _rate_check(base_currency))
-    safe_mrr = ibis.ifelse(too_large, 0, safe_amount / safe_interval)
-    readable = ok_money & ~too_large
+    safe_mrr = ibis.ifelse(too_large, 0, base._mrr.fill_null(0))
     parsed = base.select(
         base[ROW],
         "customer_id",
@@ -282,12 +299,36 @@ def validate_subscriptions(
         end_m=end_m,
         mrr_local=safe_mrr.cast(LOCAL_MRR),
         **{
-            MRR_HINT: ibis.ifelse(readable, safe_mrr, ibis.null(_NUMBER)).cast(_NUMBER),
+            MRR_HINT: ibis.ifelse(base._mrr < _MAX_MRR, base._mrr, ibis.null()).cast(_NUMBER),
             CURRENCY_HINT: currency,
         },
         **flags,
     )
-    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
+    if raw.unnumbered is not None:
+        direct = screen_direct(con, raw, parsed, checks, intake, prefix="nrr_lines")
+        if direct is None:
+            # Some row needs naming: the file is opened the usual way and checked again.
+            careful = raw.unnumbered.careful()
+            intake.open_account(careful, con)
+            return validate_subscriptions(
+                con,
+                careful,
+                base_currency=base_currency,
+                intake=intake,
+                first_rates=first_rates,
+                origin=origin,
+            )
+        typed, rows = direct
+        intake.open_account(raw, con, rows=rows).rows_used += rows
+    else:
+        typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
+        _count_used(intake, raw, typed)
+    lines = typed.select(*LINE_COLUMNS)
+    intake.warnings.extend(line_warnings(lines, raw.name))
+    return lines
+
+
+def _count_used(intake: Intake, raw: RawSource, typed: ir.Table) -> None:
     account = intake.accounts.get(raw.name)
     if account is not None and raw.rows is not None:
         account.rows_used += int(typed.count().execute())  # a file read as it is: a row a line
@@ -295,9 +336,6 @@ def validate_subscriptions(
         # An adapter's line may stand for several input rows, and a row for several lines.
         used = typed.select(ROW, _NROWS).distinct()
         account.rows_used += int(used[_NROWS].sum().execute() or 0)
-    lines = typed.select(*LINE_COLUMNS)
-    intake.warnings.extend(line_warnings(lines, raw.name))
-    return lines
 
 
 _NROWS = "_nrows"

@@ -15,6 +15,7 @@ both agree on what a row is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,13 +35,24 @@ from nrr.sources.csv_layout import (
     scan_csv,
 )
 
-__all__ = ["ROW", "RawSource", "open_file", "open_table"]
+__all__ = ["ROW", "RawSource", "Unnumbered", "open_file", "open_table"]
 
 ROW = "_row"
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
 _SNIFF_BYTES = 64 * 1024
 # The engine's limit, in bytes, sits above any row the scan lets through (<= 4 bytes a char).
 _ENGINE_MAX_LINE_BYTES = 8 * MAX_ROW_CHARS
+
+
+@dataclass(frozen=True)
+class Unnumbered:
+    """Says that a source's `table` reads an ordinary CSV file straight, its rows not yet
+    numbered (`_row` is null). Whoever stores what it computes from the rows, in file order,
+    numbers them from the stored table's `rowid`: the first row is `first_row`. `careful()`
+    opens the file the usual way (stored and numbered), to name what is wrong with a row."""
+
+    first_row: int
+    careful: Callable[[], RawSource]
 
 
 @dataclass(frozen=True)
@@ -51,10 +63,16 @@ class RawSource:
     table: ibis.Table
     columns: tuple[str, ...]
     rows: int | None = None  # the number of rows, when reading already counted them
+    unnumbered: Unnumbered | None = None
 
 
-def open_file(con: DuckDBBackend, path: str | Path, *, role: str) -> RawSource:
-    """Open `path` (CSV or Parquet, chosen by suffix or content) for the input `role`."""
+def open_file(
+    con: DuckDBBackend, path: str | Path, *, role: str, direct: bool = False
+) -> RawSource:
+    """Open `path` (CSV or Parquet, chosen by suffix or content) for the input `role`.
+
+    With `direct`, an ordinary CSV file is not stored first: the source reads it straight
+    and is `unnumbered` (see `Unnumbered`), which saves a copy of every value as text."""
     path = Path(path)
     name = path.name if path.name else str(path)
     if not path.exists():
@@ -67,12 +85,21 @@ def open_file(con: DuckDBBackend, path: str | Path, *, role: str) -> RawSource:
         raise fail(name, empty_message(role))
     if path.suffix.lower() in _PARQUET_SUFFIXES or head[:4] == b"PAR1":
         return _open_parquet(con, path, name)
-    return _open_csv(con, path, name, head, role)
-
-
-def _open_csv(con: DuckDBBackend, path: Path, name: str, head: bytes, role: str) -> RawSource:
     check_text(name, head)
     layout = quick_layout(path, name, head)
+    if direct and layout is not None:
+        table = _read_csv(con, path, name, layout, max_line_bytes=MAX_ROW_CHARS)
+        source = _finish(name, table.mutate(**{ROW: ibis.null("int64")}), first_row=1)
+        unnumbered = Unnumbered(
+            layout.first_row, lambda: _open_csv(con, path, name, head, role, layout)
+        )
+        return RawSource(source.name, source.table, source.columns, unnumbered=unnumbered)
+    return _open_csv(con, path, name, head, role, layout)
+
+
+def _open_csv(
+    con: DuckDBBackend, path: Path, name: str, head: bytes, role: str, layout: Layout | None
+) -> RawSource:
     if layout is not None:
         # Rows longer than the scan allows fail here too, so the scan can say so.
         table = _read_csv(con, path, name, layout, max_line_bytes=MAX_ROW_CHARS)

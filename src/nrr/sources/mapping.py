@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nrr.errors import InputError, Problem
-from nrr.sources.files import ROW, RawSource
+from nrr.sources.files import ROW, RawSource, Unnumbered
 
 __all__ = ["apply_mapping", "parse_mapping"]
 
@@ -50,4 +50,11 @@ def apply_mapping(raw: RawSource, mapping: dict[str, str]) -> tuple[RawSource, d
     table = table.rename(aside)
     table = table.rename(renames)
     columns = tuple(c for c in table.columns if c != ROW)
-    return RawSource(name=raw.name, table=table, columns=columns), dict(mapping)
+    unnumbered = None
+    if raw.unnumbered is not None:
+        careful = raw.unnumbered.careful
+        unnumbered = Unnumbered(
+            raw.unnumbered.first_row, lambda: apply_mapping(careful(), mapping)[0]
+        )
+    mapped = RawSource(name=raw.name, table=table, columns=columns, unnumbered=unnumbered)
+    return mapped, dict(mapping)

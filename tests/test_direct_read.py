@@ -1,0 +1,105 @@
+"""A canonical subscriptions CSV is checked straight from the file (`screen_direct`): the rows
+are numbered only when the checked lines are stored, from the stored table's rowid. These
+tests hold that numbering to the file's order on a file long enough to be read in parallel
+pieces, and check that any row needing a message sends the file down the careful path,
+which names it exactly as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nrr
+import nrr.sources.files as files
+from nrr.errors import InputError
+from tests.conftest import SUB_HEADER, sub, write_csv
+
+# Several of DuckDB's row groups (122,880 rows) and CSV buffers, so two threads each read
+# some of the file and the order of the stored rows is really tested.
+ROWS = 300_000
+COPY_OF, COPY_AT = 17, ROWS + 2  # the row a copy repeats; the copy is the file's last row
+
+
+def _lines(rows: int) -> list[list[object]]:
+    # Customer `c<row>` is on spreadsheet row <row> (the header is row 1).
+    return [sub(f"c{row}", "2024-01-01", None, row % 997) for row in range(2, rows + 2)]
+
+
+@pytest.fixture(scope="module")
+def long_file(tmp_path_factory) -> Path:
+    rows = _lines(ROWS)
+    rows.append(rows[COPY_OF - 2])
+    return write_csv(tmp_path_factory.mktemp("direct") / "subs.csv", SUB_HEADER, rows)
+
+
+def test_rows_are_numbered_in_file_order(long_file, monkeypatch):
+    def careful(*args, **kwargs):
+        raise AssertionError("a clean file must not need the careful read")
+
+    monkeypatch.setattr(files, "_open_csv", careful)
+    book = nrr.load(long_file)
+    lines = book.lines
+    numbers = lines.filter(lines.customer_id != f"c{COPY_OF}").select(
+        row=lines._row, expected=lines.customer_id.substr(1).cast("int64")
+    )
+    agg = numbers.aggregate(
+        n=numbers.count(), wrong=(numbers.row != numbers.expected).sum()
+    ).execute()
+    assert int(agg["n"][0]) == ROWS - 1
+    assert int(agg["wrong"][0]) == 0
+    copies = lines.filter(lines.customer_id == f"c{COPY_OF}")._row.execute().tolist()
+    assert sorted(copies) == [COPY_OF, COPY_AT]
+    account = book.intake.account("subs.csv")
+    assert (account.rows_read, account.rows_used, account.rows_rejected) == (ROWS + 1,) * 2 + (0,)
+    assert any(f"row {COPY_AT} = row {COPY_OF}" in w for w in book.intake.warnings)
+
+
+@pytest.fixture(scope="module")
+def bad_amount(tmp_path_factory) -> Path:
+    rows = _lines(ROWS)
+    rows[250_001 - 2][4] = "12,5"
+    return write_csv(tmp_path_factory.mktemp("bad") / "subs.csv", SUB_HEADER, rows)
+
+
+def test_a_bad_row_is_named_by_the_careful_read(bad_amount):
+    with pytest.raises(InputError) as caught:
+        nrr.load(bad_amount)
+    (problem,) = caught.value.problems
+    assert (problem.source, problem.row, problem.column) == ("subs.csv", 250_001, "amount")
+    assert "'12,5', not a number" in problem.message
+
+
+def test_a_quarantined_row_is_accounted_for(bad_amount):
+    book = nrr.load(bad_amount, on_invalid="quarantine")
+    account = book.intake.account("subs.csv")
+    assert (account.rows_read, account.rows_used, account.rows_rejected) == (ROWS, ROWS - 1, 1)
+    assert [r.row for r in book.intake.rejections] == [250_001]
+    assert int(book.lines.count().execute()) == ROWS - 1
+
+
+def test_a_row_the_reader_refuses_is_named(tmp_path):
+    # One field too many: the byte pass does not count fields, the strict read refuses the file
+    # and the careful read names the row.
+    rows = _lines(1_000)
+    path = write_csv(tmp_path / "subs.csv", SUB_HEADER, rows)
+    text = path.read_text().splitlines()
+    text[600] += ",extra"
+    path.write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError) as caught:
+        nrr.load(path)
+    assert caught.value.problems[0].row == 601
+
+
+def test_a_mapped_file_keeps_its_column_names_on_the_careful_path(tmp_path):
+    header = ["account", *SUB_HEADER[1:]]
+    rows = _lines(100)
+    rows[40][2] = "2024-13-01"
+    path = write_csv(tmp_path / "subs.csv", header, rows)
+    with pytest.raises(InputError) as caught:
+        nrr.load(path, columns={"customer_id": "account"})
+    (problem,) = caught.value.problems
+    assert (problem.row, problem.column) == (42, "start_date")
+    clean = write_csv(tmp_path / "clean.csv", header, _lines(100))
+    book = nrr.load(clean, columns={"customer_id": "account"})
+    assert int(book.lines.count().execute()) == 100
