@@ -11,13 +11,14 @@ exactly and is checked for every month and slice before anything is returned.
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from nrr.attributes import segment_of
+from nrr.attributes import ALL, segment_of
 from nrr.errors import InternalError
 from nrr.fx import RateBook, convert
 from nrr.ledger import (
@@ -114,8 +115,15 @@ def classified_movements(per: ir.Table, began: ir.Table, lo: int, hi: int) -> ir
     )
 
 
-def _movement_totals(moves: ir.Table, segments: ir.Table) -> ir.Table:
-    t = moves.join(segments, "customer_id")
+def _sliced(table: ir.Table, segments: ir.Table | None) -> ir.Table:
+    """`table` with each customer's `segment`; None: one slice of everyone, with no join."""
+    if segments is None:
+        return table.mutate(segment=ibis.literal(ALL))
+    return table.join(segments, "customer_id")
+
+
+def _movement_totals(moves: ir.Table, segments: ir.Table | None) -> ir.Table:
+    t = _sliced(moves, segments)
     return t.group_by("segment", "month").agg(
         **{kind: t[kind].sum().cast(MONEY) for kind in MOVEMENT_KINDS}
     )
@@ -128,9 +136,11 @@ def bridge_rates(rates: RateBook, currencies: list[str], months: list[int]) -> i
     return table.filter(table.month <= months[-1])
 
 
-def _levels(changes: ir.Table, segments: ir.Table, rates: ir.Table, months: list[int]) -> ir.Table:
+def _levels(
+    changes: ir.Table, segments: ir.Table | None, rates: ir.Table, months: list[int]
+) -> ir.Table:
     """Per slice and month: closing MRR at the month's rates and at the next month's rates."""
-    by_slice = changes.join(segments, "customer_id")
+    by_slice = _sliced(changes, segments)
     net = by_slice.group_by("segment", "currency", "month").agg(delta=by_slice.delta.sum())
     calendar = _months_table(months)
     spread = net.join(calendar, net.month <= calendar.cal_month)
@@ -142,9 +152,11 @@ def _levels(changes: ir.Table, segments: ir.Table, rates: ir.Table, months: list
     )
 
 
-def _active_counts(per_customer: ir.Table, segments: ir.Table, months: list[int]) -> ir.Table:
+def _active_counts(
+    per_customer: ir.Table, segments: ir.Table | None, months: list[int]
+) -> ir.Table:
     change = as_count(per_customer.after > 0) - as_count(per_customer.before > 0)
-    events = per_customer.mutate(change=change).filter(change != 0).join(segments, "customer_id")
+    events = _sliced(per_customer.mutate(change=change).filter(change != 0), segments)
     net = events.group_by("segment", "month").agg(change=events.change.sum())
     calendar = _months_table(months)
     spread = net.join(calendar, net.month <= calendar.cal_month)
@@ -175,9 +187,8 @@ def monthly_bridge(
     with (
         cached(deltas(lines)) as changes,
         cached(valued_months(customer_steps_of(changes), rate_table)) as per,
+        _segments(lines, by, customers) as segments,
     ):
-        first = first_active(lines)
-        segments = segment_of(first, by=by, customers=customers, first=first)
         began = returns_of(per, reactivation_window)
         moves = classified_movements(per, began, start, end)
         for frame in (
@@ -205,6 +216,17 @@ def monthly_bridge(
             _check_identity(row)
             result.append(row)
     return result
+
+
+def _segments(
+    lines: ir.Table, by: str | None, customers: ir.Table | None
+) -> AbstractContextManager[ir.Table | None]:
+    """Each customer's slice, computed once for the three queries that join it; None for
+    the overall bridge, which needs no join (every customer is in the one slice)."""
+    if by is None:
+        return nullcontext()
+    first = first_active(lines)
+    return cached(segment_of(first, by=by, customers=customers, first=first))
 
 
 def _check_identity(row: BridgeMonth) -> None:
