@@ -13,6 +13,7 @@ import pytest
 import nrr
 import nrr.sources.files as files
 from nrr.errors import InputError
+from nrr.sources import csv_layout
 from tests.conftest import SUB_HEADER, sub, write_csv
 
 # Several of DuckDB's row groups (122,880 rows) and CSV buffers, so two threads each read
@@ -103,3 +104,59 @@ def test_a_mapped_file_keeps_its_column_names_on_the_careful_path(tmp_path):
     clean = write_csv(tmp_path / "clean.csv", header, _lines(100))
     book = nrr.load(clean, columns={"customer_id": "account"})
     assert int(book.lines.count().execute()) == 100
+
+
+def _customers(tmp_path: Path, rows: int, duplicate_at: int | None = None) -> Path:
+    records = [[f"c{row}", "SMB" if row % 2 else " Mid "] for row in range(2, rows + 2)]
+    if duplicate_at is not None:
+        records[duplicate_at - 2][0] = "c7"
+    return write_csv(tmp_path / "customers.csv", ["customer_id", "segment"], records)
+
+
+def test_customers_clean_file(long_file, tmp_path):
+    book = nrr.load(long_file, customers=_customers(tmp_path, 200_000))
+    account = book.intake.account("customers.csv")
+    assert (account.rows_read, account.rows_used, account.rows_rejected) == (200_000, 200_000, 0)
+    segments = book.customers.segment.value_counts().execute()
+    assert dict(zip(segments["segment"], segments["segment_count"], strict=True)) == {
+        "SMB": 100_000,
+        "Mid": 100_000,
+    }
+
+
+def test_customers_repeated_id_is_named(long_file, tmp_path):
+    customers = _customers(tmp_path, 200_000, duplicate_at=190_000)
+    with pytest.raises(InputError) as caught:
+        nrr.load(long_file, customers=customers)
+    (problem,) = caught.value.problems
+    where = (problem.source, problem.row, problem.column)
+    assert where == ("customers.csv", 190_000, "customer_id")
+    assert "first on row 7" in problem.message
+    book = nrr.load(long_file, customers=customers, on_invalid="quarantine")
+    account = book.intake.account("customers.csv")
+    assert (account.rows_used, account.rows_rejected) == (200_000 - 2, 2)
+
+
+@pytest.mark.parametrize("chunk", [7, 8, 9, 10, 64])
+def test_byte_pass_across_chunks(tmp_path, monkeypatch, chunk):
+    # A two-byte character cut by a chunk's end is still UTF-8; a bad byte in a later
+    # chunk, or an empty line across two chunks, is not an ordinary file.
+    monkeypatch.setattr(csv_layout, "_CHUNK_BYTES", chunk)
+    head = b"customer_id,segment\n"
+    good = head + "caf\u00e9,SMB\nbolt,Mid\n".encode() * 3
+    path = tmp_path / "c.csv"
+    path.write_bytes(good)
+    assert csv_layout.quick_layout(path, "c.csv", good) is not None
+    for bad in (good + b"x\xff,SMB\n", good + b"\n" + good[len(head) :]):
+        path.write_bytes(bad)
+        assert csv_layout.quick_layout(path, "c.csv", bad) is None
+
+
+def test_byte_pass_keeps_a_cut_character_whole(tmp_path, monkeypatch):
+    # The first byte of "é" ends a chunk, a chunk of ASCII follows, then its second byte:
+    # that is not UTF-8, though each chunk but the first looks fine alone.
+    monkeypatch.setattr(csv_layout, "_CHUNK_BYTES", 8)
+    data = b"a,b\nxx,\xc3" + b"yyyyyyyy" + b"\xa9z\n"
+    path = tmp_path / "c.csv"
+    path.write_bytes(data)
+    assert csv_layout.quick_layout(path, "c.csv", data) is None

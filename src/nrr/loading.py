@@ -163,13 +163,14 @@ def load(
             )
         return None
 
-    # Canonical lines from a CSV file are checked straight from the file (`screen_direct`).
+    # Canonical lines and customers in CSV files are checked straight from the file
+    # (`screen.screen_direct`).
     subs_raw = source(
         subscriptions, "subscriptions", required=True, direct=source_format == "canonical"
     )
     if subs_raw is None:
         raise InternalError("a required source came back empty")
-    customers_raw = source(customers, "customers", required=False)
+    customers_raw = source(customers, "customers", required=False, direct=True)
     rates_raw = source(fx_rates, "fx_rates", required=False)
     rates = load_rates(rates_raw, base=currency, max_problems=max_problems)
 
@@ -193,7 +194,8 @@ def load(
     )
     attributes = None
     if customers_raw is not None:
-        intake.open_account(customers_raw, con)
+        if customers_raw.unnumbered is None:
+            intake.open_account(customers_raw, con)
         attributes = validate_customers(con, customers_raw, intake=intake)
     elif metadata is not None:
         attributes = validate_customers(con, metadata, intake=intake)

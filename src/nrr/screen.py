@@ -209,6 +209,7 @@ def screen_direct(
     intake: Intake,
     *,
     prefix: str,
+    unique: str | None = None,
 ) -> tuple[ir.Table, int] | None:
     """`screen` for a source read straight from its file (`RawSource.unnumbered`): the rows
     that pass and how many rows were read, or None when any row fails a check or the file
@@ -216,28 +217,33 @@ def screen_direct(
     screens that, which names every problem; a clean file is stored once, without its text.
 
     Only the kept columns and one flag are stored. The rows come out in file order, so a
-    row's number is its `rowid` plus the file's first row."""
+    row's number is its `rowid` plus the file's first row. With `unique`, a column whose
+    values must all differ, a repeated value is a problem too."""
     if raw.unnumbered is None:
         raise InternalError(f"{raw.name} was not read straight from its file")
     flags = [parsed[c.flag] for c in checks]
     hints = (MRR_HINT, CURRENCY_HINT)
     keep = [c for c in parsed.columns if c not in {c.flag for c in checks} and c not in hints]
+    stored_columns = [c for c in keep if c != ROW]  # `_row` is null until numbered below
     # A flag that comes out null is a doubt: the careful path decides.
     bad = ibis.or_(*flags).fill_null(True) if flags else ibis.literal(False)
     name = ibis.util.gen_name(prefix)
     try:
         with _watch(con, raw, intake):
-            stored = con.create_table(name, parsed.select(*keep, **{_BAD: bad}), temp=True)
+            stored = con.create_table(
+                name, parsed.select(*stored_columns, **{_BAD: bad}), temp=True
+            )
     except duckdb.Error:
         return None  # a problem the careful read names (a ragged row, a stray quote...)
-    counts = stored.aggregate(rows=stored.count(), bad=stored[_BAD].sum())
+    distinct = {} if unique is None else {"distinct": stored[unique].nunique()}
+    counts = stored.aggregate(rows=stored.count(), bad=stored[_BAD].sum(), **distinct)
     counts = counts.to_pyarrow().to_pylist()[0]
-    if counts["bad"]:
+    if counts["bad"] or counts.get("distinct", counts["rows"]) != counts["rows"]:
         con.drop_table(name)
         return None
-    renumbered = ", ".join(f'"{c}"' for c in keep if c != ROW)
     first = raw.unnumbered.first_row
-    numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {renumbered} FROM "{name}"')
+    columns = ", ".join(f'"{c}"' for c in stored_columns)
+    numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {columns} FROM "{name}"')
     return numbered.select(*keep), int(counts["rows"])
 
 

@@ -12,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from nrr.doubles import line_warnings
-from nrr.errors import InputError, Problem
+from nrr.errors import InputError, InternalError, Problem
 from nrr.parsing import parse_number, strip
 from nrr.screen import (
     CURRENCY_HINT,
@@ -305,7 +305,8 @@ def validate_subscriptions(
         **flags,
     )
     if raw.unnumbered is not None:
-        direct = screen_direct(con, raw, parsed, checks, intake, prefix="nrr_lines")
+        # Each row of a file is one line: no count of rows per line to keep.
+        direct = screen_direct(con, raw, parsed.drop(_NROWS), checks, intake, prefix="nrr_lines")
         if direct is None:
             # Some row needs naming: the file is opened the usual way and checked again.
             careful = raw.unnumbered.careful()
@@ -399,14 +400,14 @@ def validate_customers(
                 "rename it in the customers file (e.g. to signup_cohort)",
             )
         )
+    names = [c for c in raw.columns if c not in ("customer_id", ROW)]
+    # Trimmed once in their own projection (see `validate_subscriptions`).
     t = raw.table
-    customer = strip(t["customer_id"])
-    attributes = {
-        c: ibis.ifelse(_blank(strip(t[c])), "(none)", strip(t[c]))
-        for c in raw.columns
-        if c not in ("customer_id", ROW)
-    }
-    parsed = t.select(t[ROW], customer_id=customer, **attributes)
+    t = t.select(t[ROW], customer_id=strip(t["customer_id"]), **{c: strip(t[c]) for c in names})
+    attributes = {c: ibis.ifelse(_blank(t[c]), "(none)", t[c]) for c in names}
+    parsed = t.select(t[ROW], "customer_id", **attributes)
+    if raw.unnumbered is not None:
+        return _customers_direct(con, raw, parsed, intake)
     parsed = parsed.mutate(
         bad_customer=_blank(parsed.customer_id),
         first_row=parsed[ROW].min().over(group_by=parsed.customer_id),
@@ -418,11 +419,7 @@ def validate_customers(
         & ((parsed.copies > 1) if intake.quarantine else (parsed.first_row < parsed[ROW]))
     )
     checks = (
-        Check(
-            "bad_customer",
-            "customer_id",
-            lambda v: "customer_id is empty; give every row the id used in the subscriptions",
-        ),
+        _NO_CUSTOMER,
         Check(
             "bad_duplicate",
             "customer_id",
@@ -437,3 +434,31 @@ def validate_customers(
     if account is not None:
         account.rows_used += int(typed.count().execute())
     return typed.select("customer_id", *attributes)
+
+
+_NO_CUSTOMER = Check(
+    "bad_customer",
+    "customer_id",
+    lambda v: "customer_id is empty; give every row the id used in the subscriptions",
+)
+
+
+def _customers_direct(
+    con: ibis.BaseBackend, raw: RawSource, parsed: ir.Table, intake: Intake
+) -> ir.Table:
+    """`validate_customers` for a file read straight (`RawSource.unnumbered`): a clean file
+    needs no window to find repeated ids, only a count of distinct ones; any problem sends
+    the file down the careful path, which names the rows."""
+    if raw.unnumbered is None:
+        raise InternalError(f"{raw.name} was not read straight from its file")
+    checked = parsed.mutate(bad_customer=_blank(parsed.customer_id))
+    direct = screen_direct(
+        con, raw, checked, (_NO_CUSTOMER,), intake, prefix="nrr_customers", unique="customer_id"
+    )
+    if direct is None:
+        careful = raw.unnumbered.careful()
+        intake.open_account(careful, con)
+        return validate_customers(con, careful, intake=intake)
+    typed, rows = direct
+    intake.open_account(raw, con, rows=rows).rows_used += rows
+    return typed.drop(ROW)

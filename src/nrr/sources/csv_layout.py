@@ -65,14 +65,17 @@ def quick_layout(path: Path, name: str, head: bytes) -> Layout | None:
     previous = b""
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK_BYTES):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                return None
-            joined = previous + chunk
-            if b"\x00" in chunk or b"\n\n" in joined:
+            # ASCII is UTF-8: only a chunk with other bytes (or after a character cut in
+            # two at the last chunk's end) needs decoding, which costs a copy.
+            if not (chunk.isascii() and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    return None
+            if b"\x00" in chunk or b"\n\n" in chunk or (previous[-1:] == b"\n" == chunk[:1]):
                 return None
             if b"\r" in chunk or cr:  # the rest only matters in a file with CR
+                joined = previous + chunk
                 if b"\r\r" in joined or b"\n\r\n" in joined:
                     return None
                 lf, cr = lf + chunk.count(b"\n"), cr + chunk.count(b"\r")
