@@ -4,6 +4,7 @@ exactly what `nrr metrics` and `nrr movements` print (bench/scale.py compares th
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402
 import handwritten  # noqa: E402
-from scale import _same  # noqa: E402
+from scale import SESSION, _same  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +64,23 @@ def test_hand_written_sql_prints_nrrs_numbers(book: dict[str, Path]) -> None:
     # The comparison can fail: one cent off anywhere is a difference.
     hand[5]["churn"] += 0.01
     assert not _same(moves, hand)
+
+
+def test_one_process_session_prints_the_same_numbers(book: dict[str, Path]) -> None:
+    # bench/scale.py times the API session against the yardstick reading the CSV once.
+    files = [str(book[n]) for n in ("subscriptions.csv", "customers.csv", "fx_rates.csv")]
+    args = [*files, "2025-12", "12", "2022-01"]
+    out = subprocess.run(
+        [sys.executable, "-c", SESSION, *args], capture_output=True, text=True, check=True
+    ).stdout
+    folder = book["subscriptions.csv"].parent
+    con = duckdb.connect()
+    con.execute(handwritten._LINES.format(dir=folder.as_posix(), base="USD"))
+    hand = {
+        "metrics": handwritten.metrics(con, folder.as_posix(), "2025-12", 12),
+        "movements": handwritten.movements(con, "2022-01", "2025-12"),
+    }
+    session = json.loads(out)
+    assert _same(session, hand) and len(session["movements"]) == 48
+    hand["metrics"]["overall"]["churn"] += 0.01
+    assert not _same(session, hand)
