@@ -267,6 +267,16 @@ def _aggregate(t: ir.Table) -> ir.Table:
     )
 
 
+def _summed(found: dict[tuple[int, int, str], dict]) -> dict[tuple[int, int, str], dict]:
+    """The slices' figures added up per (e, k), keyed as the book's own query keys them."""
+    totals: dict[tuple[int, int, str], dict] = {}
+    for (e, k, _), record in found.items():
+        total = totals.setdefault((e, k, ALL), {})
+        for name in (*_SUMS, "customers_start", "customers_retained"):
+            total[name] = total.get(name, 0) + (record.get(name) or 0)
+    return totals
+
+
 def _point(e: int, k: int, segment: str | None, record: dict | None) -> TrendPoint:
     record = record or {}
     point = TrendPoint(
@@ -328,15 +338,19 @@ def trends(
         return {(r["e"], r["k"], r["segment"]): r for r in rows}
 
     order = [(e, k) for e in ends for k in lengths]
-    totals = run(None)
-    overall = tuple(_point(e, k, None, totals.get((e, k, ALL))) for e, k in order)
     segments: tuple[TrendPoint, ...] = ()
-    if by is not None:
+    if by is None:
+        totals = run(None)
+    else:
         found = run(by)
         names = sorted({name for _, _, name in found})
         segments = tuple(
             _point(e, k, name, found.get((e, k, name))) for name in names for e, k in order
         )
+        # Every customer is in exactly one slice, so the book's figures are the slices' sums:
+        # one query serves both, as in `retention.window_metrics`.
+        totals = _summed(found)
+    overall = tuple(_point(e, k, None, totals.get((e, k, ALL))) for e, k in order)
     return TrendResult(
         start=month_label(start_m),
         end=month_label(end_m),
