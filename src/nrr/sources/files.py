@@ -11,6 +11,10 @@ line endings, empty lines that would shift the row numbers), and the row is name
 ordinary file at disk speed; a file it has any doubt about is read once more, a row at a time,
 to find the row to name. The engine reads the file with the separator and header found, so
 both agree on what a row is.
+
+Opened `direct`, an ordinary CSV file is not even stored as text: the checks read it straight
+and only the typed rows are stored, numbered then (`Unnumbered`); the careful way above runs
+only when some row needs naming.
 """
 
 from __future__ import annotations
@@ -57,7 +61,9 @@ class Unnumbered:
 
 @dataclass(frozen=True)
 class RawSource:
-    """A table of text columns (lower-case names) plus `_row`, and the name users know it by."""
+    """A table of text columns (lower-case names) plus `_row`, and the name users know it by.
+
+    `_row` is null while the source is `unnumbered`."""
 
     name: str
     table: ibis.Table
