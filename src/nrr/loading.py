@@ -16,6 +16,7 @@ from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
+from nrr.customers import validate_customers
 from nrr.engine import open_engine
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
@@ -25,7 +26,7 @@ from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.files import RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping
 from nrr.sources.sql import connect, open_sql
-from nrr.validate import validate_customers, validate_subscriptions
+from nrr.validate import validate_subscriptions
 
 __all__ = ["Source", "load"]
 

@@ -1,6 +1,6 @@
 """Read and validate the five optional health inputs (docs/health-inputs.md).
 
-Each input is screened like the customers file (`nrr.validate.validate_customers`): every
+Each input is screened like the customers file (`nrr.customers.validate_customers`): every
 rule is a boolean column computed in one pass, the typed table is materialized once, and the
 intake's policy decides what happens to flagged rows (fail: every problem as
 FILE:ROW:COLUMN; quarantine: rows set aside and accounted, rows read = used + rejected).
