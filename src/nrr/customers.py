@@ -90,13 +90,11 @@ def _customers_direct(
     if raw.unnumbered is None:
         raise InternalError(f"{raw.name} was not read straight from its file")
     checked = parsed.mutate(bad_customer=_blank(parsed.customer_id))
-    direct = screen_direct(
+    typed = screen_direct(
         con, raw, checked, (_NO_CUSTOMER,), intake, prefix="nrr_customers", unique="customer_id"
     )
-    if direct is None:
+    if typed is None:
         careful = raw.unnumbered.careful()
         intake.open_account(careful, con)
         return validate_customers(con, careful, intake=intake)
-    typed, rows = direct
-    intake.open_account(raw, con, rows=rows).rows_used += rows
     return typed.drop(ROW)

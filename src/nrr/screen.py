@@ -210,11 +210,12 @@ def screen_direct(
     *,
     prefix: str,
     unique: str | None = None,
-) -> tuple[ir.Table, int] | None:
+) -> ir.Table | None:
     """`screen` for a source read straight from its file (`RawSource.unnumbered`): the rows
-    that pass and how many rows were read, or None when any row fails a check or the file
-    cannot be read straight through. The caller then opens the file the careful way and
-    screens that, which names every problem; a clean file is stored once, without its text.
+    that pass, with the source's account opened (every row read is used), or None when any
+    row fails a check or the file cannot be read straight through. The caller then opens the
+    file the careful way and screens that, which names every problem; a clean file is stored
+    once, without its text.
 
     Only the kept columns and one flag are stored. The rows come out in file order, so a
     row's number is its `rowid` plus the file's first row. With `unique`, a column whose
@@ -244,7 +245,9 @@ def screen_direct(
     first = raw.unnumbered.first_row
     columns = ", ".join(f'"{c}"' for c in stored_columns)
     numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {columns} FROM "{name}"')
-    return numbered.select(*keep), int(counts["rows"])
+    rows = int(counts["rows"])
+    intake.open_account(raw, con, rows=rows).rows_used += rows
+    return numbered.select(*keep)
 
 
 @contextmanager

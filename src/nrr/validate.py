@@ -306,8 +306,8 @@ def validate_subscriptions(
     )
     if raw.unnumbered is not None:
         # Each row of a file is one line: no count of rows per line to keep.
-        direct = screen_direct(con, raw, parsed.drop(_NROWS), checks, intake, prefix="nrr_lines")
-        if direct is None:
+        typed = screen_direct(con, raw, parsed.drop(_NROWS), checks, intake, prefix="nrr_lines")
+        if typed is None:
             # Some row needs naming: the file is opened the usual way and checked again.
             careful = raw.unnumbered.careful()
             intake.open_account(careful, con)
@@ -319,8 +319,6 @@ def validate_subscriptions(
                 first_rates=first_rates,
                 origin=origin,
             )
-        typed, rows = direct
-        intake.open_account(raw, con, rows=rows).rows_used += rows
     else:
         typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
         _count_used(intake, raw, typed)
