@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +15,12 @@ import pytest
 import nrr
 from tests.browser import browser  # noqa: F401
 from tests.pg import postgres_db, postgres_url  # noqa: F401
+
+# Checked copies of input files (`nrr.sources.cache`) go to a folder of this run's own, never
+# the user's cache: set before any test, so processes the tests start inherit it too.
+_CACHE = tempfile.mkdtemp(prefix="nrr-test-cache-")
+os.environ["NRR_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 SUB_HEADER = [
     "customer_id",

@@ -23,6 +23,7 @@ from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
+from nrr.sources.cache import CheckedCache, default_cache
 from nrr.sources.files import RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping
 from nrr.sources.sql import connect, open_sql
@@ -41,13 +42,14 @@ def _open(
     url: str | None,
     *,
     direct: bool = False,
+    cache: CheckedCache | None = None,
 ) -> RawSource:
     if isinstance(source, pd.DataFrame):
         table = ibis.memtable(source.astype("string"))
         return open_table(con, _register(con, table), label=f"{role} DataFrame")
     if remote is not None and url is not None and not Path(str(source)).is_file():
         return open_sql(con, remote, str(source), url=url)
-    return open_file(con, source, role=role, direct=direct)
+    return open_file(con, source, role=role, direct=direct, cache=cache)
 
 
 def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
@@ -78,6 +80,7 @@ def load(
     stakeholders: Source | None = None,
     health: HealthSettings = DEFAULT_HEALTH,
     engine: str | ibis.BaseBackend | None = None,
+    cache: CheckedCache | str | Path | bool | None = None,
 ) -> Book:
     """Read, check and prepare the inputs.
 
@@ -101,6 +104,11 @@ def load(
     embedded DuckDB (None or `"duckdb"`), a PostgreSQL URL, `"spark"`, another database URL
     Ibis knows, or a connected Ibis backend. Inputs are always read and checked in the
     embedded DuckDB first; the checked tables are then put into the engine.
+
+    `cache` keeps a checked copy of each clean CSV file, so the next load of the same bytes
+    with the same settings skips reading and checking its text (`nrr.sources.cache`,
+    docs/performance.md): None or True for the default folder (`NRR_CACHE_DIR`, else
+    `~/.cache/nrr`), a folder, or False for none.
 
     Invalid rows raise `InputError` listing every problem (`on_invalid="fail"`), or are set
     aside (`"quarantine"`): `Book.intake` then holds the rejected rows and the
@@ -145,13 +153,14 @@ def load(
     spill = Path(tempfile.gettempdir()) / "nrr-spill"
     con.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
     remote = connect(url) if url is not None else None
+    kept = default_cache(cache)
     tables = set(con.list_tables()) if db is not None else set()
 
     def source(
         given: Source | None, role: str, required: bool, *, direct: bool = False
     ) -> RawSource | None:
         if given is not None:
-            return _open(con, given, role, remote, url, direct=direct)
+            return _open(con, given, role, remote, url, direct=direct, cache=kept)
         if role in tables:
             return open_table(con, role, label=f"{Path(str(db)).name}:{role}")
         if required:

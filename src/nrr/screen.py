@@ -210,6 +210,7 @@ def screen_direct(
     *,
     prefix: str,
     unique: str | None = None,
+    notes: Callable[[ir.Table], list[str]] | None = None,
 ) -> ir.Table | None:
     """`screen` for a source read straight from its file (`RawSource.unnumbered`): the rows
     that pass, with the source's account opened (every row read is used), or None when any
@@ -219,7 +220,11 @@ def screen_direct(
 
     Only the kept columns and one flag are stored. The rows come out in file order, so a
     row's number is its `rowid` plus the file's first row. With `unique`, a column whose
-    values must all differ, a repeated value is a problem too."""
+    values must all differ, a repeated value is a problem too. `notes` finds the warnings
+    about the rows that passed (added to the intake's).
+
+    With the source's cache (`sources.cache`), a clean file's rows and notes are kept, and
+    a file already kept is neither read nor checked again."""
     if raw.unnumbered is None:
         raise InternalError(f"{raw.name} was not read straight from its file")
     flags = [parsed[c.flag] for c in checks]
@@ -228,12 +233,24 @@ def screen_direct(
     stored_columns = [c for c in keep if c != ROW]  # `_row` is null until numbered below
     # A flag that comes out null is a doubt: the careful path decides.
     bad = ibis.or_(*flags).fill_null(True) if flags else ibis.literal(False)
+    query = parsed.select(*stored_columns, **{_BAD: bad})
+    first = raw.unnumbered.first_row
+    cache, key = raw.unnumbered.cache, None
+    if cache is not None and not cache.worth(raw.unnumbered.file):
+        cache = None
+    if cache is not None:
+        key = cache.key(con, raw.unnumbered.file, query, first, unique, raw.name)
+        found = cache.find(key)
+        if found is not None:
+            kept = con.read_parquet(found.path)
+            rows = int(kept.count().to_pyarrow().as_py())
+            intake.open_account(raw, con, rows=rows).rows_used += rows
+            intake.warnings.extend(found.notes)
+            return kept.select(*keep)
     name = ibis.util.gen_name(prefix)
     try:
         with _watch(con, raw, intake):
-            stored = con.create_table(
-                name, parsed.select(*stored_columns, **{_BAD: bad}), temp=True
-            )
+            stored = con.create_table(name, query, temp=True)
     except duckdb.Error:
         return None  # a problem the careful read names (a ragged row, a stray quote...)
     distinct = {} if unique is None else {"distinct": stored[unique].nunique()}
@@ -242,12 +259,16 @@ def screen_direct(
     if counts["bad"] or counts.get("distinct", counts["rows"]) != counts["rows"]:
         con.drop_table(name)
         return None
-    first = raw.unnumbered.first_row
     columns = ", ".join(f'"{c}"' for c in stored_columns)
     numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {columns} FROM "{name}"')
+    checked = numbered.select(*keep)
+    found_notes = notes(checked) if notes is not None else []
+    if cache is not None and key is not None:
+        cache.keep(con, key, numbered, found_notes)
     rows = int(counts["rows"])
     intake.open_account(raw, con, rows=rows).rows_used += rows
-    return numbered.select(*keep)
+    intake.warnings.extend(found_notes)
+    return checked
 
 
 @contextmanager

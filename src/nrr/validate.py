@@ -306,7 +306,15 @@ def validate_subscriptions(
     )
     if raw.unnumbered is not None:
         # Each row of a file is one line: no count of rows per line to keep.
-        typed = screen_direct(con, raw, parsed.drop(_NROWS), checks, intake, prefix="nrr_lines")
+        typed = screen_direct(
+            con,
+            raw,
+            parsed.drop(_NROWS),
+            checks,
+            intake,
+            prefix="nrr_lines",
+            notes=lambda checked: line_warnings(checked.select(*LINE_COLUMNS), raw.name),
+        )
         if typed is None:
             # Some row needs naming: the file is opened the usual way and checked again.
             careful = raw.unnumbered.careful()
@@ -319,9 +327,9 @@ def validate_subscriptions(
                 first_rates=first_rates,
                 origin=origin,
             )
-    else:
-        typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
-        _count_used(intake, raw, typed)
+        return typed.select(*LINE_COLUMNS)  # warned about by `screen_direct`
+    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
+    _count_used(intake, raw, typed)
     lines = typed.select(*LINE_COLUMNS)
     intake.warnings.extend(line_warnings(lines, raw.name))
     return lines

@@ -168,6 +168,12 @@ ByMovesOpt = typer.Option(
     None, "--by", help="Slice by a customer attribute (a customers column) or cohort."
 )
 VerboseOpt = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors.")
+CacheOpt = typer.Option(
+    True,
+    "--cache/--no-cache",
+    help="Keep a checked copy of each large clean CSV file for the next command "
+    "(NRR_CACHE_DIR, default ~/.cache/nrr; docs/performance.md).",
+)
 
 
 @dataclass(frozen=True)
@@ -195,6 +201,7 @@ class InputOptions:
     surveys: str | None = None
     touchpoints: str | None = None
     stakeholders: str | None = None
+    cache: bool = True
 
 
 @contextmanager
@@ -267,6 +274,7 @@ def load_book(options: InputOptions, *, signals: bool = False) -> Book:
         progress=progress_bar,
         benchmarks=config.benchmarks,
         health=config.health,
+        cache=None if options.cache else False,
         **{kind: getattr(options, kind) or spec[kind].source for kind in HEALTH_INPUTS},
     )
     if signals:
@@ -324,6 +332,7 @@ def _input_parameters(
     surveys: str | None = SurveysOpt,
     touchpoints: str | None = TouchpointsOpt,
     stakeholders: str | None = StakeholdersOpt,
+    cache: bool = CacheOpt,
     verbose: bool = VerboseOpt,
 ) -> None:
     """The options every command that reads a book takes (the template `book_command` adds)."""

@@ -28,6 +28,7 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr.sources.cache import CheckedCache
 from nrr.sources.csv_layout import (
     MAX_ROW_CHARS,
     UTF8_BOM,
@@ -53,10 +54,13 @@ class Unnumbered:
     """Says that a source's `table` reads an ordinary CSV file straight, its rows not yet
     numbered (`_row` is null). Whoever stores what it computes from the rows, in file order,
     numbers them from the stored table's `rowid`: the first row is `first_row`. `careful()`
-    opens the file the usual way (stored and numbered), to name what is wrong with a row."""
+    opens the file the usual way (stored and numbered), to name what is wrong with a row.
+    `file` is the file read; `cache`, when given, keeps checked copies of it (`cache.py`)."""
 
     first_row: int
     careful: Callable[[], RawSource]
+    file: Path
+    cache: CheckedCache | None = None
 
 
 @dataclass(frozen=True)
@@ -73,12 +77,18 @@ class RawSource:
 
 
 def open_file(
-    con: DuckDBBackend, path: str | Path, *, role: str, direct: bool = False
+    con: DuckDBBackend,
+    path: str | Path,
+    *,
+    role: str,
+    direct: bool = False,
+    cache: CheckedCache | None = None,
 ) -> RawSource:
     """Open `path` (CSV or Parquet, chosen by suffix or content) for the input `role`.
 
     With `direct`, an ordinary CSV file is not stored first: the source reads it straight
-    and is `unnumbered` (see `Unnumbered`), which saves a copy of every value as text."""
+    and is `unnumbered` (see `Unnumbered`), which saves a copy of every value as text;
+    `cache` then keeps a checked copy of a clean file for the next command."""
     path = Path(path)
     name = path.name if path.name else str(path)
     if not path.exists():
@@ -97,7 +107,10 @@ def open_file(
         table = _read_csv(con, path, name, layout, max_line_bytes=MAX_ROW_CHARS)
         source = _finish(name, table.mutate(**{ROW: ibis.null("int64")}), first_row=1)
         unnumbered = Unnumbered(
-            layout.first_row, lambda: _open_csv(con, path, name, head, role, layout)
+            layout.first_row,
+            lambda: _open_csv(con, path, name, head, role, layout),
+            file=path,
+            cache=cache,
         )
         return RawSource(source.name, source.table, source.columns, unnumbered=unnumbered)
     return _open_csv(con, path, name, head, role, layout)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nrr.errors import InputError, Problem
-from nrr.sources.files import ROW, RawSource, Unnumbered
+from nrr.sources.files import ROW, RawSource
 
 __all__ = ["apply_mapping", "parse_mapping"]
 
@@ -53,8 +55,6 @@ def apply_mapping(raw: RawSource, mapping: dict[str, str]) -> tuple[RawSource, d
     unnumbered = None
     if raw.unnumbered is not None:
         careful = raw.unnumbered.careful
-        unnumbered = Unnumbered(
-            raw.unnumbered.first_row, lambda: apply_mapping(careful(), mapping)[0]
-        )
+        unnumbered = replace(raw.unnumbered, careful=lambda: apply_mapping(careful(), mapping)[0])
     mapped = RawSource(name=raw.name, table=table, columns=columns, unnumbered=unnumbered)
     return mapped, dict(mapping)

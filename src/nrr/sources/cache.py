@@ -1,0 +1,227 @@
+"""Checked copies of clean CSV files, kept between commands.
+
+Reading and checking a large CSV file is most of what a command costs, and an analyst runs
+several commands over the same export. When a file read straight from disk
+(`files.Unnumbered`) passes every check, its typed rows are written to a Parquet file here;
+the next command over the same bytes, checked the same way, reads that copy instead of the
+text.
+
+An entry is named by a SHA-256 digest of the file's bytes and of the query that checked it.
+The query holds every setting that shapes the rows (base currency, the first month of each
+rate, the column mapping, the checks themselves) and the reader's options (separator, rows
+skipped), so changing one byte of the file or any setting names a different entry. A file
+with any problem is never kept: the careful path that names problems always reads the text.
+
+The cache is a folder (`NRR_CACHE_DIR`, else `$XDG_CACHE_HOME/nrr`, else `~/.cache/nrr`)
+readable by its owner only. Files under 8 MB are not kept: they are read about as quickly as
+their entry is found. It holds at most `NRR_CACHE_SIZE` bytes (default 2 GB); the entries
+used least recently go first. `NRR_CACHE_DIR=off`, `nrr.load(cache=False)` or `--no-cache`
+turn it off. A cache that cannot be written (a read-only disk, a full one) is skipped: the
+command still runs, from the text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import IO
+
+try:
+    import fcntl
+except ImportError:  # Windows: entries are not protected from trimming while in use
+    fcntl = None  # type: ignore[assignment]
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+
+from nrr.errors import InputError, Problem
+
+__all__ = ["CheckedCache", "Kept", "default_cache"]
+
+# Bumped whenever what an entry holds changes in a way its key does not show.
+_FORMAT = 1
+_DEFAULT_LIMIT = 2 * 1024**3
+# About 50,000 lines: below this, reading the text is about as quick as finding its entry.
+_SMALLEST = 8 * 1024**2
+_READERS = re.compile(r'"(ibis_read_csv_[0-9a-z]+)"')
+_NOTES = "nrr_notes"
+_STALE_SECONDS = 3600  # a half-written entry older than this was left by a process that died
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An entry: the checked rows (Parquet) and the warnings first found about them."""
+
+    path: Path
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckedCache:
+    """A folder of checked tables, each a Parquet file named by its key."""
+
+    directory: Path
+    limit: int = _DEFAULT_LIMIT
+    smallest: int = _SMALLEST
+
+    def worth(self, file: Path) -> bool:
+        """Whether keeping `file` pays: a small file is read and checked in less time than
+        its key takes to work out."""
+        try:
+            return file.stat().st_size >= self.smallest
+        except OSError:
+            return False
+
+    def key(self, con: ibis.BaseBackend, file: Path, query: ir.Table, *parts: object) -> str:
+        """The entry for `query` (which reads `file`) under `parts` (anything else that
+        shapes the stored rows): file bytes, query text, reader options and versions."""
+        digest = hashlib.sha256()
+        with file.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+        sql = str(con.compile(query))
+        # A reader's view has a fresh random name in every process: key on what it reads.
+        for name in sorted(set(_READERS.findall(sql))):
+            sql = sql.replace(f'"{name}"', f"({_view_sql(con, name)})")
+        versions = (_FORMAT, version("nrr"), duckdb.__version__)
+        digest.update(repr((versions, sql, parts)).encode())
+        return digest.hexdigest()
+
+    def find(self, key: str) -> Kept | None:
+        """The entry `key`, marked as just used, or None when there is none."""
+        path = self.directory / f"{key}.parquet"
+        try:
+            os.utime(path)
+            _hold(path)
+            with duckdb.connect() as con:
+                found = con.execute(
+                    "SELECT value FROM parquet_kv_metadata(?) WHERE key = ?",
+                    [path.as_posix(), _NOTES],
+                ).fetchone()
+        except (OSError, duckdb.Error):
+            return None
+        if found is None:
+            return None
+        return Kept(path, tuple(json.loads(bytes(found[0]).decode())))
+
+    def keep(self, con: ibis.BaseBackend, key: str, table: ir.Table, notes: list[str]) -> None:
+        """Write `table` and its `notes` (the warnings about its rows) as the entry `key`,
+        then trim the cache to its size limit. Any failure to write leaves the cache as it
+        was: the entry is an extra, not a result."""
+        raw = getattr(con, "con", None)
+        if not isinstance(raw, duckdb.DuckDBPyConnection):
+            return
+        path = self.directory / f"{key}.parquet"
+        part = self.directory / f".{key}.{uuid.uuid4().hex}.part"
+        written = _literal(json.dumps(notes, ensure_ascii=False))
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            raw.execute(
+                f"COPY ({con.compile(table)}) TO {_literal(part.as_posix())} "
+                f"(FORMAT parquet, KV_METADATA {{{_NOTES}: {written}}})"
+            )
+            # Readers see the whole file or none: another process may be reading the old one.
+            os.replace(part, path)
+        except (OSError, duckdb.Error):
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+            return
+        self._trim(keep=path)
+
+    def _trim(self, keep: Path) -> None:
+        try:
+            entries = [(p, p.stat()) for p in self.directory.iterdir()]
+        except OSError:
+            return
+        now = time.time()
+        for path, stat in entries:
+            if path.suffix == ".part" and now - stat.st_mtime > _STALE_SECONDS:
+                path.unlink(missing_ok=True)
+        kept = sorted(
+            ((p, s) for p, s in entries if p.suffix == ".parquet"),
+            key=lambda e: e[1].st_mtime,
+            reverse=True,
+        )
+        total = 0
+        for path, stat in kept:
+            total += stat.st_size
+            if total > self.limit and path != keep:
+                _remove_unless_held(path)
+
+
+# The entries this process reads. DuckDB opens a file again for each query, so an entry must
+# outlive every query of the process that found it (`nrr serve` runs for days): each is held
+# with a shared lock until the process ends, and `_trim` passes over entries someone holds.
+_HELD: list[IO[bytes]] = []
+
+
+def _hold(path: Path) -> None:
+    handle = path.open("rb")
+    if fcntl is not None:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+    _HELD.append(handle)
+
+
+def _remove_unless_held(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+    except OSError:
+        pass  # held by a process that reads it, or gone already
+
+
+def default_cache(setting: CheckedCache | str | Path | bool | None = None) -> CheckedCache | None:
+    """The cache `setting` asks for: True or None for the default folder (`NRR_CACHE_DIR`,
+    `XDG_CACHE_HOME`), a folder, a `CheckedCache`, or False (none). `NRR_CACHE_DIR=off` turns
+    the default off."""
+    if setting is False:
+        return None
+    if isinstance(setting, CheckedCache):
+        return setting
+    limit = _size(os.environ.get("NRR_CACHE_SIZE"))
+    if isinstance(setting, str | Path):
+        return CheckedCache(Path(setting), limit)
+    chosen = os.environ.get("NRR_CACHE_DIR", "").strip()
+    if chosen.lower() in {"off", "0", "false", "no", "none"}:
+        return None
+    if chosen:
+        return CheckedCache(Path(chosen), limit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return CheckedCache(Path(base) / "nrr", limit)
+
+
+def _size(text: str | None) -> int:
+    if not text:
+        return _DEFAULT_LIMIT
+    units = {"": 1, "B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?B?)\s*", text.upper())
+    if match is None:
+        raise InputError(
+            Problem(source="NRR_CACHE_SIZE", message=f"{text!r} is not a size such as 2GB")
+        )
+    number, unit = match.groups()
+    unit = unit if unit.endswith("B") or not unit else unit + "B"
+    return int(float(number) * units[unit])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _view_sql(con: ibis.BaseBackend, name: str) -> str:
+    raw = getattr(con, "con", None)
+    if not isinstance(raw, duckdb.DuckDBPyConnection):
+        return name
+    found = raw.execute("SELECT sql FROM duckdb_views() WHERE view_name = ?", [name]).fetchone()
+    # Without its definition the key stays unique to this process: a miss, never a wrong hit.
+    return str(found[0]).replace(name, "source") if found else name
