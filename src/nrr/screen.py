@@ -233,13 +233,14 @@ def screen_direct(
     stored_columns = [c for c in keep if c != ROW]  # `_row` is null until numbered below
     # A flag that comes out null is a doubt: the careful path decides.
     bad = ibis.or_(*flags).fill_null(True) if flags else ibis.literal(False)
-    query = parsed.select(*stored_columns, **{_BAD: bad})
+    # Compiled once, for the cache's key and for storing (Ibis takes a while on this one).
+    sql = str(con.compile(parsed.select(*stored_columns, **{_BAD: bad})))
     first = raw.unnumbered.first_row
     cache, key = raw.unnumbered.cache, None
     if cache is not None and not cache.worth(raw.unnumbered.file):
         cache = None
     if cache is not None:
-        key = cache.key(con, raw.unnumbered.file, query, first, unique, raw.name)
+        key = cache.key(con, raw.unnumbered.file, sql, first, unique, raw.name)
         found = cache.find(key)
         if found is not None:
             kept = con.read_parquet(found.path)
@@ -250,9 +251,10 @@ def screen_direct(
     name = ibis.util.gen_name(prefix)
     try:
         with _watch(con, raw, intake):
-            stored = con.create_table(name, query, temp=True)
+            con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}')
     except duckdb.Error:
         return None  # a problem the careful read names (a ragged row, a stray quote...)
+    stored = con.table(name, database=("temp", "main"))
     distinct = {} if unique is None else {"distinct": stored[unique].nunique()}
     counts = stored.aggregate(rows=stored.count(), bad=stored[_BAD].sum(), **distinct)
     counts = counts.to_pyarrow().to_pylist()[0]

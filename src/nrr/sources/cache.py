@@ -81,13 +81,12 @@ class CheckedCache:
         except OSError:
             return False
 
-    def key(self, con: ibis.BaseBackend, file: Path, query: ir.Table, *parts: object) -> str:
-        """The entry for `query` (which reads `file`) under `parts` (anything else that
-        shapes the stored rows): file bytes, query text, reader options and versions."""
+    def key(self, con: ibis.BaseBackend, file: Path, sql: str, *parts: object) -> str:
+        """The entry for the query `sql` (which reads `file`) under `parts` (anything else
+        that shapes the stored rows): file bytes, query text, reader options and versions."""
         digest = hashlib.sha256()
         with file.open("rb") as handle:
             digest.update(hashlib.file_digest(handle, "sha256").digest())
-        sql = str(con.compile(query))
         # A reader's view has a fresh random name in every process: key on what it reads.
         for name in sorted(set(_READERS.findall(sql))):
             sql = sql.replace(f'"{name}"', f"({_view_sql(con, name)})")
