@@ -15,6 +15,7 @@ import pytest
 import nrr
 import nrr.screen as screen
 import nrr.sources.cache as cache_module
+import nrr.sources.files as files
 import nrr.validate as validate
 from nrr.errors import InputError
 from nrr.sources.cache import CheckedCache, default_cache
@@ -71,6 +72,7 @@ def test_a_second_load_reads_the_kept_copy(long_file, tmp_path, monkeypatch):
     _forbid(monkeypatch, CheckedCache, "keep")
     _forbid(monkeypatch, validate, "line_warnings")
     _forbid(monkeypatch, screen, "_watch")  # wraps storing the checked rows
+    _forbid(monkeypatch, files, "quick_layout")  # the pass over the bytes
     second = nrr.load(long_file, cache=kept)
     assert _figures(second) == expected
     assert second.intake.warnings == first.intake.warnings

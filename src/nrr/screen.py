@@ -237,10 +237,8 @@ def screen_direct(
     sql = str(con.compile(parsed.select(*stored_columns, **{_BAD: bad})))
     first = raw.unnumbered.first_row
     cache, key = raw.unnumbered.cache, None
-    if cache is not None and not cache.worth(raw.unnumbered.file):
-        cache = None
     if cache is not None:
-        key = cache.key(con, raw.unnumbered.file, sql, first, unique, raw.name)
+        key = cache.key(con, raw.unnumbered.digest, sql, first, unique, raw.name)
         found = cache.find(key)
         if found is not None:
             kept = con.read_parquet(found.path)

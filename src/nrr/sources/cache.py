@@ -23,6 +23,7 @@ command still runs, from the text.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -44,6 +45,7 @@ import ibis
 import ibis.expr.types as ir
 
 from nrr.errors import InputError, Problem
+from nrr.sources.csv_layout import Layout
 
 __all__ = ["CheckedCache", "Kept", "default_cache"]
 
@@ -81,18 +83,40 @@ class CheckedCache:
         except OSError:
             return False
 
-    def key(self, con: ibis.BaseBackend, file: Path, sql: str, *parts: object) -> str:
-        """The entry for the query `sql` (which reads `file`) under `parts` (anything else
-        that shapes the stored rows): file bytes, query text, reader options and versions."""
-        digest = hashlib.sha256()
+    @staticmethod
+    def digest(file: Path) -> str:
+        """The SHA-256 digest of `file`'s bytes."""
         with file.open("rb") as handle:
-            digest.update(hashlib.file_digest(handle, "sha256").digest())
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+    def layout(self, digest: str) -> Layout | None:
+        """The layout found before in a file with these bytes (`csv_layout.quick_layout`, a
+        function of the bytes alone), or None."""
+        path = self.directory / f"{digest}.layout.json"
+        try:
+            os.utime(path)
+            found = json.loads(path.read_text())
+            columns = tuple(found.pop("columns"))
+            return Layout(columns=columns, **found)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def remember_layout(self, digest: str, layout: Layout) -> None:
+        """Keep the layout of the file with these bytes, for `layout`."""
+        fields = dataclasses.asdict(layout)
+        self._write(f"{digest}.layout.json", json.dumps(fields).encode())
+
+    def key(self, con: ibis.BaseBackend, digest: str, sql: str, *parts: object) -> str:
+        """The entry for the query `sql` over the file whose bytes have `digest`, under
+        `parts` (anything else that shapes the stored rows): file bytes, query text, reader
+        options and versions."""
+        key = hashlib.sha256(digest.encode())
         # A reader's view has a fresh random name in every process: key on what it reads.
         for name in sorted(set(_READERS.findall(sql))):
             sql = sql.replace(f'"{name}"', f"({_view_sql(con, name)})")
         versions = (_FORMAT, version("nrr"), duckdb.__version__)
-        digest.update(repr((versions, sql, parts)).encode())
-        return digest.hexdigest()
+        key.update(repr((versions, sql, parts)).encode())
+        return key.hexdigest()
 
     def find(self, key: str) -> Kept | None:
         """The entry `key`, marked as just used, or None when there is none."""
@@ -135,6 +159,16 @@ class CheckedCache:
             return
         self._trim(keep=path)
 
+    def _write(self, name: str, data: bytes) -> None:
+        part = self.directory / f".{name}.{uuid.uuid4().hex}.part"
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            part.write_bytes(data)
+            os.replace(part, self.directory / name)
+        except OSError:
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+
     def _trim(self, keep: Path) -> None:
         try:
             entries = [(p, p.stat()) for p in self.directory.iterdir()]
@@ -145,7 +179,7 @@ class CheckedCache:
             if path.suffix == ".part" and now - stat.st_mtime > _STALE_SECONDS:
                 path.unlink(missing_ok=True)
         kept = sorted(
-            ((p, s) for p, s in entries if p.suffix == ".parquet"),
+            ((p, s) for p, s in entries if p.suffix in {".parquet", ".json"}),
             key=lambda e: e[1].st_mtime,
             reverse=True,
         )

@@ -55,12 +55,13 @@ class Unnumbered:
     numbered (`_row` is null). Whoever stores what it computes from the rows, in file order,
     numbers them from the stored table's `rowid`: the first row is `first_row`. `careful()`
     opens the file the usual way (stored and numbered), to name what is wrong with a row.
-    `file` is the file read; `cache`, when given, keeps checked copies of it (`cache.py`)."""
+    `cache`, when given, keeps checked copies of the file, whose bytes have `digest`
+    (`cache.py`)."""
 
     first_row: int
     careful: Callable[[], RawSource]
-    file: Path
     cache: CheckedCache | None = None
+    digest: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,22 @@ def open_file(
     if path.suffix.lower() in _PARQUET_SUFFIXES or head[:4] == b"PAR1":
         return _open_parquet(con, path, name)
     check_text(name, head)
-    layout = quick_layout(path, name, head)
+    kept = cache if direct and cache is not None and cache.worth(path) else None
+    digest = kept.digest(path) if kept is not None else ""
+    # The layout is a function of the bytes: a file seen before skips the pass over them.
+    layout = kept.layout(digest) if kept is not None else None
+    if layout is None:
+        layout = quick_layout(path, name, head)
+        if kept is not None and layout is not None:
+            kept.remember_layout(digest, layout)
     if direct and layout is not None:
         table = _read_csv(con, path, name, layout, max_line_bytes=MAX_ROW_CHARS)
         source = _finish(name, table.mutate(**{ROW: ibis.null("int64")}), first_row=1)
         unnumbered = Unnumbered(
             layout.first_row,
             lambda: _open_csv(con, path, name, head, role, layout),
-            file=path,
-            cache=cache,
+            cache=kept,
+            digest=digest,
         )
         return RawSource(source.name, source.table, source.columns, unnumbered=unnumbered)
     return _open_csv(con, path, name, head, role, layout)
