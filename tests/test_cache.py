@@ -228,6 +228,16 @@ def test_the_command_line_keeps_large_files_unless_told_not_to(long_file, tmp_pa
     assert runs[0].stdout == runs[1].stdout == off.stdout
     assert runs[0].stderr == runs[1].stderr == off.stderr
     assert len(list(folder.glob("*.parquet"))) == 1
+    # `cache = false` in the settings file, and a flag that wins over it.
+    other = tmp_path / "other"
+    settings = tmp_path / "nrr.toml"
+    settings.write_text("cache = false\n")
+    quiet = _nrr(*args, "--config", str(settings), env={"NRR_CACHE_DIR": str(other)})
+    assert quiet.returncode == 0, quiet.stderr
+    assert not other.exists()
+    loud = _nrr(*args, "--config", str(settings), "--cache", env={"NRR_CACHE_DIR": str(other)})
+    assert loud.returncode == 0, loud.stderr
+    assert len(list(other.glob("*.parquet"))) == 1
     bad = _nrr(*args, env={"NRR_CACHE_DIR": str(folder), "NRR_CACHE_SIZE": "lots"})
     assert bad.returncode == 2
     assert "NRR_CACHE_SIZE: 'lots' is not a size such as 2GB" in bad.stderr

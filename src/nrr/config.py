@@ -8,6 +8,7 @@
     churn_at = "period_end"                               # or "cancel"
     grace_days = 30
     reactivation_window = 3                               # months; omit for "any gap"
+    cache = false                                         # keep no checked copies of files
 
     [subscriptions]
     table = "billing.subscription_items"                  # or path = "...", or query = "..."
@@ -59,6 +60,7 @@ _TOP = {
     "churn_at": str,
     "grace_days": int,
     "reactivation_window": int,
+    "cache": bool,
 }
 _INPUTS = ("subscriptions", "customers", "fx_rates", *HEALTH_INPUTS)
 _INPUT_KEYS = {"path": str, "table": str, "query": str, "format": str, "columns": dict}
@@ -122,12 +124,13 @@ def read_config(path: str | Path | None) -> Config:
             if spec is not None:
                 inputs[key] = spec
         elif key in _TOP:
-            if not isinstance(value, _TOP[key]) or isinstance(value, bool):
+            kind = _TOP[key]
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 problems.append(
                     Problem(
                         source=name,
                         column=key,
-                        message=f"{key} must be a {_TOP[key].__name__}, not {value!r}",
+                        message=f"{key} must be a {kind.__name__}, not {value!r}",
                     )
                 )
             else:

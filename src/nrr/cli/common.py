@@ -169,10 +169,10 @@ ByMovesOpt = typer.Option(
 )
 VerboseOpt = typer.Option(False, "--verbose", "-v", help="Show tracebacks on errors.")
 CacheOpt = typer.Option(
-    True,
+    None,
     "--cache/--no-cache",
     help="Keep a checked copy of each large clean CSV file for the next command "
-    "(NRR_CACHE_DIR, default ~/.cache/nrr; docs/performance.md).",
+    "(default; in NRR_CACHE_DIR, else ~/.cache/nrr; docs/sources.md).",
 )
 
 
@@ -201,7 +201,7 @@ class InputOptions:
     surveys: str | None = None
     touchpoints: str | None = None
     stakeholders: str | None = None
-    cache: bool = True
+    cache: bool | None = None
 
 
 @contextmanager
@@ -274,7 +274,7 @@ def load_book(options: InputOptions, *, signals: bool = False) -> Book:
         progress=progress_bar,
         benchmarks=config.benchmarks,
         health=config.health,
-        cache=None if options.cache else False,
+        cache=None if _first(options.cache, config.get("cache"), True) else False,
         **{kind: getattr(options, kind) or spec[kind].source for kind in HEALTH_INPUTS},
     )
     if signals:
@@ -332,7 +332,7 @@ def _input_parameters(
     surveys: str | None = SurveysOpt,
     touchpoints: str | None = TouchpointsOpt,
     stakeholders: str | None = StakeholdersOpt,
-    cache: bool = CacheOpt,
+    cache: bool | None = CacheOpt,
     verbose: bool = VerboseOpt,
 ) -> None:
     """The options every command that reads a book takes (the template `book_command` adds)."""

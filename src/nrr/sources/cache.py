@@ -193,14 +193,16 @@ class CheckedCache:
 # The entries this process reads. DuckDB opens a file again for each query, so an entry must
 # outlive every query of the process that found it (`nrr serve` runs for days): each is held
 # with a shared lock until the process ends, and `_trim` passes over entries someone holds.
-_HELD: list[IO[bytes]] = []
+_HELD: dict[Path, IO[bytes]] = {}
 
 
 def _hold(path: Path) -> None:
+    if path in _HELD:
+        return
     handle = path.open("rb")
     if fcntl is not None:
         fcntl.flock(handle, fcntl.LOCK_SH)
-    _HELD.append(handle)
+    _HELD[path] = handle
 
 
 def _remove_unless_held(path: Path) -> None:
