@@ -100,6 +100,23 @@ def test_one_changed_byte_is_a_different_entry(tmp_path):
     assert len(_entries(kept)) == 2
 
 
+def test_a_file_written_to_while_read_is_not_kept(tmp_path, monkeypatch):
+    kept = _cache(tmp_path)
+    path = write_csv(tmp_path / "subs.csv", SUB_HEADER, [sub("a", "2024-01-01", None, 100)])
+    real = files.quick_layout
+
+    def still_exporting(*args: object) -> object:
+        layout = real(*args)
+        with path.open("a") as handle:  # the export goes on after the digest was taken
+            handle.write("b,core,2024-01-01,,50,month,1,USD\n")
+        return layout
+
+    monkeypatch.setattr(files, "quick_layout", still_exporting)
+    assert _mrr(nrr.load(path, cache=kept)) == 150
+    assert _entries(kept) == []
+    assert not list(kept.directory.glob("*.json"))
+
+
 def test_a_setting_that_shapes_the_rows_is_a_different_entry(tmp_path):
     kept = _cache(tmp_path)
     rows = [sub("a", "2024-01-01", None, 100, currency="")]  # blank: the base currency

@@ -263,7 +263,7 @@ def screen_direct(
     numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {columns} FROM "{name}"')
     checked = numbered.select(*keep)
     found_notes = notes(checked) if notes is not None else []
-    if cache is not None and key is not None:
+    if cache is not None and key is not None and raw.unnumbered.unchanged():
         cache.keep(con, key, numbered, found_notes)
     rows = int(counts["rows"])
     intake.open_account(raw, con, rows=rows).rows_used += rows

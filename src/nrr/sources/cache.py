@@ -89,6 +89,14 @@ class CheckedCache:
         with file.open("rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
 
+    @staticmethod
+    def stamp(file: Path) -> tuple[int, int]:
+        """`file`'s size and modification time: taken before its digest and again before
+        its rows are kept, so a file written to while nrr read it (an export still running)
+        is never kept under the digest of other bytes."""
+        stat = file.stat()
+        return stat.st_size, stat.st_mtime_ns
+
     def layout(self, digest: str) -> Layout | None:
         """The layout found before in a file with these bytes (`csv_layout.quick_layout`, a
         function of the bytes alone), or None."""

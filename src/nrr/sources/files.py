@@ -55,13 +55,19 @@ class Unnumbered:
     numbered (`_row` is null). Whoever stores what it computes from the rows, in file order,
     numbers them from the stored table's `rowid`: the first row is `first_row`. `careful()`
     opens the file the usual way (stored and numbered), to name what is wrong with a row.
-    `cache`, when given, keeps checked copies of the file, whose bytes have `digest`
-    (`cache.py`)."""
+    `cache`, when given, keeps checked copies of `file`, whose bytes had `digest` when it
+    had `stamp` (`cache.py`)."""
 
     first_row: int
     careful: Callable[[], RawSource]
     cache: CheckedCache | None = None
+    file: Path | None = None
     digest: str = ""
+    stamp: tuple[int, int] = (0, 0)
+
+    def unchanged(self) -> bool:
+        """Whether the file still has the size and time it had when its digest was taken."""
+        return self.file is not None and CheckedCache.stamp(self.file) == self.stamp
 
 
 @dataclass(frozen=True)
@@ -104,12 +110,13 @@ def open_file(
         return _open_parquet(con, path, name)
     check_text(name, head)
     kept = cache if direct and cache is not None and cache.worth(path) else None
+    stamp = kept.stamp(path) if kept is not None else (0, 0)
     digest = kept.digest(path) if kept is not None else ""
     # The layout is a function of the bytes: a file seen before skips the pass over them.
     layout = kept.layout(digest) if kept is not None else None
     if layout is None:
         layout = quick_layout(path, name, head)
-        if kept is not None and layout is not None:
+        if kept is not None and layout is not None and kept.stamp(path) == stamp:
             kept.remember_layout(digest, layout)
     if direct and layout is not None:
         table = _read_csv(con, path, name, layout, max_line_bytes=MAX_ROW_CHARS)
@@ -118,7 +125,9 @@ def open_file(
             layout.first_row,
             lambda: _open_csv(con, path, name, head, role, layout),
             cache=kept,
+            file=path,
             digest=digest,
+            stamp=stamp,
         )
         return RawSource(source.name, source.table, source.columns, unnumbered=unnumbered)
     return _open_csv(con, path, name, head, role, layout)
