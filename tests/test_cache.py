@@ -108,7 +108,7 @@ def test_a_file_written_to_while_read_is_not_kept(tmp_path, monkeypatch):
     def still_exporting(*args: object) -> object:
         layout = real(*args)
         with path.open("a") as handle:  # the export goes on after the digest was taken
-            handle.write("b,core,2024-01-01,,50,month,1,USD\n")
+            handle.write("b,core,2024-01-01,,50,month,1,USD\r\n")
         return layout
 
     monkeypatch.setattr(files, "quick_layout", still_exporting)
