@@ -23,6 +23,7 @@ from nrr.engine import open_engine
 from nrr.errors import InputError
 from nrr.health.inputs import HEALTH_INPUTS
 from nrr.ledger import customer_steps
+from nrr.sources.cache import CheckedCache
 from tests.spark import spark_engine  # noqa: F401
 
 DATA = Path(__file__).parent / "data" / "adversarial"
@@ -74,6 +75,12 @@ def _books(demo: dict[str, Path]) -> dict[str, tuple[dict[str, Any], str, str]]:
             "2024-07",
             "2025-06",
         ),
+        # DuckDB's load writes the checked copies; the engine's load reads them.
+        "demo, from its checked copies": (
+            sample | {"cache": CheckedCache(demo["subscriptions.csv"].parent / "kept", smallest=0)},
+            "2024-07",
+            "2025-06",
+        ),
     }
 
 
@@ -109,6 +116,8 @@ def _assert_same(
 
 def test_postgres_gives_duckdbs_numbers(postgres_db: str, demo: dict[str, Path]) -> None:
     _assert_same(postgres_db, demo, tuple(CASES))
+    # The subscriptions' and the customers' copies, which the engine's load read.
+    assert len(list((demo["subscriptions.csv"].parent / "kept").glob("*.parquet"))) == 2
 
 
 def test_spark_gives_duckdbs_numbers(spark_engine, demo: dict[str, Path]) -> None:  # noqa: F811
