@@ -11,11 +11,14 @@ The query holds every setting that shapes the rows (base currency, the first mon
 rate, the column mapping, the checks themselves) and the reader's options (separator, rows
 skipped), so changing one byte of the file or any setting names a different entry. A file
 with any problem is never kept: the careful path that names problems always reads the text.
+Nor is a file whose size or time changed while it was read. Each file's layout (separator,
+header) is remembered by the digest of its bytes too, so a file seen before skips the pass
+over them.
 
 The cache is a folder (`NRR_CACHE_DIR`, else `$XDG_CACHE_HOME/nrr`, else `~/.cache/nrr`)
 readable by its owner only. Files under 8 MB are not kept: they are read about as quickly as
 their entry is found. It holds at most `NRR_CACHE_SIZE` bytes (default 2 GB); the entries
-used least recently go first. `NRR_CACHE_DIR=off`, `nrr.load(cache=False)` or `--no-cache`
+used least recently go first, except those a running process reads. `NRR_CACHE_DIR=off`, `nrr.load(cache=False)` or `--no-cache`
 turn it off. A cache that cannot be written (a read-only disk, a full one) is skipped: the
 command still runs, from the text.
 """
@@ -31,7 +34,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import IO
 
@@ -122,7 +125,7 @@ class CheckedCache:
         # A reader's view has a fresh random name in every process: key on what it reads.
         for name in sorted(set(_READERS.findall(sql))):
             sql = sql.replace(f'"{name}"', f"({_view_sql(con, name)})")
-        versions = (_FORMAT, version("nrr"), duckdb.__version__)
+        versions = (_FORMAT, _nrr_version(), duckdb.__version__)
         key.update(repr((versions, sql, parts)).encode())
         return key.hexdigest()
 
@@ -255,6 +258,13 @@ def _size(text: str | None) -> int:
     number, unit = match.groups()
     unit = unit if unit.endswith("B") or not unit else unit + "B"
     return int(float(number) * units[unit])
+
+
+def _nrr_version() -> str:
+    try:
+        return version("nrr")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
 
 
 def _literal(text: str) -> str:
