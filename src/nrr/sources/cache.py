@@ -55,7 +55,7 @@ __all__ = ["CheckedCache", "Kept", "default_cache"]
 # Bumped whenever what an entry holds changes in a way its key does not show.
 _FORMAT = 1
 _DEFAULT_LIMIT = 2 * 1024**3
-# About 50,000 lines: below this, reading the text is about as quick as finding its entry.
+# About 150,000 lines: below this, reading the text is about as quick as finding its entry.
 _SMALLEST = 8 * 1024**2
 _READERS = re.compile(r'"(ibis_read_csv_[0-9a-z]+)"')
 _NOTES = "nrr_notes"
