@@ -19,8 +19,9 @@ The cache is a folder (`NRR_CACHE_DIR`, else `$XDG_CACHE_HOME/nrr`, else `~/.cac
 readable by its owner only. Files under 8 MB are not kept: they are read about as quickly as
 their entry is found. It holds at most `NRR_CACHE_SIZE` bytes (default 2 GB); the entries
 used least recently go first, except those a running process reads. `NRR_CACHE_DIR=off`,
-`nrr.load(cache=False)`, `cache = false` in nrr.toml or `--no-cache` turn it off. A cache that cannot be written (a read-only disk, a full one) is skipped: the
-command still runs, from the text.
+`nrr.load(cache=False)`, `cache = false` in nrr.toml or `--no-cache` turn it off. A cache
+that cannot be written (a read-only disk, a full one) is skipped: the command still runs, from
+the text.
 """
 
 from __future__ import annotations
