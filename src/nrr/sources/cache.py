@@ -34,6 +34,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -115,8 +116,8 @@ class CheckedCache:
 
     def remember_layout(self, digest: str, layout: Layout) -> None:
         """Keep the layout of the file with these bytes, for `layout`."""
-        fields = dataclasses.asdict(layout)
-        self._write(f"{digest}.layout.json", json.dumps(fields).encode())
+        data = json.dumps(dataclasses.asdict(layout)).encode()
+        self._write(f"{digest}.layout.json", lambda part: part.write_bytes(data))
 
     def key(self, con: ibis.BaseBackend, digest: str, sql: str, *parts: object) -> str:
         """The entry for the query `sql` over the file whose bytes have `digest`, under
@@ -154,32 +155,31 @@ class CheckedCache:
         raw = getattr(con, "con", None)
         if not isinstance(raw, duckdb.DuckDBPyConnection):
             return
-        path = self.directory / f"{key}.parquet"
-        part = self.directory / f".{key}.{uuid.uuid4().hex}.part"
         written = _literal(json.dumps(notes, ensure_ascii=False))
-        try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+        def copy(part: Path) -> None:
             raw.execute(
                 f"COPY ({con.compile(table)}) TO {_literal(part.as_posix())} "
                 f"(FORMAT parquet, KV_METADATA {{{_NOTES}: {written}}})"
             )
-            # Readers see the whole file or none: another process may be reading the old one.
-            os.replace(part, path)
-        except (OSError, duckdb.Error):
-            with contextlib.suppress(OSError):
-                part.unlink(missing_ok=True)
-            return
-        self._trim(keep=path)
 
-    def _write(self, name: str, data: bytes) -> None:
+        path = self._write(f"{key}.parquet", copy)
+        if path is not None:
+            self._trim(keep=path)
+
+    def _write(self, name: str, write: Callable[[Path], object]) -> Path | None:
+        """`write` a file beside `name`, then rename it to `name`: readers (other commands,
+        maybe reading the old one) see the whole file or none. None when it failed."""
         part = self.directory / f".{name}.{uuid.uuid4().hex}.part"
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            part.write_bytes(data)
+            write(part)
             os.replace(part, self.directory / name)
-        except OSError:
+        except (OSError, duckdb.Error):
             with contextlib.suppress(OSError):
                 part.unlink(missing_ok=True)
+            return None
+        return self.directory / name
 
     def _trim(self, keep: Path) -> None:
         try:
