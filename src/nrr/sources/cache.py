@@ -136,15 +136,15 @@ class CheckedCache:
         path = self.directory / f"{key}.parquet"
         try:
             os.utime(path)
-            _hold(path)
             with duckdb.connect() as con:
                 found = con.execute(
                     "SELECT value FROM parquet_kv_metadata(?) WHERE key = ?",
                     [path.as_posix(), _NOTES],
                 ).fetchone()
+            if found is None:
+                return None
+            _hold(path)  # only an entry that will be read
         except (OSError, duckdb.Error):
-            return None
-        if found is None:
             return None
         return Kept(path, tuple(json.loads(bytes(found[0]).decode())))
 
@@ -189,7 +189,8 @@ class CheckedCache:
         now = time.time()
         for path, stat in entries:
             if path.suffix == ".part" and now - stat.st_mtime > _STALE_SECONDS:
-                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
         kept = sorted(
             ((p, s) for p, s in entries if p.suffix in {".parquet", ".json"}),
             key=lambda e: e[1].st_mtime,
