@@ -1,7 +1,7 @@
 """The same numbers on every engine: DuckDB, a throwaway PostgreSQL and Spark in local mode.
 
 Each book is read and checked once in DuckDB (as nrr always does), then put into the engine,
-and the ledger, windows, slices, the monthly bridge and cohorts computed there must equal
+and the ledger, windows, slices, the monthly bridge, cohorts and trends computed there must equal
 DuckDB's exactly: the same Decimal to the last digit, not just to the cent.
 """
 
@@ -46,6 +46,9 @@ CASES: dict[str, Callable[[nrr.Book, str, str], Any]] = {
     "bridge by segment": lambda b, s, e: b.bridge(s, e, by="segment"),
     "cohorts by quarter": lambda b, s, e: b.cohorts(e, grain="quarter").frame().to_json(),
     "filtered book": lambda b, s, e: b.where("segment", "SMB").window(e, window=12),
+    "trends by segment and tenure": lambda b, s, e: b.trends(
+        e, windows=(1, 3, 12), by="segment,tenure"
+    ),
 }
 
 
