@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import nrr
+from nrr.conventions import Conventions
 
 
 def test_exports_are_complete():
@@ -98,3 +99,27 @@ def test_where_checks_the_attribute():
         book.where("plan", "Pro")
     with pytest.raises(nrr.InputError, match="tenure depends on the window"):
         book.where("tenure", "0-6 months")
+
+
+ADVERSARIAL = {
+    "subscriptions": "tests/data/adversarial/subscriptions.csv",
+    "customers": "tests/data/adversarial/customers.csv",
+    "fx_rates": "tests/data/adversarial/fx_rates.csv",
+}
+
+
+@pytest.mark.parametrize("by", [None, "segment"])
+def test_a_bridge_kept_for_its_end_month_serves_later_starts_exactly(by):
+    """The book keeps the bridge it computed for an end month; a later start with that end
+    is read from it, an earlier one computed afresh, and both equal a fresh book's."""
+    book = nrr.load(**ADVERSARIAL)
+    spans = [("2024-04", "2024-12"), ("2024-09", "2024-12"), ("2024-01", "2024-12")]
+    spans += [("2024-09", "2024-12"), ("2024-03", "2024-10")]
+    for start, end in spans:
+        fresh = nrr.load(**ADVERSARIAL).bridge(start, end, by=by)
+        assert book.bridge(start, end, by=by) == fresh, (start, end)
+        assert fresh[0].month == start and fresh[-1].month == end
+    # Changing the book's conventions changes the key: no stale rows.
+    book.conventions = Conventions(reactivation_window=1)
+    changed = nrr.load(**ADVERSARIAL, conventions=book.conventions)
+    assert book.bridge("2024-09", "2024-12", by=by) == changed.bridge("2024-09", "2024-12", by=by)

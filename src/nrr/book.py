@@ -80,6 +80,8 @@ class Book:
     ) -> None:
         self.con = con
         self._signals = _Once(signals or Signals)
+        # (by, end, reactivation window) -> (first month, rows): see `bridge`.
+        self._bridges: dict[tuple[str | None, int, int | None], tuple[int, list[BridgeMonth]]] = {}
         self.health_settings = health
         self.filters = filters
         self.lines = lines
@@ -204,16 +206,27 @@ class Book:
                 )
             )
         check_attribute(by, self.customers, allow_tenure=False)
-        return monthly_bridge(
-            self.lines,
-            rates=self.rates,
-            currencies=self.currencies,
-            customers=self.customers,
-            start=start_m,
-            end=end_m,
-            by=by,
-            reactivation_window=self.conventions.reactivation_window,
-        )
+        # A report asks for the bridge of one end month several times (its own chart, the
+        # methods' check, the churn rates). A month's row does not depend on where the
+        # bridge starts, and with the same end the same slices are listed, so a bridge
+        # starting earlier holds every row of one starting later: it is computed once.
+        window = self.conventions.reactivation_window
+        key = (by, end_m, window)
+        kept = self._bridges.get(key)
+        if kept is None or kept[0] > start_m:
+            rows = monthly_bridge(
+                self.lines,
+                rates=self.rates,
+                currencies=self.currencies,
+                customers=self.customers,
+                start=start_m,
+                end=end_m,
+                by=by,
+                reactivation_window=window,
+            )
+            kept = self._bridges[key] = (start_m, rows)
+        first = month_label(start_m)
+        return [row for row in kept[1] if row.month >= first]
 
     def metrics(
         self, end: str, *, window: int = 12, by: str | None = None, fx_mode: str = "spot"
