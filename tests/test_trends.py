@@ -292,3 +292,22 @@ def test_cli_arr():
 def test_cli_bad_flags_exit_2(args):
     result = _run(*args)
     assert result.exit_code == 2, result.output
+
+
+def test_a_series_inside_one_computed_before_is_taken_from_it(book, make_book):
+    wide = book.trends("2024-04", start="2024-02", windows=(1, 3, 12))
+    fresh = make_book(LINES, customers=CUSTOMERS, fx=FX)
+    for start, windows in (("2024-03", (12,)), ("2024-02", (3, 1)), ("2024-04", (1, 3, 12))):
+        taken = book.trends("2024-04", start=start, windows=windows)
+        assert taken == fresh.trends("2024-04", start=start, windows=windows)
+        assert taken.start == start and taken.windows == windows
+        # The very points computed before, not points computed again.
+        assert all(any(point is p for p in wide.overall) for point in taken.overall)
+    # Points it lacks, another fx mode, or slices: computed, and equal to a fresh book's.
+    for kwargs in (
+        {"start": "2024-01", "windows": (1,)},
+        {"start": "2024-03", "windows": (2,)},
+        {"start": "2024-03", "windows": (3,), "fx_mode": "constant"},
+        {"start": "2024-03", "windows": (3,), "by": "segment"},
+    ):
+        assert book.trends("2024-04", **kwargs) == fresh.trends("2024-04", **kwargs), kwargs

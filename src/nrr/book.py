@@ -82,6 +82,7 @@ class Book:
         self._signals = _Once(signals or Signals)
         # (by, end, reactivation window) -> (first month, rows): see `bridge`.
         self._bridges: dict[tuple[str | None, int, int | None], tuple[int, list[BridgeMonth]]] = {}
+        self._trends: dict[str, TrendResult] = {}
         self.health_settings = health
         self.filters = filters
         self.lines = lines
@@ -263,10 +264,20 @@ class Book:
         by: str | None = None,
         fx_mode: str = "spot",
     ) -> TrendResult:
-        """Rolling NRR, GRR and logo retention for each month from `start` to `end`."""
+        """Rolling NRR, GRR and logo retention for each month from `start` to `end`.
+
+        The book keeps its last whole-book series per fx mode: a later one whose points it
+        holds (the report's methods ask for the 12-month points of its own trend chart) is
+        taken from it."""
         from nrr.analysis.trends import trends
 
-        return trends(self, end=end, start=start, windows=windows, by=by, fx_mode=fx_mode)
+        kept = self._trends.get(fx_mode) if by is None else None
+        result = trends(
+            self, end=end, start=start, windows=windows, by=by, fx_mode=fx_mode, within=kept
+        )
+        if by is None and (kept is None or len(result.overall) > len(kept.overall)):
+            self._trends[fx_mode] = result
+        return result
 
     def cohorts(self, end: str, *, grain: str = "month", since: str | None = None) -> CohortResult:
         """Signup-cohort revenue and logo retention matrices (month, quarter or year)."""

@@ -29,7 +29,6 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from nrr.analysis.trends import trends
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
 from nrr.ledger import as_count, customer_steps, deltas, returns, snapshot
@@ -186,7 +185,7 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
     implied = starting * compounded if compounded is not None else bridge_numerator
 
     trailing = _trailing_revenue(book, e, window)
-    series = trends(book, end=end, start=month_label(e - AVERAGED + 1), windows=[window])
+    series = book.trends(end, start=month_label(e - AVERAGED + 1), windows=[window])
     annual = tuple((point.month, point.nrr) for point in series.overall)
     known = [v for _, v in annual if v is not None]
     average = _PRECISION.divide(sum(known, Decimal(0)), len(known)) if known else None

@@ -397,6 +397,31 @@ def _point(e: int, k: int, segment: str | None, record: dict | None) -> TrendPoi
     return point
 
 
+def _taken(
+    within: TrendResult, ends: list[int], lengths: tuple[int, ...], fx_mode: str
+) -> TrendResult | None:
+    """The whole-book points of `ends` x `lengths` from `within`, or None if it lacks one.
+
+    A sliced series is never taken this way: it lists the slices found in its own windows,
+    which a wider series may not."""
+    if within.by is not None or within.fx_mode != fx_mode:
+        return None
+    points = {(p.month, p.window_months): p for p in within.overall}
+    wanted = [(month_label(e), k) for e in ends for k in lengths]
+    if any(key not in points for key in wanted):
+        return None
+    return TrendResult(
+        start=month_label(ends[0]),
+        end=month_label(ends[-1]),
+        currency=within.currency,
+        fx_mode=fx_mode,
+        windows=lengths,
+        by=None,
+        overall=tuple(points[key] for key in wanted),
+        segments=(),
+    )
+
+
 def trends(
     book: Book,
     *,
@@ -405,10 +430,14 @@ def trends(
     windows: str | Iterable[int] = DEFAULT_WINDOWS,
     by: str | None = None,
     fx_mode: str = "spot",
+    within: TrendResult | None = None,
 ) -> TrendResult:
     """Rolling retention: for each month `e` from `start` (default: 11 months before `end`) to
     `end` and each window length `k` in `windows`, the window of `Book.window(e, window=k,
-    by=by, fx_mode=fx_mode)`, overall and (with `by`) per slice. Exact amounts."""
+    by=by, fx_mode=fx_mode)`, overall and (with `by`) per slice. Exact amounts.
+
+    `within`: an earlier whole-book result of this book; when it holds every point asked for
+    (same fx mode, no `by`), they are taken from it instead of computed again."""
     end_m = parse_month(end, what="--end")
     start_m = end_m - 11 if start is None else parse_month(start, what="--start")
     if start_m > end_m:
@@ -426,6 +455,10 @@ def trends(
     check_attribute(by, book.customers)
 
     ends = list(range(start_m, end_m + 1))
+    if within is not None and by is None:
+        found_before = _taken(within, ends, lengths, fx_mode)
+        if found_before is not None:
+            return found_before
     pairs = _pairs(book, ends, lengths, fx_mode)
     names = attribute_names(by)
     first = first_active(book.lines)
