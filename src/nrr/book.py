@@ -28,7 +28,7 @@ from nrr.errors import InputError, Problem
 from nrr.fx import RateBook
 from nrr.health.inputs import Signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
-from nrr.ledger import first_active
+from nrr.ledger import Ledger, first_active
 from nrr.months import month_label, parse_month
 from nrr.movements import monthly_bridge
 from nrr.present.frames import bridge_frame, window_frame
@@ -83,6 +83,7 @@ class Book:
         # (by, end, reactivation window) -> (first month, rows): see `bridge`.
         self._bridges: dict[tuple[str | None, int, int | None], tuple[int, list[BridgeMonth]]] = {}
         self._trends: dict[str, TrendResult] = {}
+        self.ledger = Ledger(lines)
         self.health_settings = health
         self.filters = filters
         self.lines = lines
@@ -217,6 +218,7 @@ class Book:
         if kept is None or kept[0] > start_m:
             rows = monthly_bridge(
                 self.lines,
+                ledger=self.ledger,
                 rates=self.rates,
                 currencies=self.currencies,
                 customers=self.customers,

@@ -20,6 +20,7 @@ from nrr.validate import LOCAL_MRR
 
 __all__ = [
     "LOCAL_SUM",
+    "Ledger",
     "as_count",
     "cached",
     "customer_steps",
@@ -44,6 +45,35 @@ def cached(table: ir.Table) -> ir.Table:
     (rates, calendars) it reads, so they are registered here, as any execution would."""
     table._find_backend()._run_pre_execute_hooks(table)
     return table.cache()
+
+
+class Ledger:
+    """A book's `deltas` and `customer_steps`, stored when first asked for and kept while
+    the ledger lives: the bridge, the trends, the cohorts, the methods and the churn rates
+    of one book all start from them."""
+
+    def __init__(self, lines: ir.Table) -> None:
+        self._lines = lines
+        self._changes: ir.Table | None = None
+        self._steps: ir.Table | None = None
+
+    @property
+    def changes(self) -> ir.Table:
+        if self._changes is None:
+            self._changes = cached(deltas(self._lines))
+        return self._changes
+
+    @property
+    def steps(self) -> ir.Table:
+        if self._steps is None:
+            self._steps = cached(customer_steps_of(self.changes))
+        return self._steps
+
+    def steps_once(self) -> ir.Table:
+        """The steps for a caller that reads them in one query: the stored ones if an
+        analysis stored them, else their query, so that a command reading them once (`nrr
+        movements`) does not pay for storing them."""
+        return self._steps if self._steps is not None else customer_steps_of(self.changes)
 
 
 def as_count(condition: ir.BooleanValue) -> ir.IntegerValue:

@@ -23,10 +23,9 @@ from nrr.errors import InternalError
 from nrr.fx import RateBook, convert
 from nrr.ledger import (
     LOCAL_SUM,
+    Ledger,
     as_count,
     cached,
-    customer_steps_of,
-    deltas,
     first_active,
     returns_of,
 )
@@ -166,6 +165,7 @@ def _active_counts(
 def monthly_bridge(
     lines: ir.Table,
     *,
+    ledger: Ledger,
     rates: RateBook,
     currencies: list[str],
     customers: ir.Table | None,
@@ -181,12 +181,13 @@ def monthly_bridge(
     months = list(range(start - 1, end + 1))
     rate_table = bridge_rates(rates, currencies, months)
     table: dict[str, dict[int, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
-    # The deltas and each customer's months feed several queries: computed once, kept for
-    # this call. One aggregation per customer and month gives what the movements, the
-    # returns and the active counts each need.
+    # The ledger's deltas and steps are kept for the book; each customer's valued months
+    # feed several queries, so they are computed once and kept for this call. One
+    # aggregation per customer and month gives what the movements, the returns and the
+    # active counts each need.
+    changes = ledger.changes
     with (
-        cached(deltas(lines)) as changes,
-        cached(valued_months(customer_steps_of(changes), rate_table)) as per,
+        cached(valued_months(ledger.steps_once(), rate_table)) as per,
         _segments(lines, by, customers) as segments,
     ):
         began = returns_of(per, reactivation_window)

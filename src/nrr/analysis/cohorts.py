@@ -25,7 +25,7 @@ import pyarrow as pa
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import convert
-from nrr.ledger import as_count, customer_steps, deltas, first_active
+from nrr.ledger import as_count, first_active
 from nrr.months import month_label, parse_month
 from nrr.results import as_decimal, ratio_of
 from nrr.validate import MONEY
@@ -191,13 +191,13 @@ def cohorts(
     lo = bounds["lo"]
     ends = [p * size + size - 1 for p in range(lo // size, last_period + 1)]
     rates = book.rates.table(book.currencies, list(range(lo, end_m + 1)))
-    changes = deltas(book.lines)
+    changes = book.ledger.changes
 
     base_rows = _bases(changes, members.view(), rates).to_pyarrow().to_pylist()
     series: dict[int, dict[int, dict]] = {}
     for frame in (
         _levels(changes, members.view(), rates, ends, size),
-        _active(customer_steps(book.lines), members.view(), ends, size),
+        _active(book.ledger.steps, members.view(), ends, size),
     ):
         for record in frame.to_pyarrow().to_pylist():
             series.setdefault(record["cohort"], {}).setdefault(record["month"], {}).update(record)

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
-from nrr.ledger import as_count, customer_steps, deltas, returns, snapshot
+from nrr.ledger import as_count, returns, snapshot
 from nrr.months import month_label, parse_month
 from nrr.movements import bridge_rates, customer_movements
 from nrr.results import BridgeMonth, as_decimal, ratio_of
@@ -298,7 +298,7 @@ def _per_customer(book: Book, s: int, e: int) -> ir.Table:
     """
     lines = book.lines
     window = customer_window(lines, book.rates, book.currencies, s, e, "spot").view()
-    steps = customer_steps(lines)
+    steps = book.ledger.steps
     began = returns(steps, book.conventions.reactivation_window)
     rates = bridge_rates(book.rates, book.currencies, list(range(s, e + 1)))
     moves = customer_movements(steps, rates, began, s + 1, e)
@@ -404,7 +404,7 @@ def _trailing_revenue(book: Book, e: int, k: int) -> _Trailing:
     )
     cohort = snapshot(book.lines, cohort_m)
     cohort = cohort.filter(cohort.local > 0).select("customer_id").distinct()
-    changes = deltas(book.lines)
+    changes = book.ledger.changes
     changes = changes.filter(changes.month <= e)
     # A change before the first month counts in every month of both periods, as at `first`.
     changes = changes.mutate(t=ibis.greatest(changes.month, first))

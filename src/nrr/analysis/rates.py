@@ -21,7 +21,7 @@ import pandas as pd
 
 from nrr.book import Book
 from nrr.errors import InputError, Problem
-from nrr.ledger import customer_steps, returns
+from nrr.ledger import returns
 from nrr.months import month_label, parse_month
 from nrr.movements import bridge_rates, customer_movements
 from nrr.results import BridgeMonth, ratio_of
@@ -152,7 +152,7 @@ def _month(row: BridgeMonth, active_before: int, churned: int) -> MonthRates:
 
 
 def _churned_customers(book: Book, lo: int, hi: int) -> dict[str, int]:
-    steps = customer_steps(book.lines)
+    steps = book.ledger.steps
     began = returns(steps, book.conventions.reactivation_window)
     rates = bridge_rates(book.rates, book.currencies, list(range(lo, hi + 1)))
     moves = customer_movements(steps, rates, began, lo, hi)

@@ -39,9 +39,7 @@ from nrr.ledger import (
     LOCAL_SUM,
     as_count,
     cached,
-    customer_steps_of,
     customer_totals,
-    deltas,
     first_active,
 )
 from nrr.months import month_label, parse_month
@@ -463,12 +461,9 @@ def trends(
     names = attribute_names(by)
     first = first_active(book.lines)
     # The deltas feed the steps and the start balances, the steps the changed customers and
-    # the active counts: computed once, kept for this call, as in `movements.monthly_bridge`.
-    with (
-        cached(deltas(book.lines)) as changes,
-        cached(customer_steps_of(changes)) as steps,
-        cached(_attributes(book, names, first)) if names else nullcontext() as attributes,
-    ):
+    # the active counts: the book's ledger keeps them.
+    changes, steps = book.ledger.changes, book.ledger.steps
+    with cached(_attributes(book, names, first)) if names else nullcontext() as attributes:
         changed = _changed(steps, pairs, lengths, ends)
         if attributes is not None:
             changed = changed.join(attributes, "customer_id")
