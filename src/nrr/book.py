@@ -61,7 +61,11 @@ class Inputs:
 
 
 class Book:
-    """Validated subscription lines, attributes and rates, ready for metrics."""
+    """Validated subscription lines, attributes and rates, ready for metrics.
+
+    `ledger` keeps the lines' deltas and steps once an analysis has stored them; the bridge
+    of an end month and the last whole-book trend series are kept too, so the report's
+    analyses do not compute them again. A `where` book has its own."""
 
     def __init__(
         self,
