@@ -6,7 +6,10 @@ hand; the expected numbers are written out, never derived from the code under te
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import sub
 
@@ -195,3 +198,55 @@ def test_currency_only_on_lines_without_mrr_needs_no_rate(make_book):
     )
     assert book.window("2024-02", window=1).overall.starting_mrr == 100
     assert book.bridge("2024-01", "2024-02")[0].new == 100
+
+
+# Per-line MRR is the exact quotient amount / interval_months rounded to 8 decimals, at any
+# size below the 10-billion limit (DuckDB divides decimals in double precision, which alone
+# gave 1,234,567,890.11999984 for 1,234,567,890.12 a month).
+INTERVALS = ("1", "2", "3", "6", "12", "24", "36", "12.2875")
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 99_999_999_999_999),  # ten-thousandths: up to 10 integer digits
+            st.sampled_from(INTERVALS),
+        ),
+        min_size=1,
+        max_size=300,
+    )
+)
+def test_line_mrr_is_the_exact_quotient_to_8_decimals(make_book, amounts):
+    rows = [(D(units).scaleb(-4), interval) for units, interval in amounts]
+    rows = [(amount, interval) for amount, interval in rows if amount / D(interval) < 10**10]
+    if not rows:
+        return
+    book = make_book(
+        [sub(f"c{i}", "2024-01-01", None, str(a), interval=n) for i, (a, n) in enumerate(rows)]
+    )
+    got = {r["customer_id"]: r["mrr_local"] for r in book.lines.to_pyarrow().to_pylist()}
+    with localcontext(Context(prec=60)):
+        for i, (amount, interval) in enumerate(rows):
+            want = (amount / D(interval)).quantize(D("1e-8"), rounding=ROUND_HALF_EVEN)
+            assert got[f"c{i}"] == want, (amount, interval)
+
+
+def test_line_mrr_keeps_every_digit_of_large_amounts(make_book):
+    book = make_book(
+        [
+            sub("A", "2024-01-01", None, "1234567890.12"),
+            sub("B", "2024-01-01", None, "9999999999.12345678"),
+            sub("C", "2024-01-01", None, "12000000.01", interval="year"),
+            sub("D", "2024-01-01", None, "200", interval="quarter"),
+        ]
+    )
+    got = {r["customer_id"]: r["mrr_local"] for r in book.lines.to_pyarrow().to_pylist()}
+    assert got == {
+        "A": D("1234567890.12"),
+        "B": D("9999999999.12345678"),
+        "C": D("1000000.00083333"),  # 12,000,000.01 / 12 = 1,000,000.000833...
+        "D": D("66.66666667"),
+    }

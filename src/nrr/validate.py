@@ -283,7 +283,20 @@ def validate_subscriptions(
     if intake.quarantine and first_rates is not None:
         flags["bad_rate"] = _uncovered(currency, base_currency, first_rates, start_m, end_m, amount)
         checks = (*checks, _rate_check(base_currency))
-    safe_mrr = ibis.ifelse(too_large, 0, base._mrr.fill_null(0))
+    # DuckDB divides decimals in double precision. Rounded to 8 decimals, a quotient is right
+    # when it is farther from a tie than the double's error (a few parts in 10^16 of it);
+    # the others (MRR above a few million, or near a tie) are corrected by their exact
+    # remainder, so every line's MRR is the exact quotient to 8 decimals, at any size
+    # (1,234,567,890.12 a month was 1,234,567,890.11999984). The test is cheap doubles; the
+    # correction's 128-bit decimals run only on the rows that need it. Both run only on rows
+    # whose MRR is below 10 billion (inside `safe_mrr`'s condition), where they cannot overflow.
+    units = base._mrr * 1e8
+    clear = (units - units.floor() - 0.5).abs() > 0.05 + base._mrr * 1e-7
+    rough = base._mrr.cast(LOCAL_MRR)
+    correction = ((amount - rough * interval) / interval).cast(LOCAL_MRR)
+    # Ibis types the sum as LOCAL_MRR and would drop the cast back to it; DuckDB widens it.
+    exact = ibis.ifelse(clear, rough, (rough.cast("decimal(21, 8)") + correction).cast(LOCAL_MRR))
+    safe_mrr = ibis.ifelse(ok_money & ~too_large, exact, 0)
     parsed = base.select(
         base[ROW],
         "customer_id",
