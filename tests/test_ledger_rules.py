@@ -250,3 +250,24 @@ def test_line_mrr_keeps_every_digit_of_large_amounts(make_book):
         "C": D("1000000.00083333"),  # 12,000,000.01 / 12 = 1,000,000.000833...
         "D": D("66.66666667"),
     }
+
+
+def test_bridge_of_twelve_digit_base_amounts_adds_up_exactly(make_book):
+    # Near 10 billion EUR a month at 11.12 (as a book in IDR or KRW reaches): 12 integer
+    # digits and 17 decimals, past the 28 digits of Python's default decimal context.
+    book = make_book(
+        [
+            sub("A", "2024-01-01", None, "9999999999.12345678", currency="EUR"),
+            sub("B", "2024-01-01", "2024-03-01", "9999999998.87654321", currency="EUR"),
+        ],
+        fx=[["2024-01", "EUR", "11.123456789"], ["2024-02", "EUR", "11.123456788"]],
+    )
+    rows = bridge(book, "2024-01", "2024-03")
+    # (9999999999.12345678 + 9999999998.87654321) x 11.123456789
+    assert rows[(None, "2024-01")].new == D("222469135757.75308631076543211")
+    # Both customers revalued at 11.123456788: 19999999997.99999999 x -0.000000001
+    assert rows[(None, "2024-02")].fx == D("-19.99999999799999999")
+    # B churns at 9999999998.87654321 x 11.123456788
+    assert rows[(None, "2024-03")].churn == D("111234567867.50327694324980948")
+    # A stays: 9999999999.12345678 x 11.123456788
+    assert rows[(None, "2024-03")].ending_mrr == D("111234567870.24980936951562264")

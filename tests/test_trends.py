@@ -314,16 +314,16 @@ def test_a_series_inside_one_computed_before_is_taken_from_it(book, make_book):
 
 
 def test_the_slices_add_up_to_the_book_exactly_past_28_digits(make_book):
-    # 11 integer digits and 17 decimals: Python's default context (28 digits) would round.
+    # 12 integer digits and 17 decimals: Python's default context (28 digits) would round.
     lines = [
         sub("A", "2024-01-01", None, "9999999999.12345678", currency="EUR"),
         sub("B", "2024-01-01", "2024-03-01", "9999999998.87654321", currency="EUR"),
     ]
     customers = [{"customer_id": "A", "segment": "SMB"}, {"customer_id": "B", "segment": "Ent"}]
-    book = make_book(lines, customers=customers, fx=[["2024-01", "EUR", "1.123456789"]])
+    book = make_book(lines, customers=customers, fx=[["2024-01", "EUR", "11.123456789"]])
     result = trends(book, start="2024-02", end="2024-03", windows=(1, 2), by="segment")
     for point in result.overall:
         window = book.window(point.month, window=point.window_months).overall
         assert _figures(point) == tuple(getattr(window, n) for n in (*SUMS, *COUNTS))
-    # (9999999999.12345678 + 9999999998.87654321) x 1.123456789, every digit.
-    assert result.overall[0].starting_mrr == D("22469135777.75308641076543211")
+    # (9999999999.12345678 + 9999999998.87654321) x 11.123456789, every digit.
+    assert result.overall[0].starting_mrr == D("222469135757.75308631076543211")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from contextlib import AbstractContextManager, nullcontext
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import ibis
 import ibis.expr.types as ir
@@ -30,7 +30,7 @@ from nrr.ledger import (
     returns_of,
 )
 from nrr.months import month_label
-from nrr.results import BridgeMonth, as_decimal
+from nrr.results import EXACT, BridgeMonth, as_decimal
 from nrr.validate import MONEY
 
 __all__ = [
@@ -201,21 +201,22 @@ def monthly_bridge(
                 table[record.pop("segment")][record.pop("month")].update(record)
 
     result: list[BridgeMonth] = []
-    for segment in sorted(table):
-        series = table[segment]
-        for month in range(start, end + 1):
-            before, now = series.get(month - 1, {}), series.get(month, {})
-            row = BridgeMonth(
-                month=month_label(month),
-                segment=None if by is None else segment,
-                starting_mrr=as_decimal(before.get("closing")),
-                fx=as_decimal(before.get("closing_next")) - as_decimal(before.get("closing")),
-                ending_mrr=as_decimal(now.get("closing")),
-                active_customers=int(now.get("active") or 0),
-                **{kind: as_decimal(now.get(kind)) for kind in MOVEMENT_KINDS},
-            )
-            _check_identity(row)
-            result.append(row)
+    with localcontext(EXACT):
+        for segment in sorted(table):
+            series = table[segment]
+            for month in range(start, end + 1):
+                before, now = series.get(month - 1, {}), series.get(month, {})
+                row = BridgeMonth(
+                    month=month_label(month),
+                    segment=None if by is None else segment,
+                    starting_mrr=as_decimal(before.get("closing")),
+                    fx=as_decimal(before.get("closing_next")) - as_decimal(before.get("closing")),
+                    ending_mrr=as_decimal(now.get("closing")),
+                    active_customers=int(now.get("active") or 0),
+                    **{kind: as_decimal(now.get(kind)) for kind in MOVEMENT_KINDS},
+                )
+                _check_identity(row)
+                result.append(row)
     return result
 
 

@@ -7,11 +7,12 @@ even, and never before (METRICS.md, fine print).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, is_dataclass, replace
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 __all__ = [
     "ARR_FACTOR",
+    "EXACT",
     "BridgeMonth",
     "RetentionFigures",
     "WindowResult",
@@ -21,6 +22,12 @@ __all__ = [
 ]
 
 ARR_FACTOR = Decimal(12)
+
+
+# Money arithmetic in Python: sums and differences of decimal(38, 18) amounts need up to 38
+# digits and more, where the default context keeps 28 and would round (a bridge of 11-digit
+# base-currency amounts then failed its own identity check).
+EXACT = Context(prec=100)
 
 
 def ratio_of(numerator: Decimal, denominator: Decimal) -> Decimal | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import fields
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import ibis
 import ibis.expr.types as ir
@@ -19,7 +19,7 @@ from nrr.attributes import segment_of
 from nrr.fx import RateBook, convert
 from nrr.ledger import as_count, customer_steps, first_active, live_lines, returns
 from nrr.months import month_label
-from nrr.results import RetentionFigures, WindowResult, as_decimal
+from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
 from nrr.validate import MONEY
 
 __all__ = ["FX_MODES", "classified_window", "customer_window", "window_metrics"]
@@ -140,10 +140,11 @@ def _figures(record: dict) -> RetentionFigures:
 
 def _sum(parts: Iterable[RetentionFigures]) -> RetentionFigures:
     total = _EMPTY
-    for part in parts:
-        total = RetentionFigures(
-            **{f.name: getattr(total, f.name) + getattr(part, f.name) for f in fields(total)}
-        )
+    with localcontext(EXACT):
+        for part in parts:
+            total = RetentionFigures(
+                **{f.name: getattr(total, f.name) + getattr(part, f.name) for f in fields(total)}
+            )
     return total
 
 

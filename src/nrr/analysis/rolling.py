@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import nullcontext
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 import ibis
 import ibis.expr.types as ir
@@ -33,13 +33,10 @@ from nrr.attributes import ALL, PAIR, attribute_names, segment_of, tenure_band
 from nrr.book import Book
 from nrr.fx import convert
 from nrr.ledger import LOCAL_SUM, as_count, cached, customer_totals, first_active
-from nrr.results import as_decimal
+from nrr.results import EXACT, as_decimal
 from nrr.validate import MONEY
 
 __all__ = ["figures"]
-
-# Exact sums of 38-digit amounts (the default context keeps 28 digits).
-_EXACT = Context(prec=100)
 
 
 def figures(
@@ -255,7 +252,7 @@ def _combined(money: list[dict], counts: list[dict], changed: list[dict]) -> dic
     named = {(e, k, g) for (e, k, g), r in moved.items() if active.get((e - k, g), 0) > 0}
     named |= {key for key, r in diff.items() if r["customers_start"] or r["customers_end"]}
     found: dict[tuple[int, int, str], dict] = {}
-    with localcontext(_EXACT):
+    with localcontext(EXACT):
         for e, k, segment in named:
             everyone = moved.get((e, k, segment), {})
             start, end_side = as_decimal(everyone.get("start")), as_decimal(everyone.get("moved"))

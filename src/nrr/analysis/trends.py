@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from decimal import Context, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 import pandas as pd
 
@@ -19,14 +19,12 @@ from nrr.attributes import ALL, check_attribute
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
 from nrr.months import month_label, parse_month
-from nrr.results import as_decimal, ratio_of
+from nrr.results import EXACT, as_decimal, ratio_of
 from nrr.retention import FX_MODES
 
 __all__ = ["DEFAULT_WINDOWS", "TrendPoint", "TrendResult", "parse_windows", "trends"]
 
 DEFAULT_WINDOWS = (1, 3, 12)
-# Exact sums of 38-digit amounts (the default context keeps 28 digits).
-_EXACT = Context(prec=100)
 _SUMS = ("starting_mrr", "ending_mrr", "fx", "expansion", "contraction", "churn")
 
 
@@ -131,7 +129,7 @@ def parse_windows(text: str | Iterable[int]) -> tuple[int, ...]:
 def _summed(found: dict[tuple[int, int, str], dict]) -> dict[tuple[int, int, str], dict]:
     """The slices' figures added up per (e, k), keyed as the book's own query keys them."""
     totals: dict[tuple[int, int, str], dict] = {}
-    with localcontext(_EXACT):
+    with localcontext(EXACT):
         for (e, k, _), record in found.items():
             total = totals.setdefault((e, k, ALL), {})
             for name in (*_SUMS, "customers_start", "customers_retained"):
@@ -149,7 +147,8 @@ def _point(e: int, k: int, segment: str | None, record: dict | None) -> TrendPoi
         customers_retained=int(record.get("customers_retained") or 0),
         **{name: as_decimal(record.get(name)) for name in _SUMS},
     )
-    flows = point.starting_mrr + point.fx + point.expansion - point.contraction - point.churn
+    with localcontext(EXACT):
+        flows = point.starting_mrr + point.fx + point.expansion - point.contraction - point.churn
     if flows != point.ending_mrr:
         raise InternalError(
             f"the {k}-month window ending {point.month} ({segment or 'overall'}) does not add "
