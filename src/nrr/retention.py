@@ -22,7 +22,13 @@ from nrr.months import month_label
 from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
 from nrr.validate import MONEY
 
-__all__ = ["FX_MODES", "classified_window", "customer_window", "window_metrics"]
+__all__ = [
+    "FX_MODES",
+    "classified_window",
+    "customer_window",
+    "window_metrics",
+    "window_sums",
+]
 
 FX_MODES = ("spot", "constant")
 _SUMS = (
@@ -106,8 +112,9 @@ def classified_window(
     return per_customer, first
 
 
-def _aggregate(per_customer: ir.Table) -> ir.Table:
-    t = per_customer
+def window_sums(t: ir.Table) -> dict[str, ir.Value]:
+    """The cohort's sums and counts of METRICS.md section 4, as aggregates over per-customer
+    rows (s_s, s_e, e_e: `customer_window`), for a `group_by(...).agg(**...)`."""
     zero = ibis.literal(Decimal(0)).cast(MONEY)
     in_c = t.s_s > 0
     kept = t.e_e > 0
@@ -115,15 +122,28 @@ def _aggregate(per_customer: ir.Table) -> ir.Table:
     def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
         return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
 
+    return {
+        "starting_mrr": total(in_c, t.s_s),
+        "ending_mrr": total(in_c, t.e_e),
+        "fx": total(in_c, t.s_e - t.s_s),
+        "expansion": total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
+        "contraction": total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
+        "churn": total(in_c & ~kept, t.s_e),
+        "customers_start": as_count(in_c).sum(),
+        "customers_retained": as_count(in_c & kept).sum(),
+    }
+
+
+def _aggregate(per_customer: ir.Table) -> ir.Table:
+    t = per_customer
+    zero = ibis.literal(Decimal(0)).cast(MONEY)
+    in_c, kept = t.s_s > 0, t.e_e > 0
+
+    def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
+        return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
+
     return t.group_by("segment").agg(
-        starting_mrr=total(in_c, t.s_s),
-        ending_mrr=total(in_c, t.e_e),
-        fx=total(in_c, t.s_e - t.s_s),
-        expansion=total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
-        contraction=total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
-        churn=total(in_c & ~kept, t.s_e),
-        customers_start=as_count(in_c).sum(),
-        customers_retained=as_count(in_c & kept).sum(),
+        **window_sums(t),
         new_mrr=total(~in_c & kept & ~t.returning, t.e_e),
         reactivation_mrr=total(~in_c & kept & t.returning, t.e_e),
     )

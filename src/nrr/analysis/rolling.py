@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import nullcontext
-from decimal import Decimal, localcontext
+from decimal import localcontext
 
 import ibis
 import ibis.expr.types as ir
@@ -34,6 +34,7 @@ from nrr.book import Book
 from nrr.fx import convert
 from nrr.ledger import LOCAL_SUM, as_count, cached, customer_totals, first_active
 from nrr.results import EXACT, as_decimal
+from nrr.retention import window_sums
 from nrr.validate import MONEY
 
 __all__ = ["figures"]
@@ -179,25 +180,10 @@ def _label(t: ir.Table, names: list[str], s: ir.IntegerValue) -> ir.StringValue:
 
 
 def _aggregate(t: ir.Table) -> ir.Table:
-    """The sums of `retention._aggregate`, grouped by pair and slice, and how many customers
-    have MRR at the window's end."""
-    zero = ibis.literal(Decimal(0)).cast(MONEY)
-    in_c = t.s_s > 0
-    kept = t.e_e > 0
-
-    def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
-        return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
-
+    """`retention.window_sums` grouped by pair and slice, and how many customers have MRR
+    at the window's end."""
     return t.group_by("e", "k", "segment").agg(
-        starting_mrr=total(in_c, t.s_s),
-        ending_mrr=total(in_c, t.e_e),
-        fx=total(in_c, t.s_e - t.s_s),
-        expansion=total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
-        contraction=total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
-        churn=total(in_c & ~kept, t.s_e),
-        customers_start=as_count(in_c).sum(),
-        customers_retained=as_count(in_c & kept).sum(),
-        customers_end=as_count(kept).sum(),
+        **window_sums(t), customers_end=as_count(t.e_e > 0).sum()
     )
 
 
