@@ -25,7 +25,7 @@ ARR_FACTOR = Decimal(12)
 
 
 # Money arithmetic in Python: sums and differences of decimal(38, 18) amounts need up to 38
-# digits and more, where the default context keeps 28 and would round (a bridge of 11-digit
+# digits and more, where the default context keeps 28 and would round (a bridge of 12-digit
 # base-currency amounts then failed its own identity check).
 EXACT = Context(prec=100)
 

@@ -112,23 +112,24 @@ def classified_window(
     return per_customer, first
 
 
+def _total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
+    """The sum of `value` over the rows where `condition` holds, as MONEY."""
+    zero = ibis.literal(Decimal(0)).cast(MONEY)
+    return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
+
+
 def window_sums(t: ir.Table) -> dict[str, ir.Value]:
     """The cohort's sums and counts of METRICS.md section 4, as aggregates over per-customer
     rows (s_s, s_e, e_e: `customer_window`), for a `group_by(...).agg(**...)`."""
-    zero = ibis.literal(Decimal(0)).cast(MONEY)
     in_c = t.s_s > 0
     kept = t.e_e > 0
-
-    def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
-        return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
-
     return {
-        "starting_mrr": total(in_c, t.s_s),
-        "ending_mrr": total(in_c, t.e_e),
-        "fx": total(in_c, t.s_e - t.s_s),
-        "expansion": total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
-        "contraction": total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
-        "churn": total(in_c & ~kept, t.s_e),
+        "starting_mrr": _total(in_c, t.s_s),
+        "ending_mrr": _total(in_c, t.e_e),
+        "fx": _total(in_c, t.s_e - t.s_s),
+        "expansion": _total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
+        "contraction": _total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
+        "churn": _total(in_c & ~kept, t.s_e),
         "customers_start": as_count(in_c).sum(),
         "customers_retained": as_count(in_c & kept).sum(),
     }
@@ -136,16 +137,11 @@ def window_sums(t: ir.Table) -> dict[str, ir.Value]:
 
 def _aggregate(per_customer: ir.Table) -> ir.Table:
     t = per_customer
-    zero = ibis.literal(Decimal(0)).cast(MONEY)
     in_c, kept = t.s_s > 0, t.e_e > 0
-
-    def total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
-        return ibis.ifelse(condition, value, zero).cast(MONEY).sum().cast(MONEY)
-
     return t.group_by("segment").agg(
         **window_sums(t),
-        new_mrr=total(~in_c & kept & ~t.returning, t.e_e),
-        reactivation_mrr=total(~in_c & kept & t.returning, t.e_e),
+        new_mrr=_total(~in_c & kept & ~t.returning, t.e_e),
+        reactivation_mrr=_total(~in_c & kept & t.returning, t.e_e),
     )
 
 

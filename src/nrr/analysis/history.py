@@ -216,19 +216,16 @@ def _months(
         ending = level(month, month)
         parts = moves.get(month, dict.fromkeys(MOVEMENT_KINDS, _ZERO))
         with localcontext(_EXACT):
-            fx = revalued - closing
-        row = CustomerMonth(
-            month=month_label(month),
-            starting_mrr=closing,
-            fx=fx,
-            ending_mrr=ending,
-            **parts,
-        )
-        with localcontext(_EXACT):
+            row = CustomerMonth(
+                month=month_label(month),
+                starting_mrr=closing,
+                fx=revalued - closing,
+                ending_mrr=ending,
+                **parts,
+            )
             flows = row.new + row.reactivation + row.expansion - row.contraction - row.churn
-            adds_up = row.starting_mrr + row.fx + flows == row.ending_mrr
-        if not adds_up:
-            raise InternalError(f"the customer's bridge does not add up for {row.month}: {row}")
+            if row.starting_mrr + row.fx + flows != row.ending_mrr:
+                raise InternalError(f"the customer's bridge does not add up for {row.month}: {row}")
         result.append(row)
         closing = ending
     return tuple(result)
