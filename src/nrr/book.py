@@ -19,24 +19,25 @@ from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
 from nrr.attributes import check_attribute, segment_of
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.conventions import Conventions
 from nrr.errors import InputError, Problem
+from nrr.fetch import column, records
 from nrr.fx import RateBook
 from nrr.health.inputs import Signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.ledger import Ledger, first_active
 from nrr.months import month_label, parse_month
 from nrr.movements import monthly_bridge
-from nrr.present.frames import bridge_frame, window_frame
 from nrr.results import BridgeMonth, WindowResult
 from nrr.retention import FX_MODES, window_metrics
 from nrr.screen import Intake
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from nrr.analysis.causes import CausesResult
     from nrr.analysis.cohorts import CohortResult
     from nrr.analysis.impact import ImpactResult
@@ -98,11 +99,9 @@ class Book:
         self.conventions = conventions or Conventions()
         self.benchmarks = benchmarks
         self.currency = rates.base
-        self.currencies: list[str] = sorted(
-            lines.select("currency").distinct().to_pyarrow().column(0).to_pylist()
-        )
+        self.currencies: list[str] = sorted(column(lines.select("currency").distinct()))
         span = lines.aggregate(lo=lines.start_m.min(), hi=lines.start_m.max(), n=lines.count())
-        record = span.to_pyarrow().to_pylist()[0]
+        record = records(span)[0]
         self.row_count: int = int(record["n"])
         self.first_month: int | None = record["lo"]
 
@@ -123,8 +122,7 @@ class Book:
             customers=self.customers,
             first=first_active(self.lines),
         )
-        column = segments.select("segment").distinct().to_pyarrow().column(0).to_pylist()
-        return sorted(column)
+        return sorted(column(segments.select("segment").distinct()))
 
     def where(self, attribute: str, value: str) -> Book:
         """This book restricted to the customers whose `attribute` is `value`.
@@ -160,11 +158,7 @@ class Book:
     def latest_month(self) -> int | None:
         """The last month any line starts or ends in: the natural default window end."""
         lines = self.lines
-        record = (
-            lines.aggregate(start=lines.start_m.max(), end=lines.end_m.max())
-            .to_pyarrow()
-            .to_pylist()[0]
-        )
+        record = records(lines.aggregate(start=lines.start_m.max(), end=lines.end_m.max()))[0]
         candidates = [record["start"]] if record["start"] is not None else []
         if record["end"] is not None:
             candidates.append(record["end"] - 1)  # the last month in service before the end
@@ -240,10 +234,14 @@ class Book:
     ) -> pd.DataFrame:
         """Window metrics as a DataFrame: one row overall, then one per slice; cents and ratios
         rounded exactly as the CLI prints them."""
+        from nrr.present.frames import window_frame
+
         return window_frame(self.window(end, window=window, by=by, fx_mode=fx_mode))
 
     def movements(self, start: str, end: str, *, by: str | None = None) -> pd.DataFrame:
         """The monthly MRR bridge as a DataFrame, rounded to cents as the CLI prints it."""
+        from nrr.present.frames import bridge_frame
+
         return bridge_frame(self.bridge(start, end, by=by))
 
     # The analyses (docs/analysis.md). Each returns an exact result object whose `frame()`

@@ -7,6 +7,7 @@ import ibis
 import ibis.expr.types as ir
 
 from nrr.errors import InputError, InternalError, Problem
+from nrr.fetch import value
 from nrr.parsing import strip
 from nrr.screen import Check, Intake, screen, screen_direct
 from nrr.sources.files import ROW, RawSource
@@ -70,7 +71,7 @@ def validate_customers(
     typed = screen(con, raw, parsed, checks, intake, prefix="nrr_customers")
     account = intake.accounts.get(raw.name)
     if account is not None:
-        account.rows_used += int(typed.count().execute())
+        account.rows_used += int(value(typed.count()))
     return typed.select("customer_id", *attributes)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+from nrr.fetch import records, value
 from nrr.sources.files import ROW
 
 __all__ = ["line_warnings"]
@@ -33,27 +34,20 @@ def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
     # before an earlier one ends (the usual case) has neither: one window says so.
     starts_inside = live.mutate(reach=reach)
     starts_inside = starts_inside.filter(starts_inside.reach > starts_inside.start_date)
-    if not int(starts_inside.count().to_pyarrow().as_py()):
+    if not int(value(starts_inside.count())):
         return []
     marked = live.mutate(first_row=live[ROW].min().over(group_by=same), reach=reach)
     marked = marked.mutate(duplicate=marked.first_row < marked[ROW])
     marked = marked.mutate(
         overlap=~marked.duplicate & marked.reach.notnull() & (marked.reach > marked.start_date)
     )
-    counts = (
+    counts = records(
         marked.aggregate(duplicates=marked.duplicate.sum(), overlaps=marked.overlap.sum())
-        .to_pyarrow()
-        .to_pylist()[0]
-    )
+    )[0]
     warnings = []
     if counts["duplicates"]:
-        shown = (
-            marked.filter(marked.duplicate)
-            .order_by(ROW)
-            .select(ROW, "first_row")
-            .limit(examples)
-            .to_pyarrow()
-            .to_pylist()
+        shown = records(
+            marked.filter(marked.duplicate).order_by(ROW).select(ROW, "first_row").limit(examples)
         )
         pairs = "; ".join(f"row {r[ROW]} = row {r['first_row']}" for r in shown)
         warnings.append(
@@ -62,13 +56,11 @@ def line_warnings(lines: ir.Table, source: str, examples: int = 3) -> list[str]:
             f"({pairs}); each copy is counted, so remove it if it is a double count"
         )
     if counts["overlaps"]:
-        shown = (
+        shown = records(
             marked.filter(marked.overlap)
             .order_by(ROW)
             .select(ROW, "customer_id", "product", "start_date")
             .limit(examples)
-            .to_pyarrow()
-            .to_pylist()
         )
         pairs = "; ".join(
             f"row {r[ROW]} ({r['customer_id']}, {r['product']}, from {r['start_date']})"

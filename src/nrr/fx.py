@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from nrr.errors import InputError, InternalError, Problem
+from nrr.fetch import records, values_table
 from nrr.months import month_index, month_label
 from nrr.sources.files import ROW, RawSource
 from nrr.validate import DEFAULT_MAX_PROBLEMS, MONEY
@@ -75,19 +74,23 @@ class RateBook:
             rate = points[0][1]
         return rate
 
-    def table(self, currencies: list[str], months: list[int]) -> ir.Table:
-        """A (currency, month, rate) table for the engine, one row per pair asked for."""
+    def rows(self, currencies: list[str], months: list[int]) -> list[tuple[str, int, Decimal]]:
+        """(currency, month, rate) for each pair asked for, by `valuation_rate`."""
         # A currency seen only on lines that never carry MRR needs no rate, and has none.
         valued = sorted(c for c in set(currencies) if c == self.base or c in self.series)
-        rows = [(c, m, self.valuation_rate(c, m)) for c in valued for m in months]
-        data = pa.table(
+        return [(c, m, self.valuation_rate(c, m)) for c in valued for m in months]
+
+    def table(self, like: ir.Table, currencies: list[str], months: list[int]) -> ir.Table:
+        """The `rows` as a (currency, month, rate) table on the engine that computes `like`."""
+        rows = self.rows(currencies, months)
+        return values_table(
+            like,
             {
-                "currency": pa.array([r[0] for r in rows], pa.string()),
-                "month": pa.array([r[1] for r in rows], pa.int64()),
-                "rate": pa.array([r[2] for r in rows], pa.decimal128(17, 9)),
-            }
+                "currency": ("string", [r[0] for r in rows]),
+                "month": ("int64", [r[1] for r in rows]),
+                "rate": (str(RATE), [r[2] for r in rows]),
+            },
         )
-        return ibis.memtable(data)
 
 
 def convert(local: ir.NumericValue, rate: ir.NumericValue) -> ir.NumericValue:
@@ -111,13 +114,11 @@ def load_rates(
                 "rate (base units per unit)",
             )
         )
-    records = (
-        raw.table.select(ROW, "month", "currency", "rate").order_by(ROW).to_pyarrow().to_pylist()
-    )
+    found = records(raw.table.select(ROW, "month", "currency", "rate").order_by(ROW))
     problems: list[Problem] = []
     seen: dict[tuple[str, int], int] = {}
     series: dict[str, list[tuple[int, Decimal]]] = {}
-    for record in records:
+    for record in found:
         row = record[ROW]
         month_text = (record["month"] or "").strip()
         currency = (record["currency"] or "").strip().upper()
@@ -193,15 +194,13 @@ def check_coverage(lines: ir.Table, rates: RateBook, *, source: str, rates_sourc
         & (lines.mrr_local > 0)
         & (lines.end_m.isnull() | (lines.end_m > lines.start_m))
     )
-    firsts = (
+    firsts = records(
         foreign.group_by("currency")
         .agg(
             first=foreign.start_m.min(),
             row=foreign[ROW].argmin(foreign.start_m * 10**12 + foreign[ROW]),
         )
         .order_by("currency")
-        .to_pyarrow()
-        .to_pylist()
     )
     problems = []
     for item in firsts:

@@ -16,10 +16,10 @@ from decimal import Decimal, localcontext
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from nrr.attributes import ALL, segment_of
 from nrr.errors import InternalError
+from nrr.fetch import records, values_table
 from nrr.fx import RateBook, convert
 from nrr.ledger import (
     LOCAL_SUM,
@@ -45,8 +45,8 @@ __all__ = [
 MOVEMENT_KINDS = ("new", "reactivation", "expansion", "contraction", "churn")
 
 
-def _months_table(months: list[int]) -> ir.Table:
-    return ibis.memtable(pa.table({"cal_month": pa.array(months, pa.int64())}))
+def _months_table(like: ir.Table, months: list[int]) -> ir.Table:
+    return values_table(like, {"cal_month": ("int64", months)})
 
 
 def customer_movements(
@@ -128,9 +128,12 @@ def _movement_totals(moves: ir.Table, segments: ir.Table | None) -> ir.Table:
     )
 
 
-def bridge_rates(rates: RateBook, currencies: list[str], months: list[int]) -> ir.Table:
-    """(currency, month, rate, next_rate) for `months`: each month's rate and the next one's."""
-    table = rates.table(currencies, [*months, months[-1] + 1])
+def bridge_rates(
+    like: ir.Table, rates: RateBook, currencies: list[str], months: list[int]
+) -> ir.Table:
+    """(currency, month, rate, next_rate) for `months`: each month's rate and the next one's,
+    on the engine that computes `like`."""
+    table = rates.table(like, currencies, [*months, months[-1] + 1])
     table = table.mutate(next_rate=table.rate.lead().over(group_by="currency", order_by="month"))
     return table.filter(table.month <= months[-1])
 
@@ -141,7 +144,7 @@ def _levels(
     """Per slice and month: closing MRR at the month's rates and at the next month's rates."""
     by_slice = _sliced(changes, segments)
     net = by_slice.group_by("segment", "currency", "month").agg(delta=by_slice.delta.sum())
-    calendar = _months_table(months)
+    calendar = _months_table(net, months)
     spread = net.join(calendar, net.month <= calendar.cal_month)
     level = spread.group_by("segment", "currency", "cal_month").agg(local=spread.delta.sum())
     valued = level.join(rates, [level.currency == rates.currency, level.cal_month == rates.month])
@@ -157,7 +160,7 @@ def _active_counts(
     change = as_count(per_customer.after > 0) - as_count(per_customer.before > 0)
     events = _sliced(per_customer.mutate(change=change).filter(change != 0), segments)
     net = events.group_by("segment", "month").agg(change=events.change.sum())
-    calendar = _months_table(months)
+    calendar = _months_table(net, months)
     spread = net.join(calendar, net.month <= calendar.cal_month)
     return spread.group_by("segment", month=spread.cal_month).agg(active=spread.change.sum())
 
@@ -179,7 +182,7 @@ def monthly_bridge(
     A start after a gap is a reactivation, or new when the customer was away longer than
     `reactivation_window` months (None: any gap is a reactivation)."""
     months = list(range(start - 1, end + 1))
-    rate_table = bridge_rates(rates, currencies, months)
+    rate_table = bridge_rates(lines, rates, currencies, months)
     table: dict[str, dict[int, dict[str, object]]] = defaultdict(lambda: defaultdict(dict))
     # The ledger's deltas and steps are kept for the book; each customer's valued months
     # feed several queries, so they are computed once and kept for this call. One
@@ -197,7 +200,7 @@ def monthly_bridge(
             _levels(changes, segments, rate_table, months),
             _active_counts(per, segments, months),
         ):
-            for record in frame.to_pyarrow().to_pylist():
+            for record in records(frame):
                 table[record.pop("segment")][record.pop("month")].update(record)
 
     result: list[BridgeMonth] = []

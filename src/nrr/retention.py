@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from nrr.attributes import segment_of
+from nrr.fetch import records
 from nrr.fx import RateBook, convert
 from nrr.ledger import as_count, customer_steps, first_active, live_lines, returns
 from nrr.months import month_label
@@ -51,7 +52,7 @@ def customer_window(
     One pass over the lines in service at either month: each line is valued at the rates it
     needs and summed per customer (exact: products of 8- and 9-decimal numbers fit MONEY's
     scale, so summing per line equals converting per-currency sums)."""
-    table = rates.table(currencies, [start, end])
+    table = rates.table(lines, currencies, [start, end])
     pivot = table.group_by("currency").agg(
         rate_s=table.rate.max(where=table.month == start),
         rate_e=table.rate.max(where=table.month == end),
@@ -200,7 +201,7 @@ def window_metrics(
     )
 
     sliced = segment_of(per_customer, by=by, customers=customers, first=first, window_start=start)
-    rows = _aggregate(per_customer.join(sliced, "customer_id")).to_pyarrow().to_pylist()
+    rows = records(_aggregate(per_customer.join(sliced, "customer_id")))
     figures = {r["segment"]: _figures(r) for r in rows}
     # Every customer is in exactly one slice, so the book's figures are the slices' sums:
     # one query serves both.

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from nrr.errors import InputError, InternalError, Problem
+from nrr.fetch import records, value
 from nrr.sources.files import ROW, RawSource
 
 __all__ = [
@@ -157,7 +158,7 @@ class Intake:
     ) -> Account:
         """Open the account of `raw`, with `rows` read (counted when not given)."""
         if rows is None:
-            rows = raw.rows if raw.rows is not None else int(raw.table.count().execute())
+            rows = raw.rows if raw.rows is not None else int(value(raw.table.count()))
         account = Account(source=raw.name, rows_read=rows)
         self.accounts[raw.name] = account
         return account
@@ -242,7 +243,7 @@ def screen_direct(
         found = cache.find(key)
         if found is not None:
             kept = con.read_parquet(found.path)
-            rows = int(kept.count().to_pyarrow().as_py())
+            rows = int(value(kept.count()))
             intake.open_account(raw, con, rows=rows).rows_used += rows
             intake.warnings.extend(found.notes)
             return kept.select(*keep)
@@ -255,7 +256,7 @@ def screen_direct(
     stored = con.table(name, database=("temp", "main"))
     distinct = {} if unique is None else {"distinct": stored[unique].nunique()}
     counts = stored.aggregate(rows=stored.count(), bad=stored[_BAD].sum(), **distinct)
-    counts = counts.to_pyarrow().to_pylist()[0]
+    counts = records(counts)[0]
     if counts["bad"] or counts.get("distinct", counts["rows"]) != counts["rows"]:
         con.drop_table(name)
         return None
@@ -310,7 +311,7 @@ def screen(
     if not checks:
         return typed.select(*keep)
     any_bad = ibis.or_(*(typed[f] for f in flags))
-    total = int(typed.filter(any_bad).count().execute())
+    total = int(value(typed.filter(any_bad).count()))
     if total == 0:
         return typed.select(*keep)
     limit = None if intake.quarantine else intake.max_problems
@@ -344,7 +345,7 @@ def reject(intake: Intake, source: str, rejections: list[Rejection], bad: ir.Tab
         account.rejected_without_mrr += len({r.row for r in fresh})
         return
     fresh_rows = sorted({r.row for r in fresh})
-    per_row = (
+    per_row = records(
         bad.filter(bad[ROW].isin(fresh_rows))
         .group_by(ROW)
         .agg(
@@ -352,8 +353,6 @@ def reject(intake: Intake, source: str, rejections: list[Rejection], bad: ir.Tab
             unknown=bad[MRR_HINT].isnull().any(),
             currency=bad[CURRENCY_HINT].first(),
         )
-        .to_pyarrow()
-        .to_pylist()
     )
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for record in per_row:
@@ -380,18 +379,13 @@ def _describe(
     bad_expr = bad_expr.order_by(ROW)
     if limit is not None:
         bad_expr = bad_expr.limit(limit)
-    bad = bad_expr.to_pyarrow().to_pylist()
+    bad = records(bad_expr)
     rows = [r[ROW] for r in bad]
     columns = [c for c in raw.columns if c != ROW]
     source_rows: dict[int, dict[str, str | None]] = {}
     for start in range(0, len(rows), 10_000):
         chunk = rows[start : start + 10_000]
-        for record in (
-            raw.table.filter(raw.table[ROW].isin(chunk))
-            .select(ROW, *columns)
-            .to_pyarrow()
-            .to_pylist()
-        ):
+        for record in records(raw.table.filter(raw.table[ROW].isin(chunk)).select(ROW, *columns)):
             source_rows.setdefault(record.pop(ROW), record)
     result: list[Rejection] = []
     for record in bad:

@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 
 from nrr.doubles import line_warnings
 from nrr.errors import InputError, Problem
+from nrr.fetch import value
 from nrr.parsing import parse_number, strip
 from nrr.screen import (
     CURRENCY_HINT,
@@ -351,11 +352,11 @@ def validate_subscriptions(
 def _count_used(intake: Intake, raw: RawSource, typed: ir.Table) -> None:
     account = intake.accounts.get(raw.name)
     if account is not None and raw.rows is not None:
-        account.rows_used += int(typed.count().execute())  # a file read as it is: a row a line
+        account.rows_used += int(value(typed.count()))  # a file read as it is: a row a line
     elif account is not None:
         # An adapter's line may stand for several input rows, and a row for several lines.
         used = typed.select(ROW, _NROWS).distinct()
-        account.rows_used += int(used[_NROWS].sum().execute() or 0)
+        account.rows_used += int(value(used[_NROWS].sum()) or 0)
 
 
 _NROWS = "_nrows"

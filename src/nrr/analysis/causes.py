@@ -238,7 +238,7 @@ def _product_mrr(
 
 def _rows(book: Book, start: int, end: int, fx_mode: str, by: str | None) -> ir.Table:
     """Customer x product rows of the customers of C that expanded or contracted."""
-    table = book.rates.table(book.currencies, [start, end])
+    table = book.rates.table(book.lines, book.currencies, [start, end])
     pivot = table.group_by("currency").agg(
         rate_s=table.rate.max(where=table.month == start),
         rate_e=table.rate.max(where=table.month == end),

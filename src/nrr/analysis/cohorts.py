@@ -190,7 +190,7 @@ def cohorts(
         )
     lo = bounds["lo"]
     ends = [p * size + size - 1 for p in range(lo // size, last_period + 1)]
-    rates = book.rates.table(book.currencies, list(range(lo, end_m + 1)))
+    rates = book.rates.table(book.lines, book.currencies, list(range(lo, end_m + 1)))
     changes = book.ledger.changes
 
     base_rows = _bases(changes, members.view(), rates).to_pyarrow().to_pylist()

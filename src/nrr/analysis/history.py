@@ -205,7 +205,7 @@ def _months(
     if changes:
         steps = customer_steps(lines)
         began = returns(steps, book.conventions.reactivation_window)
-        rates = bridge_rates(book.rates, book.currencies, list(range(lo, hi + 1)))
+        rates = bridge_rates(book.lines, book.rates, book.currencies, list(range(lo, hi + 1)))
         for r in customer_movements(steps, rates, began, lo, hi).to_pyarrow().to_pylist():
             moves[r["month"]] = {kind: as_decimal(r[kind]) for kind in MOVEMENT_KINDS}
 

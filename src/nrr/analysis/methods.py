@@ -300,7 +300,7 @@ def _per_customer(book: Book, s: int, e: int) -> ir.Table:
     window = customer_window(lines, book.rates, book.currencies, s, e, "spot").view()
     steps = book.ledger.steps
     began = returns(steps, book.conventions.reactivation_window)
-    rates = bridge_rates(book.rates, book.currencies, list(range(s, e + 1)))
+    rates = bridge_rates(book.lines, book.rates, book.currencies, list(range(s, e + 1)))
     moves = customer_movements(steps, rates, began, s + 1, e)
     kinds = ("new", "reactivation", "expansion", "contraction", "churn")
     summed = (

@@ -154,7 +154,7 @@ def _month(row: BridgeMonth, active_before: int, churned: int) -> MonthRates:
 def _churned_customers(book: Book, lo: int, hi: int) -> dict[str, int]:
     steps = book.ledger.steps
     began = returns(steps, book.conventions.reactivation_window)
-    rates = bridge_rates(book.rates, book.currencies, list(range(lo, hi + 1)))
+    rates = bridge_rates(book.lines, book.rates, book.currencies, list(range(lo, hi + 1)))
     moves = customer_movements(steps, rates, began, lo, hi)
     lost = moves.filter(moves.churn > 0)
     counts = lost.group_by("month").agg(n=lost.count()).to_pyarrow().to_pylist()

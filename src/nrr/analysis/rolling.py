@@ -65,9 +65,8 @@ def figures(
 def _pairs(book: Book, ends: list[int], windows: Sequence[int], fx_mode: str) -> ir.Table:
     """(e, k, s, currency, rate_s, rate_e) for every pair and every currency with a rate."""
     months = sorted({e for e in ends} | {e - k for e in ends for k in windows})
-    # `RateBook.table` applies the carry-forward and first-rate rules, as `Book.window` does.
-    rows = book.rates.table(book.currencies, months).to_pyarrow().to_pylist()
-    rate = {(r["currency"], r["month"]): r["rate"] for r in rows}
+    # `RateBook.rows` applies the carry-forward and first-rate rules, as `Book.window` does.
+    rate = {(c, m): r for c, m, r in book.rates.rows(book.currencies, months)}
     currencies = sorted({c for c, _ in rate})
     records = []
     for e in ends:

@@ -28,6 +28,7 @@ import ibis
 import ibis.expr.datatypes as dt
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr.fetch import value
 from nrr.sources.cache import CheckedCache
 from nrr.sources.csv_layout import (
     MAX_ROW_CHARS,
@@ -144,7 +145,7 @@ def _open_csv(
         except duckdb.Error:
             pass  # the careful scan below finds the row and says what is wrong with it
         else:
-            rows = int(stored.count().execute())
+            rows = int(value(stored.count()))
             return _finish(name, stored, first_row=layout.first_row, rows=rows)
     layout = scan_csv(path, name, head, role)
     try:
