@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import nrr
 import nrr.sources.files as files
@@ -160,3 +162,74 @@ def test_byte_pass_keeps_a_cut_character_whole(tmp_path, monkeypatch):
     path = tmp_path / "c.csv"
     path.write_bytes(data)
     assert csv_layout.quick_layout(path, "c.csv", data) is None
+
+
+@pytest.mark.parametrize("chunk", [5, 64, 8 << 20])
+def test_byte_pass_says_whether_values_need_trimming(tmp_path, monkeypatch, chunk):
+    # Any byte that can put whitespace at a value's edge, wherever it lies (the last chunk
+    # too), means trimming; a file without one is read as it is.
+    monkeypatch.setattr(csv_layout, "_CHUNK_BYTES", chunk)
+    path = tmp_path / "c.csv"
+
+    def spaced(data: bytes) -> bool:
+        path.write_bytes(data)
+        layout = csv_layout.quick_layout(path, "c.csv", data)
+        assert layout is not None
+        return layout.spaced
+
+    clean = b"customer_id,segment\nc1,SMB\nc2,Mid-Market\n"
+    assert not spaced(clean)
+    assert not spaced(clean.replace(b"\n", b"\r\n"))  # the reader drops a CRLF's CR
+    for byte in (b" ", b"\t", b"\x0b", b"\x0c"):
+        assert spaced(clean.replace(b"Mid-Market", b"Mid" + byte + b"Market"))
+        assert spaced(clean + b"c3" + b"," + byte + b"SMB\n")
+    assert spaced(clean + b'c3,"SMB"\n')
+    tabs = b"customer_id\tsegment\nc1\tSMB\nc2\tMid\n"
+    assert not spaced(tabs)
+    assert spaced(tabs + b"c3\tMid Market\n")
+
+
+_EDGES = st.text(alphabet=" \t\x0b\x0c", max_size=2)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["c1", "c2", "c3"]),
+            st.sampled_from(["core", "seats"]),
+            st.sampled_from(["2024-01-15", "2024-03-01"]),
+            st.sampled_from(["", "2024-06-30"]),
+            st.sampled_from(["10", "99.5", "1200"]),
+            st.sampled_from(["month", "year", ""]),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    pads=st.lists(st.tuples(_EDGES, _EDGES), min_size=64, max_size=64),
+    crlf=st.booleans(),
+)
+def test_whitespace_at_edges_is_trimmed_and_a_clean_file_read_as_is(tmp_path, rows, pads, crlf):
+    # The same rows, plain and with whitespace around values: the same lines. The plain file
+    # has no whitespace byte, so it is read without trimming; the padded one is trimmed.
+    def book(name: str, padded: bool) -> list[dict[str, object]]:
+        body = [",".join(SUB_HEADER)]
+        for i, (customer, product, start, end, amount, interval) in enumerate(rows):
+            values = [customer, product, start, end, amount, interval, "1", "USD"]
+            if padded:
+                values = [f"{a}{v}{b}" for v, (a, b) in zip(values, pads[i * 8 :], strict=False)]
+            body.append(",".join(values))
+        ending = "\r\n" if crlf else "\n"
+        path = tmp_path / name
+        data = (ending.join(body) + ending).encode()
+        path.write_bytes(data)
+        layout = csv_layout.quick_layout(path, name, data)
+        assert layout is not None and layout.spaced == (data != data.translate(None, b" \t\v\f"))
+        loaded = nrr.load(path, cache=False)
+        lines = loaded.lines.order_by("_row").drop("_row")
+        return lines.to_pyarrow().to_pylist()
+
+    plain = book("plain.csv", padded=False)
+    assert book("padded.csv", padded=True) == plain

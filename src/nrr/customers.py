@@ -8,7 +8,7 @@ import ibis.expr.types as ir
 
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fetch import value
-from nrr.parsing import strip
+from nrr.parsing import trimmer
 from nrr.screen import Check, Intake, screen, screen_direct
 from nrr.sources.files import ROW, RawSource
 from nrr.validate import _blank, _require_columns, _show
@@ -42,7 +42,8 @@ def validate_customers(
     names = [c for c in raw.columns if c not in ("customer_id", ROW)]
     # Trimmed once in their own projection (see `validate_subscriptions`).
     t = raw.table
-    t = t.select(t[ROW], customer_id=strip(t["customer_id"]), **{c: strip(t[c]) for c in names})
+    tidy = trimmer(raw.spaced)
+    t = t.select(t[ROW], customer_id=tidy(t["customer_id"]), **{c: tidy(t[c]) for c in names})
     attributes = {c: ibis.ifelse(_blank(t[c]), "(none)", t[c]) for c in names}
     parsed = t.select(t[ROW], "customer_id", **attributes)
     if raw.unnumbered is not None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["NUMBER", "parse_number", "strip"]
+__all__ = ["NUMBER", "parse_number", "strip", "trimmer"]
 
 NUMBER = "decimal(38, 10)"
 # Plain numbers that fit 64-bit decimals take the fast cast; DuckDB's text -> 128-bit decimal
@@ -29,6 +31,17 @@ def strip(text: ir.StringValue) -> ir.StringValue:
     for char in _SPACE:
         edge |= text.like(f"%{char}")
     return ibis.ifelse(edge, text.strip(), text)
+
+
+def trimmer(spaced: bool) -> Callable[[ir.StringValue], ir.StringValue]:
+    """`strip` for a source whose values may have whitespace at an edge, else the value as
+    it is: a file whose bytes hold no whitespace (`csv_layout.Layout.spaced`) is read about
+    0.75 s faster at 3 million lines without the test."""
+    return strip if spaced else _as_is
+
+
+def _as_is(text: ir.StringValue) -> ir.StringValue:
+    return text
 
 
 def parse_number(text: ir.StringValue) -> ir.NumericValue:

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 from nrr.doubles import line_warnings
 from nrr.errors import InputError, Problem
 from nrr.fetch import value
-from nrr.parsing import parse_number, strip
+from nrr.parsing import parse_number, strip, trimmer
 from nrr.screen import (
     CURRENCY_HINT,
     DEFAULT_MAX_PROBLEMS,
@@ -222,7 +222,8 @@ def validate_subscriptions(
     t = raw.table
     given = [c for c in (*_REQUIRED_SUBSCRIPTION, *_OPTIONAL_SUBSCRIPTION) if c in raw.columns]
     nrows = t[_NROWS].cast("int64") if _NROWS in raw.columns else ibis.literal(1, "int64")
-    text = t.select(t[ROW], _nrows=nrows, **{c: strip(t[c]) for c in given})
+    tidy = trimmer(raw.spaced)
+    text = t.select(t[ROW], _nrows=nrows, **{c: tidy(t[c]) for c in given})
 
     def column(name: str) -> ir.StringValue:
         return text[name] if name in given else ibis.literal("", "string")

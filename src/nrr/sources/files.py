@@ -82,6 +82,7 @@ class RawSource:
     columns: tuple[str, ...]
     rows: int | None = None  # the number of rows, when reading already counted them
     unnumbered: Unnumbered | None = None
+    spaced: bool = True  # whether a value may need trimming (`csv_layout.Layout.spaced`)
 
 
 def open_file(
@@ -130,7 +131,13 @@ def open_file(
             digest=digest,
             stamp=stamp,
         )
-        return RawSource(source.name, source.table, source.columns, unnumbered=unnumbered)
+        return RawSource(
+            source.name,
+            source.table,
+            source.columns,
+            unnumbered=unnumbered,
+            spaced=layout.spaced,
+        )
     return _open_csv(con, path, name, head, role, layout)
 
 
