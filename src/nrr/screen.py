@@ -242,7 +242,7 @@ def screen_direct(
         key = cache.key(con, raw.unnumbered.digest, sql, first, unique, raw.name)
         found = cache.find(key)
         if found is not None:
-            kept = con.read_parquet(found.path)
+            kept = cache.rows(con, found, ROW, first)
             rows = int(value(kept.count()))
             intake.open_account(raw, con, rows=rows).rows_used += rows
             intake.warnings.extend(found.notes)
@@ -265,7 +265,8 @@ def screen_direct(
     checked = numbered.select(*keep)
     found_notes = notes(checked) if notes is not None else []
     if cache is not None and key is not None and raw.unnumbered.unchanged():
-        cache.keep(con, key, numbered, found_notes)
+        # In file order and without row numbers, which `cache.rows` gives back.
+        cache.keep(con, key, con.sql(f'SELECT {columns} FROM "{name}"'), found_notes)
     rows = int(counts["rows"])
     intake.open_account(raw, con, rows=rows).rows_used += rows
     intake.warnings.extend(found_notes)
