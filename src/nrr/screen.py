@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fetch import records, value
+from nrr.sources.cache import CheckedCache
 from nrr.sources.files import ROW, RawSource
 
 __all__ = [
@@ -242,31 +243,51 @@ def screen_direct(
         key = cache.key(con, raw.unnumbered.digest, sql, first, unique, raw.name)
         found = cache.find(key)
         if found is not None:
-            kept = cache.rows(con, found, ROW, first)
+            kept = cache.rows(con, found.path, ROW, first)
             rows = int(value(kept.count()))
             intake.open_account(raw, con, rows=rows).rows_used += rows
             intake.warnings.extend(found.notes)
             return kept.select(*keep)
+    # With a cache, the checked rows go straight to a Parquet file that becomes its entry
+    # when they pass: written once, not stored in memory and then copied (0.3-0.4 s at 3M
+    # rows). Without one, they are stored in memory and numbered by `rowid`.
+    part = cache.begin() if cache is not None and key is not None else None
     name = ibis.util.gen_name(prefix)
     try:
         with _watch(con, raw, intake):
-            con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}')
+            if part is None:
+                con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}')
+            else:
+                CheckedCache.write(con, sql, part)
     except duckdb.Error:
+        if part is not None and cache is not None:
+            cache.discard(part)
         return None  # a problem the careful read names (a ragged row, a stray quote...)
-    stored = con.table(name, database=("temp", "main"))
+    columns = ", ".join(f'"{c}"' for c in stored_columns)
+    if part is None:
+        stored = con.table(name, database=("temp", "main"))
+        numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {columns} FROM "{name}"')
+    else:
+        stored = numbered = CheckedCache.rows(con, part, ROW, first)
     distinct = {} if unique is None else {"distinct": stored[unique].nunique()}
     counts = stored.aggregate(rows=stored.count(), bad=stored[_BAD].sum(), **distinct)
     counts = records(counts)[0]
     if counts["bad"] or counts.get("distinct", counts["rows"]) != counts["rows"]:
-        con.drop_table(name)
+        if part is None:
+            con.drop_table(name)
+        elif cache is not None:
+            cache.discard(part)
         return None
-    columns = ", ".join(f'"{c}"' for c in stored_columns)
-    numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {columns} FROM "{name}"')
     checked = numbered.select(*keep)
     found_notes = notes(checked) if notes is not None else []
-    if cache is not None and key is not None and raw.unnumbered.unchanged():
-        # In file order and without row numbers, which `cache.rows` gives back.
-        cache.keep(con, key, con.sql(f'SELECT {columns} FROM "{name}"'), found_notes)
+    if part is not None and cache is not None and key is not None:
+        kept_path = cache.adopt(part, key, found_notes) if raw.unnumbered.unchanged() else None
+        if kept_path is not None:
+            checked = CheckedCache.rows(con, kept_path, ROW, first).select(*keep)
+        else:  # not an entry (the file changed while read, or the folder refused): in memory
+            con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {con.compile(checked)}')
+            cache.discard(part)
+            checked = con.table(name, database=("temp", "main"))
     rows = int(counts["rows"])
     intake.open_account(raw, con, rows=rows).rows_used += rows
     intake.warnings.extend(found_notes)

@@ -56,18 +56,20 @@ __all__ = ["CheckedCache", "Kept", "default_cache"]
 
 # Bumped whenever what an entry holds changes in a way its key does not show.
 # 2: rows in file order without their numbers (`CheckedCache.rows`).
-_FORMAT = 2
+# 3: the checking query's own output (with its flag column), notes beside it in JSON.
+_FORMAT = 3
 _DEFAULT_LIMIT = 2 * 1024**3
 # About 150,000 lines: below this, reading the text is about as quick as finding its entry.
 _SMALLEST = 8 * 1024**2
 _READERS = re.compile(r'"(ibis_read_csv_[0-9a-z]+)"')
-_NOTES = "nrr_notes"
+_NOTES = ".notes.json"
 _STALE_SECONDS = 3600  # a half-written entry older than this was left by a process that died
 
 
 @dataclass(frozen=True)
 class Kept:
-    """An entry: the checked rows (Parquet) and the warnings first found about them."""
+    """An entry: the checked rows (`KEY.parquet`) and the warnings first found about them
+    (`KEY.notes.json`)."""
 
     path: Path
     notes: tuple[str, ...]
@@ -136,48 +138,70 @@ class CheckedCache:
         """The entry `key`, marked as just used, or None when there is none."""
         path = self.directory / f"{key}.parquet"
         try:
+            written = self.directory / f"{key}{_NOTES}"
+            notes = json.loads(written.read_text(encoding="utf-8"))
             os.utime(path)
-            with duckdb.connect() as con:
-                # Literals, not parameters: binding any parameter imports pandas (0.6 s).
-                found = con.execute(
-                    f"SELECT value FROM parquet_kv_metadata({_literal(path.as_posix())}) "
-                    f"WHERE key = {_literal(_NOTES)}"
-                ).fetchone()
-            if found is None:
-                return None
+            os.utime(written)  # used as recently as its rows, so trimmed with them
             _hold(path)  # only an entry that will be read
-        except (OSError, duckdb.Error):
+        except (OSError, ValueError):
             return None
-        return Kept(path, tuple(json.loads(bytes(found[0]).decode())))
+        return Kept(path, tuple(notes))
 
     @staticmethod
-    def rows(con: ibis.BaseBackend, found: Kept, column: str, first: int) -> ir.Table:
-        """The rows of the entry `found`, numbered in `column` from `first` by their place
-        in the file. Row numbers are not stored (about 0.2 s of writing at 3M rows): the
-        rows are kept in file order, and Parquet's reader knows each row's place."""
+    def rows(con: ibis.BaseBackend, path: Path, column: str, first: int) -> ir.Table:
+        """The rows of the Parquet file `path` (an entry, or one being written), numbered in
+        `column` from `first` by their place in the file. Row numbers are not stored (about
+        0.2 s of writing at 3M rows): the rows are in file order, and Parquet's reader knows
+        each row's place."""
         return con.sql(
             f'SELECT file_row_number + {first:d} AS "{column}", * EXCLUDE (file_row_number) '
-            f"FROM read_parquet({_literal(found.path.as_posix())}, file_row_number = true)"
+            f"FROM read_parquet({_literal(path.as_posix())}, file_row_number = true)"
         )
 
-    def keep(self, con: ibis.BaseBackend, key: str, table: ir.Table, notes: list[str]) -> None:
-        """Write `table`, whose rows are in file order, and its `notes` (the warnings about
-        its rows) as the entry `key`, then trim the cache to its size limit. Any failure to
-        write leaves the cache as it was: the entry is an extra, not a result."""
-        raw = getattr(con, "con", None)
-        if not isinstance(raw, duckdb.DuckDBPyConnection):
-            return
-        written = _literal(json.dumps(notes, ensure_ascii=False))
+    @staticmethod
+    def write(con: ibis.BaseBackend, sql: str, part: Path) -> None:
+        """Run the query `sql` into the file `part` (from `begin`), rows in order."""
+        con.raw_sql(f"COPY ({sql}) TO {_literal(part.as_posix())} (FORMAT parquet)")
 
-        def copy(part: Path) -> None:
-            raw.execute(
-                f"COPY ({con.compile(table)}) TO {_literal(part.as_posix())} "
-                f"(FORMAT parquet, KV_METADATA {{{_NOTES}: {written}}})"
-            )
+    def begin(self) -> Path | None:
+        """A new file in the cache's folder for the checking query to write its rows into,
+        for `adopt` once they pass; None when the folder cannot be written."""
+        part = self.directory / f".{uuid.uuid4().hex}.parquet.part"
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            part.touch(mode=0o600, exist_ok=False)
+        except OSError:
+            return None
+        return part
 
-        path = self._write(f"{key}.parquet", copy)
-        if path is not None:
-            self._trim(keep=path)
+    def adopt(self, part: Path, key: str, notes: list[str]) -> Path | None:
+        """Make `part` (from `begin`, rows that passed every check) the entry `key`, with
+        its `notes`, held by this process; then trim the cache to its size limit. None when
+        it cannot be: `part` is then still there, for the caller to read and `discard`."""
+        data = json.dumps(notes, ensure_ascii=False).encode()
+        if self._write(f"{key}{_NOTES}", lambda p: p.write_bytes(data)) is None:
+            return None
+        path = self.directory / f"{key}.parquet"
+        try:
+            handle = part.open("rb")
+        except OSError:
+            return None
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_SH)  # the lock follows the file through its rename
+        try:
+            os.replace(part, path)
+        except OSError:
+            handle.close()
+            return None
+        _HELD.setdefault(path, handle)
+        self._trim(keep=path)
+        return path
+
+    @staticmethod
+    def discard(part: Path) -> None:
+        """Remove a file from `begin` that will not be an entry."""
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
 
     def _write(self, name: str, write: Callable[[Path], object]) -> Path | None:
         """`write` a file beside `name`, then rename it to `name`: readers (other commands,
@@ -195,24 +219,43 @@ class CheckedCache:
 
     def _trim(self, keep: Path) -> None:
         try:
-            entries = [(p, p.stat()) for p in self.directory.iterdir()]
+            found = {p: p.stat() for p in self.directory.iterdir()}
         except OSError:
             return
         now = time.time()
-        for path, stat in entries:
-            if path.suffix == ".part" and now - stat.st_mtime > _STALE_SECONDS:
+        notes = {p for p in found if p.name.endswith(_NOTES)}
+        for path, stat in found.items():
+            orphan = path in notes and _rows_of(path) not in found
+            if (path.suffix == ".part" or orphan) and now - stat.st_mtime > _STALE_SECONDS:
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
-        kept = sorted(
-            ((p, s) for p, s in entries if p.suffix in {".parquet", ".json"}),
-            key=lambda e: e[1].st_mtime,
+        # An entry's rows and notes go together, counted as one, as recently used as its rows.
+        units = sorted(
+            (
+                (stat.st_mtime, stat.st_size + _size_of(found.get(_notes_of(path))), path)
+                for path, stat in found.items()
+                if path.suffix == ".parquet" or (path.suffix == ".json" and path not in notes)
+            ),
             reverse=True,
         )
         total = 0
-        for path, stat in kept:
-            total += stat.st_size
-            if total > self.limit and path != keep:
-                _remove_unless_held(path)
+        for _, size, path in units:
+            total += size
+            if total > self.limit and path != keep and _remove_unless_held(path):
+                with contextlib.suppress(OSError):
+                    _notes_of(path).unlink(missing_ok=True)
+
+
+def _notes_of(rows: Path) -> Path:
+    return rows.with_name(rows.name.removesuffix(".parquet") + _NOTES)
+
+
+def _rows_of(notes: Path) -> Path:
+    return notes.with_name(notes.name.removesuffix(_NOTES) + ".parquet")
+
+
+def _size_of(stat: os.stat_result | None) -> int:
+    return 0 if stat is None else stat.st_size
 
 
 # The entries this process reads. DuckDB opens a file again for each query, so an entry must
@@ -230,14 +273,15 @@ def _hold(path: Path) -> None:
     _HELD[path] = handle
 
 
-def _remove_unless_held(path: Path) -> None:
+def _remove_unless_held(path: Path) -> bool:
     try:
         with path.open("rb") as handle:
             if fcntl is not None:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             path.unlink()
     except OSError:
-        pass  # held by a process that reads it, or gone already
+        return False  # held by a process that reads it, or gone already
+    return True
 
 
 def default_cache(setting: CheckedCache | str | Path | bool | None = None) -> CheckedCache | None:
