@@ -243,7 +243,7 @@ def screen_direct(
         key = cache.key(con, raw.unnumbered.digest, sql, first, unique, raw.name)
         found = cache.find(key)
         if found is not None:
-            kept = cache.rows(con, found.path, ROW, first)
+            kept = CheckedCache.rows(con, found.path, ROW, first)
             rows = int(value(kept.count()))
             intake.open_account(raw, con, rows=rows).rows_used += rows
             intake.warnings.extend(found.notes)

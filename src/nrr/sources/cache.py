@@ -1,10 +1,11 @@
 """Checked copies of clean CSV files, kept between commands.
 
 Reading and checking a large CSV file is most of what a command costs, and an analyst runs
-several commands over the same export. When a file read straight from disk
-(`files.Unnumbered`) passes every check, its typed rows are written to a Parquet file here;
-the next command over the same bytes, checked the same way, reads that copy instead of the
-text.
+several commands over the same export. A file read straight from disk (`files.Unnumbered`)
+is checked into a Parquet file here (`begin`, `write`), which becomes an entry when every row
+passes (`adopt`), with the warnings about its rows beside it; the command itself reads that
+file too. The next command over the same bytes, checked the same way, reads the entry
+instead of the text.
 
 An entry is named by a SHA-256 digest of the file's bytes and of the query that checked it.
 The query holds every setting that shapes the rows (base currency, the first month of each
