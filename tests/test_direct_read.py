@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ibis
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +17,8 @@ import nrr
 import nrr.sources.files as files
 from nrr.errors import InputError
 from nrr.sources import csv_layout
+from nrr.sources.files import open_file
+from nrr.sources.mapping import apply_mapping
 from tests.conftest import SUB_HEADER, sub, write_csv
 
 # Several of DuckDB's row groups (122,880 rows) and CSV buffers, so two threads each read
@@ -233,3 +236,14 @@ def test_whitespace_at_edges_is_trimmed_and_a_clean_file_read_as_is(tmp_path, ro
 
     plain = book("plain.csv", padded=False)
     assert book("padded.csv", padded=True) == plain
+
+
+def test_a_column_mapping_keeps_the_untrimmed_read(tmp_path):
+    # Renaming columns changes no byte: a file with no whitespace is still read as it is.
+    header = ["account", *SUB_HEADER[1:]]
+    path = write_csv(tmp_path / "subs.csv", header, [sub("c1", "2024-01-01", None, 10)])
+    raw = open_file(ibis.duckdb.connect(), path, role="subscriptions", direct=True)
+    mapped, _ = apply_mapping(raw, {"customer_id": "account"})
+    assert (raw.spaced, mapped.spaced) == (False, False)
+    book = nrr.load(path, columns={"customer_id": "account"}, cache=False)
+    assert book.row_count == 1

@@ -56,5 +56,7 @@ def apply_mapping(raw: RawSource, mapping: dict[str, str]) -> tuple[RawSource, d
     if raw.unnumbered is not None:
         careful = raw.unnumbered.careful
         unnumbered = replace(raw.unnumbered, careful=lambda: apply_mapping(careful(), mapping)[0])
-    mapped = RawSource(name=raw.name, table=table, columns=columns, unnumbered=unnumbered)
+    mapped = RawSource(
+        name=raw.name, table=table, columns=columns, unnumbered=unnumbered, spaced=raw.spaced
+    )
     return mapped, dict(mapping)
