@@ -100,6 +100,27 @@ def test_where_restricts_every_figure_to_one_slice():
     assert book.where("segment", "x' OR '1'='1").row_count == 0
 
 
+def test_an_attribute_may_share_a_name_with_a_working_column():
+    # The window tags its per-customer rows (s_s, e_e, first_m...) with the attributes
+    # directly: a customers column of the same name is still the customer's attribute.
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "start_date": ["2023-06-01", "2024-01-01", "2024-01-01"],
+            "end_date": [None, "2024-03-01", None],
+            "amount": [100, 50, 30],
+        }
+    )
+    names = ["x", "y", "y"]
+    plain = nrr.load(subs, customers=pd.DataFrame({"customer_id": ["a", "b", "c"], "tier": names}))
+    for column in ("first_m", "e_e", "s_s", "returning"):
+        customers = pd.DataFrame({"customer_id": ["a", "b", "c"], column: names})
+        book = nrr.load(subs, customers=customers)
+        for by, expected in ((column, "tier"), (f"{column},cohort", "tier,cohort")):
+            got = book.window("2024-03", window=2, by=by).segments
+            assert got == plain.window("2024-03", window=2, by=expected).segments
+
+
 def test_where_checks_the_attribute():
     book = _three_segments()
     with pytest.raises(nrr.InputError, match=r"--filter.*no attribute 'plan'"):

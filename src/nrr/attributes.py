@@ -17,6 +17,7 @@ __all__ = [
     "month_text",
     "segment_of",
     "tenure_band",
+    "with_segment",
 ]
 
 NONE = "(none)"
@@ -110,35 +111,61 @@ def segment_of(
 
     With several attributes the segment is their values joined by `PAIR` (`SMB × US`)."""
     ids = customer_ids.select("customer_id").distinct()
+    tagged = with_segment(ids, by=by, customers=customers, first=first, window_start=window_start)
+    return tagged.select("customer_id", "segment")
+
+
+def with_segment(
+    table: ir.Table,
+    *,
+    by: str | None,
+    customers: ir.Table | None,
+    first: ir.Table | None,
+    window_start: int | None = None,
+) -> ir.Table:
+    """`table`, one row per customer, with a `segment` column (`segment_of`).
+
+    A `first_m` column of `table` serves `cohort` and `tenure`; without one, `first` is
+    joined for them. Joining the attributes to the rows themselves spares the engine a
+    distinct list of customers and a join back (0.15 s of a 1M-customer window)."""
     names = attribute_names(by)
     if not names:
-        return ids.mutate(segment=ibis.literal(ALL))
+        return table.mutate(segment=ibis.literal(ALL))
     stored = [n for n in names if n not in DERIVED]
-    joined = ids
-    if any(n in DERIVED for n in names):
-        joined = joined.left_join(first, "customer_id").select(ids.customer_id, "first_m")
+    joined, first_column = table, "first_m"
+    if any(n in DERIVED for n in names) and "first_m" not in table.columns:
+        if first is None:
+            raise InternalError("cohort and tenure need each customer's first month")
+        first_column = ibis.util.gen_name("first_m")
+        known = first.select("customer_id", **{first_column: first.first_m})
+        joined = joined.left_join(known, "customer_id").select(
+            *[joined[c] for c in joined.columns], known[first_column]
+        )
     if stored:
         if customers is None:
             raise InternalError(f"attributes {stored} asked for without a customers table")
         attributes = customers.select("customer_id", *stored)
         base = joined
+        clash = {n: ibis.util.gen_name(n) for n in stored if n in base.columns}
+        attributes = attributes.rename({new: old for old, new in clash.items()})
         joined = base.left_join(attributes, "customer_id").select(
-            base.customer_id,
-            *[base[c] for c in base.columns if c != "customer_id"],
-            *[attributes[n] for n in stored],
+            *[base[c] for c in base.columns],
+            *[attributes[clash.get(n, n)] for n in stored],
         )
+    else:
+        clash = {}
     values = []
     for name in names:
         if name == "cohort":
-            value = month_text(joined.first_m)
+            value = month_text(joined[first_column])
         elif name == "tenure":
             if window_start is None:
                 raise InternalError("tenure needs a window start")
-            value = tenure_band(joined.first_m, window_start)
+            value = tenure_band(joined[first_column], window_start)
         else:
-            value = joined[name]
+            value = joined[clash.get(name, name)]
         values.append(ibis.coalesce(value, NONE))
     segment = values[0]
     for value in values[1:]:
         segment = segment.concat(PAIR, value)
-    return joined.select(customer_id=joined.customer_id, segment=segment)
+    return joined.select(*[joined[c] for c in table.columns], segment=segment)

@@ -15,10 +15,10 @@ from decimal import Decimal, localcontext
 import ibis
 import ibis.expr.types as ir
 
-from nrr.attributes import segment_of
+from nrr.attributes import with_segment
 from nrr.fetch import records
 from nrr.fx import RateBook, convert
-from nrr.ledger import as_count, customer_steps, first_active, live_lines, returns
+from nrr.ledger import as_count, customer_steps, live_lines, returns
 from nrr.months import month_label
 from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
 from nrr.validate import MONEY
@@ -45,13 +45,24 @@ _SUMS = (
 
 
 def customer_window(
-    lines: ir.Table, rates: RateBook, currencies: list[str], start: int, end: int, fx_mode: str
+    lines: ir.Table,
+    rates: RateBook,
+    currencies: list[str],
+    start: int,
+    end: int,
+    fx_mode: str,
+    *,
+    with_first: bool = False,
 ) -> ir.Table:
     """(customer_id, s_s, s_e, e_e) for every customer active in `start` or in `end`.
 
     One pass over the lines in service at either month: each line is valued at the rates it
     needs and summed per customer (exact: products of 8- and 9-decimal numbers fit MONEY's
-    scale, so summing per line equals converting per-currency sums)."""
+    scale, so summing per line equals converting per-currency sums).
+
+    `with_first` adds each customer's `first_m` (`ledger.first_active`) from the same pass,
+    which then reads every line: one grouping of the lines instead of two and a join, 0.5 s
+    of a 1M-customer window."""
     table = rates.table(lines, currencies, [start, end])
     pivot = table.group_by("currency").agg(
         rate_s=table.rate.max(where=table.month == start),
@@ -63,18 +74,33 @@ def customer_window(
         return (live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month))
 
     flagged = live.select(
-        "customer_id", "currency", "mrr_local", at_s=in_service(start), at_e=in_service(end)
+        "customer_id",
+        "currency",
+        "mrr_local",
+        "start_m",
+        at_s=in_service(start),
+        at_e=in_service(end),
     )
-    t = flagged.filter(flagged.at_s | flagged.at_e).join(pivot, "currency")
+    if not with_first:
+        flagged = flagged.filter(flagged.at_s | flagged.at_e)
+    t = flagged.join(pivot, "currency")
     e_rate = t.rate_e if fx_mode == "spot" else t.rate_s
     zero = ibis.literal(Decimal(0)).cast(MONEY)
 
     def total(condition: ir.BooleanValue, rate: ir.NumericValue) -> ir.NumericValue:
         return ibis.ifelse(condition, convert(t.mrr_local, rate), zero).sum().cast(MONEY)
 
-    return t.group_by("customer_id").agg(
-        s_s=total(t.at_s, t.rate_s), s_e=total(t.at_s, e_rate), e_e=total(t.at_e, e_rate)
-    )
+    sums = {
+        "s_s": total(t.at_s, t.rate_s),
+        "s_e": total(t.at_s, e_rate),
+        "e_e": total(t.at_e, e_rate),
+    }
+    if not with_first:
+        return t.group_by("customer_id").agg(**sums)
+    per = t.group_by("customer_id").agg(**sums, first_m=t.start_m.min())
+    # Live lines carry MRR > 0 and every rate is > 0 (`fx`), so a customer has a line in
+    # service at a month exactly when its sum there is > 0.
+    return per.filter((per.s_s > 0) | (per.e_e > 0))
 
 
 def classified_window(
@@ -85,20 +111,18 @@ def classified_window(
     end: int,
     fx_mode: str,
     reactivation_window: int | None,
-) -> tuple[ir.Table, ir.Table]:
-    """`customer_window` plus each customer's `first_m` and `returning`, and `first_active`.
+) -> ir.Table:
+    """`customer_window` plus each customer's `first_m` and `returning`.
 
     `returning` says whether a customer that starts inside the window does so as a
     reactivation: its first return inside the window decides, as in the monthly bridge.
     Only customers active before the window can return; without a reactivation window every
     one of them does, so the full history of starts and stops is walked only for them, and
     only when a window of N months makes the length of the gap matter."""
-    per_customer = customer_window(lines, rates, currencies, start, end, fx_mode)
-    first = first_active(lines)
-    per_customer = per_customer.view().join(first, "customer_id")
+    per_customer = customer_window(lines, rates, currencies, start, end, fx_mode, with_first=True)
     came_before = per_customer.first_m < start
     if reactivation_window is None:
-        return per_customer.mutate(returning=came_before), first
+        return per_customer.mutate(returning=came_before)
     candidates = per_customer.filter(came_before & (per_customer.s_s == 0))
     theirs = lines.filter(lines.customer_id.isin(candidates.customer_id))
     began = returns(customer_steps(theirs), reactivation_window)
@@ -110,7 +134,7 @@ def classified_window(
         *[per_customer[c] for c in per_customer.columns],
         returning=first_return.returning.fill_null(False),
     )
-    return per_customer, first
+    return per_customer
 
 
 def _total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValue:
@@ -196,12 +220,12 @@ def window_metrics(
     A customer outside the cohort that has MRR at the end is new or reactivated by its first
     return inside the window, under the same rule as the monthly bridge."""
     start = end - window
-    per_customer, first = classified_window(
+    per_customer = classified_window(
         lines, rates, currencies, start, end, fx_mode, reactivation_window
     )
 
-    sliced = segment_of(per_customer, by=by, customers=customers, first=first, window_start=start)
-    rows = records(_aggregate(per_customer.join(sliced, "customer_id")))
+    sliced = with_segment(per_customer, by=by, customers=customers, first=None, window_start=start)
+    rows = records(_aggregate(sliced))
     figures = {r["segment"]: _figures(r) for r in rows}
     # Every customer is in exactly one slice, so the book's figures are the slices' sums:
     # one query serves both.
