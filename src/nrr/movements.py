@@ -17,7 +17,7 @@ from decimal import Decimal, localcontext
 import ibis
 import ibis.expr.types as ir
 
-from nrr.attributes import ALL, segment_of
+from nrr.attributes import ALL, with_segment
 from nrr.errors import InternalError
 from nrr.fetch import records, values_table
 from nrr.fx import RateBook, convert
@@ -230,8 +230,9 @@ def _segments(
     the overall bridge, which needs no join (every customer is in the one slice)."""
     if by is None:
         return nullcontext()
-    first = first_active(lines)
-    return cached(segment_of(first, by=by, customers=customers, first=first))
+    first = first_active(lines)  # one row per customer already
+    tagged = with_segment(first, by=by, customers=customers, first=None)
+    return cached(tagged.select("customer_id", "segment"))
 
 
 def _check_identity(row: BridgeMonth) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 
-from nrr.attributes import attribute_names, segment_of
+from nrr.attributes import attribute_names, segment_of, with_segment
 from nrr.errors import InputError, InternalError, Problem
 from nrr.ledger import first_active
 from nrr.months import month_label, parse_month
@@ -178,14 +178,12 @@ def slice_customers(
     s = e - window
     lines = book.lines
     # Valued and classed (new or reactivated) exactly as window_metrics does it.
-    per_customer, first = classified_window(
+    per_customer = classified_window(
         lines, book.rates, book.currencies, s, e, fx_mode, book.conventions.reactivation_window
     )
-    segments = segment_of(
-        per_customer, by=by, customers=book.customers, first=first, window_start=s
-    )
-    chosen = segments.filter(segments.segment == ibis.literal(value, type="string"))
-    records = per_customer.join(chosen, "customer_id").to_pyarrow().to_pylist()
+    tagged = with_segment(per_customer, by=by, customers=book.customers, first=None, window_start=s)
+    chosen = tagged.filter(tagged.segment == ibis.literal(value, type="string"))
+    records = chosen.to_pyarrow().to_pylist()
 
     rows = []
     for r in records:
