@@ -48,17 +48,28 @@ def test_values_table_types_and_quoting(con):
         like,
         {
             "currency": ("string", ["USD", "it's"]),
-            "month": ("int64", [24_300, -1]),
+            "month": ("int64", [24_300, -(2**62)]),
             "rate": ("decimal(17, 9)", [Decimal("1E-9"), Decimal("12345678.123456789")]),
             "day": ("date", [date(2024, 2, 29), None]),
+            "flag": ("boolean", [None, True]),
+            "nothing": ("decimal(17, 9)", [None, None]),
         },
     )
     assert table.schema() == ibis.schema(
-        {"currency": "string", "month": "int64", "rate": "decimal(17, 9)", "day": "date"}
+        {
+            "currency": "string",
+            "month": "int64",
+            "rate": "decimal(17, 9)",
+            "day": "date",
+            "flag": "boolean",
+            "nothing": "decimal(17, 9)",
+        }
     )
+    first = {"currency": "USD", "month": 24_300, "rate": Decimal("1E-9"), "day": date(2024, 2, 29)}
+    second = {"currency": "it's", "month": -(2**62), "rate": Decimal("12345678.123456789")}
     assert records(table) == [
-        {"currency": "USD", "month": 24_300, "rate": Decimal("1E-9"), "day": date(2024, 2, 29)},
-        {"currency": "it's", "month": -1, "rate": Decimal("12345678.123456789"), "day": None},
+        {**first, "flag": None, "nothing": None},
+        {**second, "day": None, "flag": True, "nothing": None},
     ]
     # A table from values joins the tables of the engine it was made for.
     joined = like.cross_join(table)
