@@ -42,6 +42,18 @@ def test_records_equal_ibis_conversion(con):
     assert value(t.filter(t.i > 5).i.max()) is None
 
 
+def test_records_take_the_expression_types_where_the_engine_differs(con):
+    # Ibis reads a 128-bit integer column as decimal(38, 0), where DuckDB's own values are
+    # ints, and a float32 cast as float32, where they are Python floats of the double:
+    # those results go through Arrow, cast to the expression's types, as Ibis does.
+    t = con.sql("SELECT 12::HUGEINT AS big, 0.1::REAL AS small, 1.5::DECIMAL(9, 2) AS money")
+    expected = t.to_pyarrow().to_pylist()
+    got = records(t)
+    assert got == expected
+    assert [type(v) for v in got[0].values()] == [type(v) for v in expected[0].values()]
+    assert type(got[0]["big"]) is Decimal and str(got[0]["money"]) == "1.50"
+
+
 def test_values_table_types_and_quoting(con):
     like = con.sql("SELECT 1 AS x")
     table = values_table(

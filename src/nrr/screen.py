@@ -21,8 +21,6 @@ from pathlib import Path
 import duckdb
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fetch import records, value
@@ -166,8 +164,12 @@ class Intake:
 
     def write_rejected(self, path: str | Path) -> Path:
         """Write every rejected row (source, row, columns, reasons, record as JSON) as CSV."""
+        import pyarrow as pa  # here: only a command with rejected rows writes them
+        import pyarrow.csv as pacsv
+
         path = Path(path)
         rows = sorted(self.rejections, key=lambda r: (r.source, r.row))
+
         table = pa.table(
             {
                 "source": pa.array([r.source for r in rows], pa.string()),
