@@ -68,6 +68,8 @@ def test_bad_arguments():
         book.bridge("2024-03", "2024-01")
     with pytest.raises(nrr.InputError, match="--currency"):
         nrr.load(pd.DataFrame({"customer_id": ["a"]}), currency="dollars")
+    with pytest.raises(nrr.InputError, match="--currency"):  # letters, but not A-Z
+        nrr.load(pd.DataFrame({"customer_id": ["a"]}), currency="äöü")
 
 
 def _three_segments() -> nrr.Book:

@@ -114,6 +114,23 @@ def test_fractional_and_named_intervals(make_book):
     )  # 100 + 100 + 100 + 100 + 25 + 33.33333333
 
 
+def test_interval_names_and_currency_codes_in_any_case(make_book):
+    # Names are matched as written, then lower-cased; the base currency skips the pattern
+    # test that other codes take, so the two spellings must give the same lines.
+    book = make_book(
+        [
+            sub("A", "2024-01-01", None, 300, interval="Quarter", currency="usd"),
+            sub("B", "2024-01-01", None, 1200, interval="YEARLY", currency="Usd"),
+            sub("C", "2024-01-01", None, 600, interval="Half-Year", currency=""),
+            sub("D", "2024-01-01", None, 50, interval="monthly", currency="eur"),
+            sub("E", "2024-01-01", None, 120, interval="annual", currency="EUR"),
+        ],
+        fx=[["2024-01", "EUR", "2"]],
+    )
+    rows = bridge(book, "2024-01", "2024-01")
+    assert rows[(None, "2024-01")].new == D(100 + 100 + 100 + 100 + 20)
+
+
 def test_rate_carried_forward_and_fx_term(make_book):
     book = make_book(
         [sub("A", "2024-01-01", None, 100, currency="EUR")],

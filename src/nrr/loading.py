@@ -136,7 +136,8 @@ def load(
             )
         )
     currency = currency.strip().upper()
-    if len(currency) != 3 or not currency.isalpha():
+    # ASCII letters only, as every input's currency codes: the checks take the base as valid.
+    if len(currency) != 3 or not (currency.isascii() and currency.isalpha()):
         raise InputError(
             Problem(
                 source="--currency", message=f"{currency!r} is not an ISO 4217 code such as USD"
