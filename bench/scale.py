@@ -3,7 +3,7 @@
     .venv/bin/python bench/scale.py                      # 10k, 100k and 1M customers
     .venv/bin/python bench/scale.py 1000000 --no-report  # one size, without the report
     .venv/bin/python bench/scale.py 100000 --parquet     # read the Parquet files too
-    .venv/bin/python bench/scale.py 1000000 --no-report --repeat 3  # fastest of 3 runs each
+    .venv/bin/python bench/scale.py 1000000 --no-report --repeat 3  # fastest of 3 rounds
 
 For each size, bench/generate.py writes the book once (about 3 lines a customer, 5 years,
 four currencies, three products) to /tmp/nrr-bench/SIZE. Then, each as its own process:
@@ -73,31 +73,41 @@ class Run:
     slowest: float | None = None  # with --repeat: the slowest of the runs
 
 
-def measure(
-    label: str,
-    args: list[str],
-    repeat: int = 1,
-    *,
-    cache: Path | None = None,
-    cold: bool = True,
-) -> Run:
-    """Run the process `repeat` times: the fastest run's wall time (the one least disturbed
-    by whatever else the machine did), the slowest's, and the highest peak RSS.
+@dataclass
+class Job:
+    """One command to time. nrr keeps checked copies of large CSV files in `cache` (its
+    NRR_CACHE_DIR): `cold` empties it before each run, so the run reads and checks the text;
+    otherwise the run reads the copies an earlier run left there."""
 
-    nrr keeps checked copies of large CSV files in `cache` (its NRR_CACHE_DIR). `cold`
-    empties it before each run, so the run reads and checks the text; otherwise the run
-    reads the copies an earlier run left there."""
-    env = None if cache is None else os.environ | {"NRR_CACHE_DIR": str(cache)}
-    runs = []
+    label: str
+    args: list[str]
+    cache: Path | None = None
+    cold: bool = True
+
+
+def measure(jobs: list[Job], repeat: int = 1) -> list[Run]:
+    """Run every job `repeat` times, in rounds (each round runs every job once, in order), and
+    keep for each its fastest run's wall time (the one least disturbed by whatever else the
+    machine did), its slowest, and its highest peak RSS.
+
+    Rounds, rather than each job's runs back to back, give nrr and the hand-written query
+    the same share of a slow spell of the machine, which would otherwise move the ratio
+    (seen here: 20-30% on the hand-written side between two runs of the benchmark)."""
+    runs: list[list[Run]] = [[] for _ in jobs]
     for _ in range(repeat):
-        if cache is not None and cold:
-            shutil.rmtree(cache, ignore_errors=True)
-        runs.append(_once(label, args, env))
-    best = min(runs, key=lambda r: r.wall)
-    best.peak_mb = max(r.peak_mb for r in runs)
-    best.ok = all(r.ok for r in runs)
-    best.slowest = max(r.wall for r in runs) if repeat > 1 else None
-    return best
+        for job, done in zip(jobs, runs, strict=True):
+            env = None if job.cache is None else os.environ | {"NRR_CACHE_DIR": str(job.cache)}
+            if job.cache is not None and job.cold:
+                shutil.rmtree(job.cache, ignore_errors=True)
+            done.append(_once(job.label, job.args, env))
+    results = []
+    for done in runs:
+        best = min(done, key=lambda r: r.wall)
+        best.peak_mb = max(r.peak_mb for r in done)
+        best.ok = all(r.ok for r in done)
+        best.slowest = max(r.wall for r in done) if repeat > 1 else None
+        results.append(best)
+    return results
 
 
 def _once(label: str, args: list[str], env: dict[str, str] | None = None) -> Run:
@@ -159,23 +169,18 @@ def _bench(
     repeat: int,
 ) -> tuple[float, float]:
     kinds = ["csv", "parquet"] if parquet else ["csv"]
-    totals = (0.0, 0.0)
-    kept: tuple[Run, Run] | None = None
-    first: Run | None = None
-    together: tuple[Run, Run] | None = None
     hand = [sys.executable, str(HERE / "handwritten.py")]
-    hand_m = measure(
-        "hand-written SQL: metrics",
-        [*hand, "metrics", str(folder), "--end", END, "--window", WINDOW],
-        repeat,
-    )
-    hand_v = measure(
-        "hand-written SQL: movements",
-        [*hand, "movements", str(folder), "--start", FIRST, "--end", END],
-        repeat,
-    )
-    _row(hand_m)
-    _row(hand_v)
+    jobs = {
+        "hand_m": Job(
+            "hand-written SQL: metrics",
+            [*hand, "metrics", str(folder), "--end", END, "--window", WINDOW],
+        ),
+        "hand_v": Job(
+            "hand-written SQL: movements",
+            [*hand, "movements", str(folder), "--start", FIRST, "--end", END],
+        ),
+    }
+    keeps = paths["subscriptions.csv"].stat().st_size >= SMALLEST
     for kind in kinds:
         inputs = [
             "-s", str(paths[f"subscriptions.{kind}"]),
@@ -183,50 +188,47 @@ def _bench(
             "--fx-rates", str(paths["fx_rates.csv"]),
         ]  # fmt: skip
         m_args = [*NRR, "metrics", *inputs, "--end", END, "--window", WINDOW, "--by", "segment"]
-        v_args = [*NRR, "movements", *inputs, "--start", FIRST, "--end", END]
+        v_args = [*NRR, "movements", *inputs, "--start", FIRST, "--end", END, "-f", "json"]
         # Each reading the file afresh: the first command over a new export.
-        metrics = measure(
-            f"nrr metrics --by segment ({kind})", [*m_args, "-f", "json"], repeat, cache=cache
+        jobs[f"metrics_{kind}"] = Job(
+            f"nrr metrics --by segment ({kind})", [*m_args, "-f", "json"], cache
         )
-        moves = measure(
-            f"nrr movements, 48 months ({kind})", [*v_args, "-f", "json"], repeat, cache=cache
-        )
-        _row(metrics, hand_m, _agree(metrics, hand_m))
-        _row(moves, hand_v, _agree(moves, hand_v))
-        if kind != "csv":
-            continue
-        totals = (metrics.wall + moves.wall, hand_m.wall + hand_v.wall)
-        first = metrics
-        if paths["subscriptions.csv"].stat().st_size < SMALLEST:
-            print("  (no checked copy is kept of a file under 8 MB: it is read as fast)")
-        else:
-            # Each after another command has checked the same file (the copy the cold runs left).
-            metrics_kept = measure(
-                "nrr metrics, file already checked", [*m_args, "-f", "json"], repeat, cache=cache,
-                cold=False,
-            )  # fmt: skip
-            moves_kept = measure(
-                "nrr movements, file already checked", [*v_args, "-f", "json"], repeat,
-                cache=cache, cold=False,
-            )  # fmt: skip
-            _row(metrics_kept, hand_m, _agree(metrics_kept, hand_m))
-            _row(moves_kept, hand_v, _agree(moves_kept, hand_v))
-            kept = (metrics_kept, moves_kept)
-        files = [str(paths[n]) for n in ("subscriptions.csv", "customers.csv", "fx_rates.csv")]
-        session = measure(
-            "nrr API: one load, both (csv)",
-            [sys.executable, "-c", SESSION, *files, END, WINDOW, FIRST],
-            repeat,
-            cache=cache,
-        )
-        hand_both = measure(
-            "hand-written SQL: both, one read",
-            [*hand, "both", str(folder), "--start", FIRST, "--end", END, "--window", WINDOW],
-            repeat,
-        )
-        _row(hand_both)
-        _row(session, hand_both, _agree(session, hand_both))
-        together = (session, hand_both)
+        jobs[f"moves_{kind}"] = Job(f"nrr movements, 48 months ({kind})", v_args, cache)
+        if kind == "csv" and keeps:
+            # Each after another command has checked the same file (the copy the run just
+            # before left).
+            jobs["metrics_kept"] = Job(
+                "nrr metrics, file already checked", [*m_args, "-f", "json"], cache, cold=False
+            )
+            jobs["moves_kept"] = Job(
+                "nrr movements, file already checked", v_args, cache, cold=False
+            )
+    files = [str(paths[n]) for n in ("subscriptions.csv", "customers.csv", "fx_rates.csv")]
+    jobs["session"] = Job(
+        "nrr API: one load, both (csv)",
+        [sys.executable, "-c", SESSION, *files, END, WINDOW, FIRST],
+        cache,
+    )
+    jobs["hand_both"] = Job(
+        "hand-written SQL: both, one read",
+        [*hand, "both", str(folder), "--start", FIRST, "--end", END, "--window", WINDOW],
+    )
+    run = dict(zip(jobs, measure(list(jobs.values()), repeat), strict=True))
+
+    hand_m, hand_v = run["hand_m"], run["hand_v"]
+    _row(hand_m)
+    _row(hand_v)
+    for kind in kinds:
+        _row(run[f"metrics_{kind}"], hand_m, _agree(run[f"metrics_{kind}"], hand_m))
+        _row(run[f"moves_{kind}"], hand_v, _agree(run[f"moves_{kind}"], hand_v))
+    if keeps:
+        _row(run["metrics_kept"], hand_m, _agree(run["metrics_kept"], hand_m))
+        _row(run["moves_kept"], hand_v, _agree(run["moves_kept"], hand_v))
+    else:
+        print("  (no checked copy is kept of a file under 8 MB: it is read as fast)")
+    session, hand_both = run["session"], run["hand_both"]
+    _row(hand_both)
+    _row(session, hand_both, _agree(session, hand_both))
     if report:
         with tempfile.TemporaryDirectory() as tmp:
             inputs = [
@@ -235,14 +237,15 @@ def _bench(
             ]  # fmt: skip
             out = Path(tmp) / "report.html"
             args = [*NRR, "report", *inputs, "--end", END, "--out", str(out)]
-            _row(measure("nrr report (csv)", args, cache=cache))
-    nrr_total, hand_total = totals
+            _row(measure([Job("nrr report (csv)", args, cache)])[0])
+    first, moves = run["metrics_csv"], run["moves_csv"]
+    nrr_total, hand_total = first.wall + moves.wall, hand_m.wall + hand_v.wall
     print(
         f"  metrics + movements, each reading the CSV: nrr {nrr_total:.2f} s, hand-written "
         f"{hand_total:.2f} s, ratio {nrr_total / hand_total:.2f}x (target 1.2x)"
     )
-    if first is not None and kept is not None:
-        metrics_kept, moves_kept = kept
+    if keeps:
+        metrics_kept, moves_kept = run["metrics_kept"], run["moves_kept"]
         usual = first.wall + moves_kept.wall
         both = metrics_kept.wall + moves_kept.wall
         print(
@@ -253,13 +256,11 @@ def _bench(
             f"  metrics + movements, file already checked: nrr {both:.2f} s, "
             f"ratio {both / hand_total:.2f}x"
         )
-    if together is not None:
-        session, hand_both = together
-        print(
-            f"  both in one process: nrr {session.wall:.2f} s, hand-written "
-            f"{hand_both.wall:.2f} s, ratio {session.wall / hand_both.wall:.2f}x"
-        )
-    return totals
+    print(
+        f"  both in one process: nrr {session.wall:.2f} s, hand-written "
+        f"{hand_both.wall:.2f} s, ratio {session.wall / hand_both.wall:.2f}x"
+    )
+    return nrr_total, hand_total
 
 
 def main() -> None:
@@ -271,7 +272,8 @@ def main() -> None:
         "--repeat",
         type=int,
         default=1,
-        help="run each command N times and keep the fastest (the report runs once)",
+        help="run every command N times, in rounds, and keep each one's fastest (the report "
+        "runs once)",
     )
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; wall time, peak RSS, ratio")
