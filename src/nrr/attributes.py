@@ -133,6 +133,7 @@ def with_segment(
         return table.mutate(segment=ibis.literal(ALL))
     stored = [n for n in names if n not in DERIVED]
     joined, first_column = table, "first_m"
+    clash: dict[str, str] = {}  # an attribute named like a column of `table`: renamed
     if any(n in DERIVED for n in names) and "first_m" not in table.columns:
         if first is None:
             raise InternalError("cohort and tenure need each customer's first month")
@@ -152,8 +153,6 @@ def with_segment(
             *[base[c] for c in base.columns],
             *[attributes[clash.get(n, n)] for n in stored],
         )
-    else:
-        clash = {}
     values = []
     for name in names:
         if name == "cohort":
