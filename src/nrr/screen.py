@@ -169,7 +169,6 @@ class Intake:
 
         path = Path(path)
         rows = sorted(self.rejections, key=lambda r: (r.source, r.row))
-
         table = pa.table(
             {
                 "source": pa.array([r.source for r in rows], pa.string()),
