@@ -131,8 +131,8 @@ def _files(folder: Path) -> list[str]:
         ["movements", "--start", "2024-01", "--end", "2024-12", "--by", "segment"],
     ],
 )
-def test_metrics_and_movements_never_import_pandas(command, tmp_path):
-    # A fresh process: this one imported pandas long ago. The first run reads and checks the
+def test_metrics_and_movements_never_import_pandas_or_pyarrow(command, tmp_path):
+    # A fresh process: this one imported both long ago. The first run reads and checks the
     # text and keeps a checked copy (kept here whatever the file's size); the second reads it.
     script = textwrap.dedent(
         """
@@ -148,7 +148,8 @@ def test_metrics_and_movements_never_import_pandas(command, tmp_path):
             app(sys.argv[2:], standalone_mode=False)
         finally:
             found = sorted(p.suffix for p in kept.directory.glob("*.parquet"))
-            print(json.dumps({"pandas": "pandas" in sys.modules, "kept": found}), file=sys.stderr)
+            imported = {m: m in sys.modules for m in ("pandas", "pyarrow")}
+            print(json.dumps({**imported, "kept": found}), file=sys.stderr)
         """
     )
     args = [str(tmp_path / "cache"), *command, *_files(tmp_path)]
@@ -159,4 +160,4 @@ def test_metrics_and_movements_never_import_pandas(command, tmp_path):
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip()
         last = json.loads(done.stderr.strip().splitlines()[-1])
-        assert last == {"pandas": False, "kept": [".parquet", ".parquet"]}
+        assert last == {"pandas": False, "pyarrow": False, "kept": [".parquet", ".parquet"]}

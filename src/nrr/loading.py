@@ -18,7 +18,7 @@ from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
 from nrr.customers import validate_customers
-from nrr.engine import open_engine
+from nrr.engine import connect_local, open_engine
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
@@ -151,7 +151,7 @@ def load(
     target = open_engine(engine)
     # nrr only reads the file (its own tables are temporary), so several commands, or a
     # running `nrr serve`, can read the same file at once.
-    con = ibis.duckdb.connect(str(db), read_only=True) if db is not None else ibis.duckdb.connect()
+    con = connect_local(str(db), read_only=True) if db is not None else connect_local()
     # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
     con.raw_sql("SET enable_progress_bar_print = false")
     # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.
