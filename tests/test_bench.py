@@ -84,3 +84,23 @@ def test_one_process_session_prints_the_same_numbers(book: dict[str, Path]) -> N
     assert _same(session, hand) and len(session["movements"]) == 48
     hand["metrics"]["overall"]["churn"] += 0.01
     assert not _same(session, hand)
+
+
+def test_the_floor_times_nrrs_own_checking_query(book: dict[str, Path]) -> None:
+    # bench/floor.py times the query `nrr.load` runs to check the subscriptions file: the one
+    # it records must read every row of that file, and leave nrr's cache as it found it.
+    import floor
+
+    from nrr.sources.cache import CheckedCache
+
+    write = CheckedCache.write
+    backend, sql = floor.checking_query(book)
+    assert CheckedCache.write is write
+    con = backend.con  # type: ignore[attr-defined]
+    rows, bad, mrr = con.execute(
+        f'SELECT count(*), sum(CAST("_bad" AS INT)), sum(mrr_local) FROM ({sql})'
+    ).fetchone()
+    lines = duckdb.sql(f"SELECT count(*) FROM '{book['subscriptions.csv']}'").fetchone()
+    assert (rows,) == lines and bad == 0 and mrr > 0
+    con.execute(floor._TYPED.format(path=book["subscriptions.csv"].as_posix()))
+    assert con.execute("SELECT count(*) FROM floor_typed").fetchone() == lines
