@@ -88,12 +88,12 @@ class LocalDuckDB(DuckDBBackend):
             rows = self.con.sql(sge.Describe(this=table).sql(self.dialect)).fetchall()
         except duckdb.CatalogException:
             raise ibis_errors.TableNotFound(table_name) from None
-        return self._schema(rows)
+        return self._from_describe(rows)
 
     def _get_schema_using_query(self, query: str) -> sch.Schema:
-        return self._schema(self.con.sql(f"DESCRIBE {query}").fetchall())
+        return self._from_describe(self.con.sql(f"DESCRIBE {query}").fetchall())
 
-    def _schema(self, described: list[tuple]) -> sch.Schema:
+    def _from_describe(self, described: list[tuple]) -> sch.Schema:
         """The schema from DESCRIBE's rows: name, type, nullable (YES or NO) first."""
         mapper = self.compiler.type_mapper
         return sch.Schema(
