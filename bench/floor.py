@@ -41,13 +41,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
-from scale import END, FIRST, WINDOW, Job, measure  # noqa: E402
+from handwritten import READ_SUBSCRIPTIONS  # noqa: E402
+from scale import Job, hand_jobs, measure  # noqa: E402
 
-_TYPED = """CREATE OR REPLACE TEMP TABLE floor_typed AS
-SELECT * FROM read_csv('{path}', header = true, columns = {{
-    'customer_id': 'VARCHAR', 'product': 'VARCHAR', 'start_date': 'DATE', 'end_date': 'DATE',
-    'amount': 'DECIMAL(18, 8)', 'interval': 'VARCHAR', 'quantity': 'DECIMAL(18, 8)',
-    'currency': 'VARCHAR'}})"""  # bench/handwritten.py's read
 # What a process of each side imports before it computes.
 _STARTS = {
     "nrr": "import nrr.cli",
@@ -100,11 +96,12 @@ def floor(customers: int, repeat: int) -> None:
     print(f"\n{customers:,} customers: {paths['subscriptions.csv']}")
     backend, sql = checking_query(paths)
     con = backend.con  # type: ignore[attr-defined]
+    read = READ_SUBSCRIPTIONS.format(dir=folder.as_posix())
     with tempfile.TemporaryDirectory(prefix="nrr-floor-") as tmp:
         copy = (Path(tmp) / "copy.parquet").as_posix()
         steps: dict[str, Callable[[], object]] = {
             "typed read (hand-written), into memory": lambda: con.execute(
-                _TYPED.format(path=paths["subscriptions.csv"].as_posix())
+                f"CREATE OR REPLACE TEMP TABLE floor_typed AS SELECT * FROM {read}"
             ),
             "nrr's checks, nothing kept": lambda: con.execute(
                 f'SELECT count(*), sum(CAST("_bad" AS INT)) FROM ({sql})'
@@ -124,34 +121,7 @@ def floor(customers: int, repeat: int) -> None:
         print(f"  {label:<44} {seconds:7.2f} s")
     runs = measure(
         [Job(f"start-up: {side}", [sys.executable, "-c", code]) for side, code in _STARTS.items()]
-        + [
-            Job(
-                "hand-written: metrics",
-                [
-                    sys.executable,
-                    str(HERE / "handwritten.py"),
-                    "metrics",
-                    str(folder),
-                    "--end",
-                    END,
-                    "--window",
-                    WINDOW,
-                ],
-            ),
-            Job(
-                "hand-written: movements",
-                [
-                    sys.executable,
-                    str(HERE / "handwritten.py"),
-                    "movements",
-                    str(folder),
-                    "--start",
-                    FIRST,
-                    "--end",
-                    END,
-                ],
-            ),
-        ],
+        + list(hand_jobs(folder)),
         repeat,
     )
     for run in runs:

@@ -127,6 +127,22 @@ def _once(label: str, args: list[str], env: dict[str, str] | None = None) -> Run
     return Run(label, wall, usage.ru_maxrss / 1024, text, ok)
 
 
+def hand_jobs(folder: Path) -> tuple[Job, Job]:
+    """The hand-written queries for `nrr metrics` and `nrr movements` over the book in
+    `folder`, each its own process."""
+    hand = [sys.executable, str(HERE / "handwritten.py")]
+    return (
+        Job(
+            "hand-written SQL: metrics",
+            [*hand, "metrics", str(folder), "--end", END, "--window", WINDOW],
+        ),
+        Job(
+            "hand-written SQL: movements",
+            [*hand, "movements", str(folder), "--start", FIRST, "--end", END],
+        ),
+    )
+
+
 def _same(nrr: object, hand: object) -> bool:
     """nrr's JSON equals the hand-written query's on every key the query prints."""
     if isinstance(hand, dict):
@@ -170,16 +186,8 @@ def _bench(
 ) -> tuple[float, float]:
     kinds = ["csv", "parquet"] if parquet else ["csv"]
     hand = [sys.executable, str(HERE / "handwritten.py")]
-    jobs = {
-        "hand_m": Job(
-            "hand-written SQL: metrics",
-            [*hand, "metrics", str(folder), "--end", END, "--window", WINDOW],
-        ),
-        "hand_v": Job(
-            "hand-written SQL: movements",
-            [*hand, "movements", str(folder), "--start", FIRST, "--end", END],
-        ),
-    }
+    hand_m, hand_v = hand_jobs(folder)
+    jobs = {"hand_m": hand_m, "hand_v": hand_v}
     keeps = paths["subscriptions.csv"].stat().st_size >= SMALLEST
     for kind in kinds:
         inputs = [

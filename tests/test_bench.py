@@ -102,5 +102,5 @@ def test_the_floor_times_nrrs_own_checking_query(book: dict[str, Path]) -> None:
     ).fetchone()
     lines = duckdb.sql(f"SELECT count(*) FROM '{book['subscriptions.csv']}'").fetchone()
     assert (rows,) == lines and bad == 0 and mrr > 0
-    con.execute(floor._TYPED.format(path=book["subscriptions.csv"].as_posix()))
-    assert con.execute("SELECT count(*) FROM floor_typed").fetchone() == lines
+    typed = handwritten.READ_SUBSCRIPTIONS.format(dir=book["subscriptions.csv"].parent.as_posix())
+    assert con.execute(f"SELECT count(*) FROM {typed}").fetchone() == lines
