@@ -7,8 +7,9 @@
 DIR holds `subscriptions.csv`, `customers.csv` and `fx_rates.csv` (bench/generate.py). The
 queries read the CSV files straight into DuckDB with their types given, trust every row (no
 row-level checks, no error messages), and use the same exact rules as nrr (METRICS.md):
-per-line MRR in DECIMAL(20, 8), rates in DECIMAL(17, 9), deltas at month boundaries, spot
-rates with the revaluation in `fx`, reactivation after any gap. They print nrr's JSON layout
+per-line MRR in DECIMAL(20, 8), rates in DECIMAL(17, 9), deltas at month boundaries,
+movements in constant currency at the opening month's rates with the revaluation of the
+closing position in `fx`, reactivation after any gap. They print nrr's JSON layout
 (money rounded half to even to cents), so bench/scale.py can check that both agree.
 
 This is what a careful analyst would write by hand for one data set in one engine, and what
@@ -60,7 +61,7 @@ WITH r AS (
 ), per AS (
   SELECT customer_id, min(sm) AS first_m,
     sum(CASE WHEN sm <= {s} AND coalesce(em, 99999) > {s} THEN mrr * rate_s ELSE 0 END) AS s_s,
-    sum(CASE WHEN sm <= {s} AND coalesce(em, 99999) > {s} THEN mrr * rate_e ELSE 0 END) AS s_e,
+    sum(CASE WHEN sm <= {e} AND coalesce(em, 99999) > {e} THEN mrr * rate_s ELSE 0 END) AS e_s,
     sum(CASE WHEN sm <= {e} AND coalesce(em, 99999) > {e} THEN mrr * rate_e ELSE 0 END) AS e_e
   FROM lines JOIN r USING (currency) GROUP BY customer_id
 ), tagged AS (
@@ -72,10 +73,10 @@ WITH r AS (
 SELECT segment,
   sum(s_s) FILTER (WHERE s_s > 0) AS starting_mrr,
   sum(e_e) FILTER (WHERE s_s > 0) AS ending_mrr,
-  sum(s_e - s_s) FILTER (WHERE s_s > 0) AS fx,
-  sum(e_e - s_e) FILTER (WHERE s_s > 0 AND e_e > s_e) AS expansion,
-  sum(s_e - e_e) FILTER (WHERE s_s > 0 AND e_e > 0 AND s_e > e_e) AS contraction,
-  sum(s_e) FILTER (WHERE s_s > 0 AND e_e = 0) AS churn,
+  sum(e_e - e_s) FILTER (WHERE s_s > 0) AS fx,
+  sum(e_s - s_s) FILTER (WHERE s_s > 0 AND e_s > s_s) AS expansion,
+  sum(s_s - e_s) FILTER (WHERE s_s > 0 AND e_s > 0 AND s_s > e_s) AS contraction,
+  sum(s_s) FILTER (WHERE s_s > 0 AND e_s = 0) AS churn,
   count(*) FILTER (WHERE s_s > 0) AS customers_start,
   count(*) FILTER (WHERE s_s > 0 AND e_e > 0) AS customers_retained,
   sum(e_e) FILTER (WHERE s_s = 0 AND e_e > 0 AND first_m > {s}) AS new_mrr,
@@ -83,70 +84,56 @@ SELECT segment,
 FROM tagged GROUP BY GROUPING SETS ((segment), ()) ORDER BY segment NULLS FIRST
 """
 
+# Movements in constant currency at the opening month's rates: a customer's change in month m
+# is the sum of its lines' changes at m-1's rates, and whether it had MRR before and after is
+# whether it had a line in service (a running count), so no per-currency balance is needed.
 _MOVEMENTS = """
-WITH d AS (
-  SELECT customer_id, currency, sm AS m, mrr AS d FROM lines
-  UNION ALL SELECT customer_id, currency, em, -mrr FROM lines WHERE em IS NOT NULL
-), net AS (
-  SELECT customer_id, currency, m, sum(d) AS d FROM d GROUP BY ALL HAVING sum(d) <> 0
+WITH ev AS (
+  SELECT customer_id, currency, sm AS m, mrr AS d, 1 AS n FROM lines
+  UNION ALL SELECT customer_id, currency, em, -mrr, -1 FROM lines WHERE em IS NOT NULL
 ), months AS (
-  SELECT range AS m FROM range({lo} - 1, {hi} + 2)
+  SELECT range AS m FROM range({lo} - 1, {hi} + 1)
 ), rm AS (
   SELECT currency, months.m, arg_max(rate, rates.m) AS rate
-  FROM rates JOIN months ON rates.m <= months.m GROUP BY ALL
-), several AS (
-  SELECT customer_id FROM net GROUP BY customer_id HAVING count(DISTINCT currency) > 1
-), grid AS (
-  -- a customer in one currency: its changes; in several: every currency it uses at each
-  -- of its change months
-  SELECT customer_id, currency, m, d FROM net ANTI JOIN several USING (customer_id)
-  UNION ALL
-  SELECT a.customer_id, b.currency, a.m, coalesce(net.d, 0) AS d
-  FROM (SELECT DISTINCT customer_id, m FROM net SEMI JOIN several USING (customer_id)) a
-  JOIN (SELECT DISTINCT customer_id, currency FROM net SEMI JOIN several USING (customer_id)) b
-    USING (customer_id)
-  LEFT JOIN net USING (customer_id, currency, m)
+  FROM rates JOIN (SELECT range AS m FROM range({lo} - 2, {hi} + 1)) months
+    ON rates.m <= months.m GROUP BY ALL
+), cm AS (
+  SELECT customer_id, ev.m, sum(d * rm.rate) AS dv, sum(n) AS dn
+  FROM ev LEFT JOIN rm ON rm.currency = ev.currency AND rm.m = ev.m - 1
+  GROUP BY ALL
 ), steps AS (
-  SELECT *, sum(d) OVER (PARTITION BY customer_id, currency ORDER BY m) AS after FROM grid
-), per AS (
-  SELECT customer_id, m, sum((after - d) * rate) AS prev, sum(after * rate) AS cur
-  FROM steps JOIN rm USING (currency, m) WHERE m BETWEEN {lo} AND {hi} GROUP BY ALL
+  SELECT *, sum(dn) OVER (PARTITION BY customer_id ORDER BY m) AS after_n FROM cm
 ), first AS (
   SELECT customer_id, min(sm) AS first_m FROM lines GROUP BY ALL
-), joined AS (
-  -- +1 when a customer becomes active, -1 when it stops, in any month
-  SELECT m, sum((sum_after > 0)::INT - (sum_after - sum_d > 0)::INT) AS joined
-  FROM (SELECT customer_id, m, sum(after) AS sum_after, sum(d) AS sum_d FROM steps GROUP BY ALL)
-  GROUP BY m
 ), flows AS (
   SELECT m,
-    sum(cur) FILTER (WHERE prev = 0 AND cur > 0 AND m = first_m) AS new,
-    sum(cur) FILTER (WHERE prev = 0 AND cur > 0 AND m > first_m) AS reactivation,
-    sum(cur - prev) FILTER (WHERE prev > 0 AND cur > prev) AS expansion,
-    sum(prev - cur) FILTER (WHERE cur > 0 AND cur < prev) AS contraction,
-    sum(prev) FILTER (WHERE prev > 0 AND cur = 0) AS churn
-  FROM per JOIN first USING (customer_id) GROUP BY m
+    sum(dv) FILTER (WHERE after_n = dn AND after_n > 0 AND m = first_m) AS new,
+    sum(dv) FILTER (WHERE after_n = dn AND after_n > 0 AND m > first_m) AS reactivation,
+    sum(dv) FILTER (WHERE after_n > dn AND after_n > 0 AND dv > 0) AS expansion,
+    -sum(dv) FILTER (WHERE after_n > dn AND after_n > 0 AND dv < 0) AS contraction,
+    -sum(dv) FILTER (WHERE after_n > dn AND after_n = 0) AS churn
+  FROM steps JOIN first USING (customer_id) WHERE m BETWEEN {lo} AND {hi} GROUP BY m
+), joined AS (
+  -- +1 when a customer becomes active, -1 when it stops, in any month
+  SELECT m, sum((after_n > 0)::INT - (after_n - dn > 0)::INT) AS joined FROM steps GROUP BY m
 ), levels AS (
-  SELECT months.m, sum(local * rm.rate) AS closing, sum(local * nxt.rate) AS closing_next
+  SELECT lv.m, sum(local * rm.rate) AS closing, sum(local * opening.rate) AS closing_open
   FROM (
     SELECT months.m, t.currency, sum(t.d) AS local
-    FROM (SELECT currency, m, sum(d) AS d FROM net GROUP BY ALL) t
+    FROM (SELECT currency, m, sum(d) AS d FROM ev GROUP BY ALL) t
     JOIN months ON t.m <= months.m GROUP BY ALL
   ) lv
-  JOIN months USING (m)
   JOIN rm ON rm.currency = lv.currency AND rm.m = lv.m
-  JOIN rm nxt ON nxt.currency = lv.currency AND nxt.m = lv.m + 1
+  JOIN rm opening ON opening.currency = lv.currency AND opening.m = lv.m - 1
   GROUP BY ALL
 ), active AS (
   SELECT months.m, sum(joined) AS active FROM joined JOIN months ON joined.m <= months.m
   GROUP BY ALL
 )
-SELECT l.m, lag(l.closing) OVER w AS starting_mrr,
-  lag(l.closing_next) OVER w - lag(l.closing) OVER w AS fx,
+SELECT l.m, lag(l.closing) OVER w AS starting_mrr, l.closing - l.closing_open AS fx,
   f.new, f.reactivation, f.expansion, f.contraction, f.churn,
   l.closing AS ending_mrr, a.active AS active_customers
 FROM levels l LEFT JOIN flows f USING (m) LEFT JOIN active a USING (m)
-WHERE l.m <= {hi}
 WINDOW w AS (ORDER BY l.m)
 QUALIFY l.m >= {lo}
 ORDER BY l.m

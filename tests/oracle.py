@@ -101,13 +101,15 @@ class Oracle:
                 }
                 | {"active_customers": 0},
             )
-            opening = self.mrr(c, month - 1, month - 1)
-            prev = self.mrr(c, month - 1, month)
-            cur = self.mrr(c, month, month)
-            seg["starting_mrr"] += opening
-            seg["fx"] += prev - opening
-            seg["ending_mrr"] += cur
-            seg["active_customers"] += 1 if cur > 0 else 0
+            # Movements in constant currency at the opening month's rates; fx revalues the
+            # closing position (METRICS.md section 3).
+            prev = self.mrr(c, month - 1, month - 1)
+            cur = self.mrr(c, month, month - 1)
+            closing = self.mrr(c, month, month)
+            seg["starting_mrr"] += prev
+            seg["fx"] += closing - cur
+            seg["ending_mrr"] += closing
+            seg["active_customers"] += 1 if closing > 0 else 0
             if prev == 0 and cur > 0:
                 first = self.first_active(c)
                 seg["new" if first == month else "reactivation"] += cur
@@ -127,7 +129,7 @@ class Oracle:
         out: dict[str, dict[str, Decimal | int]] = {}
         for c in self.customers:
             s_s = self.mrr(c, s, s)
-            s_e = self.mrr(c, s, e_rates)
+            e_s = self.mrr(c, end, s)
             e_e = self.mrr(c, end, e_rates)
             if s_s == 0 and e_e == 0:
                 continue
@@ -151,14 +153,14 @@ class Oracle:
             if s_s > 0:
                 seg["starting_mrr"] += s_s
                 seg["ending_mrr"] += e_e
-                seg["fx"] += s_e - s_s
+                seg["fx"] += e_e - e_s
                 seg["customers_start"] += 1
                 if e_e > 0:
                     seg["customers_retained"] += 1
-                    seg["expansion"] += max(e_e - s_e, ZERO)
-                    seg["contraction"] += max(s_e - e_e, ZERO)
+                    seg["expansion"] += max(e_s - s_s, ZERO)
+                    seg["contraction"] += max(s_s - e_s, ZERO)
                 else:
-                    seg["churn"] += s_e
+                    seg["churn"] += s_s
             else:
                 first = self.first_active(c)
                 seg["new_mrr" if first > s else "reactivation_mrr"] += e_e

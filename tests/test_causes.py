@@ -162,38 +162,23 @@ TWO_CURRENCIES = [
 ]
 
 
-def test_two_currencies_spot(make_book):
+@pytest.mark.parametrize("fx_mode", ["spot", "constant"])
+def test_two_currencies_at_the_start_rates(make_book, fx_mode):
     book = make_book(TWO_CURRENCIES, fx=FX)
-    got = causes(book, end=END, detail=True)
-    # spot: both sides at e's rate 1.2.
-    # J: prev 1000 * 1.2 = 1200, cur 1440; seats = 2 * 1200 / 10 = 240, price 0.
-    # K: prev 500 + 120 = 620 with Q 6, cur 500 + 240 = 740 with Q 7; delta 120;
-    #    seats = 1 * 620 / 6 = 103.333... -> 103.33333333333333333 (17 places);
-    #    price = 120 - 103.33333333333333333 = 16.66666666666666667
-    seats_k = D("103.33333333333333333")
-    assert got.overall.expansion == parts(
-        360, seats=240 + seats_k, price=D("16.66666666666666667"), customers=2
-    )
-    assert got.overall.contraction == NONE
-    by_customer = {line.customer_id: line for line in got.detail}
-    assert by_customer["K"].mrr_start == 620 and by_customer["K"].mrr_end == 740
-    assert (by_customer["K"].quantity_start, by_customer["K"].quantity_end) == (6, 7)
-    assert by_customer["K"].seats == seats_k
-
-
-def test_two_currencies_constant(make_book):
-    book = make_book(TWO_CURRENCIES, fx=FX)
-    got = causes(book, end=END, fx_mode="constant")
-    # constant: both sides at s's rate 1.1.
+    got = causes(book, end=END, fx_mode=fx_mode, detail=True)
+    # Movements are in constant currency at s's rate 1.1 in both modes (METRICS.md 4).
     # J: prev 1100, cur 1320: seats 2 * 1100 / 10 = 220.
     # K: prev 500 + 110 = 610 (Q 6), cur 500 + 220 = 720 (Q 7): delta 110,
     #    seats = 610 / 6 = 101.6666... -> 101.66666666666666667, price = 8.33333333333333333
+    seats_k = D("101.66666666666666667")
     assert got.overall.expansion == parts(
-        330,
-        seats=220 + D("101.66666666666666667"),
-        price=D("8.33333333333333333"),
-        customers=2,
+        330, seats=220 + seats_k, price=D("8.33333333333333333"), customers=2
     )
+    assert got.overall.contraction == NONE
+    by_customer = {line.customer_id: line for line in got.detail}
+    assert by_customer["K"].mrr_start == 610 and by_customer["K"].mrr_end == 720
+    assert (by_customer["K"].quantity_start, by_customer["K"].quantity_end) == (6, 7)
+    assert by_customer["K"].seats == seats_k
 
 
 def test_seat_part_rounds_half_to_even():
@@ -343,7 +328,8 @@ def _load(case) -> tuple[nrr.Book, Oracle, list]:
 def _expected(oracle: Oracle, lines: list, end: int, k: int, by, fx_mode) -> dict:
     """The rule of the docs, literally: per customer and product, from the raw lines."""
     s = end - k
-    at = end if fx_mode == "spot" else s
+    # Movements are in constant currency at s's rates in either mode (METRICS.md section 4).
+    at = s
     out: dict[str, dict[str, dict[str, Fraction]]] = {}
 
     def value(c, month, rates_month, product=None):
@@ -358,11 +344,10 @@ def _expected(oracle: Oracle, lines: list, end: int, k: int, by, fx_mode) -> dic
 
     for c in sorted({line[0] for line in lines}):
         s_s, _ = value(c, s, s)
-        s_e, _ = value(c, s, at)
-        e_e, _ = value(c, end, at)
-        if s_s == 0 or e_e == 0 or e_e == s_e:
+        e_s, _ = value(c, end, at)
+        if s_s == 0 or e_s == 0 or e_s == s_s:
             continue
-        movement, sign = ("expansion", 1) if e_e > s_e else ("contraction", -1)
+        movement, sign = ("expansion", 1) if e_s > s_s else ("contraction", -1)
         first = min(
             month_of(ls)
             for lc, _, ls, le, cents, *_ in lines

@@ -109,15 +109,15 @@ def test_slice_customers_by_hand(book):
     rows = {c.customer_id: c for c in result.customers}
     assert set(rows) == {"bolt", "golf"}
     bolt = rows["bolt"]
-    assert (bolt.starting_mrr, bolt.revalued_mrr, bolt.ending_mrr) == (
-        D("109.799019"),
-        D("107.109288"),
-        D("139.245288"),
+    assert (bolt.starting_mrr, bolt.ending_at_start_rates, bolt.ending_mrr) == (
+        D("109.799019"),  # 99.99 EUR at 2023-06's 1.0981
+        D("142.742019"),  # 129.99 EUR at 2023-06's 1.0981
+        D("139.245288"),  # 129.99 EUR at 2024-06's 1.0712
     )
-    assert (bolt.movement, bolt.amount, bolt.fx) == ("expanded", D("32.136"), D("-2.689731"))
+    assert (bolt.movement, bolt.amount, bolt.fx) == ("expanded", D("32.943"), D("-3.496731"))
     golf = rows["golf"]  # away from 2024-04, back in 2024-06: reactivated, not in the cohort
     assert (golf.in_cohort, golf.movement, golf.amount) == (False, "reactivated", D(55))
-    assert [c.customer_id for c in result.customers] == ["golf", "bolt"]  # |55| > |32.14|
+    assert [c.customer_id for c in result.customers] == ["golf", "bolt"]  # |55| > |32.94|
     assert result.totals() == result.figures
     record = slice_record(result)
     assert record["figures"]["reactivation_mrr"] == 55.0

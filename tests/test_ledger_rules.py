@@ -149,9 +149,9 @@ def test_rate_carried_forward_and_fx_term(make_book):
     assert (constant.fx, constant.ending_mrr, constant.nrr) == (0, 110, 1)
 
 
-def test_movement_valued_at_current_rates(make_book):
-    # Expansion in a foreign currency is valued at the month's rate; the old balance's
-    # revaluation goes to fx.
+def test_movement_valued_at_opening_rates(make_book):
+    # METRICS.md section 3: a month's movements are in constant currency at the opening
+    # month's rates, and fx revalues the closing position.
     book = make_book(
         [
             sub("A", "2024-01-01", "2024-02-01", 100, currency="GBP"),
@@ -161,9 +161,30 @@ def test_movement_valued_at_current_rates(make_book):
     )
     feb = bridge(book, "2024-02", "2024-02")[(None, "2024-02")]
     assert feb.starting_mrr == D("125")
-    assert feb.fx == D("5")  # 100 * (1.30 - 1.25)
-    assert feb.expansion == D("65")  # (150 - 100) * 1.30
+    assert feb.expansion == D("62.5")  # (150 - 100) * 1.25
+    assert feb.fx == D("7.5")  # 150 * (1.30 - 1.25)
     assert feb.ending_mrr == D("195")
+    window = book.window("2024-02", window=1).overall
+    assert (window.expansion, window.fx, window.ending_mrr) == (D("62.5"), D("7.5"), D("195"))
+
+
+def test_churn_in_a_strengthening_currency_keeps_grr_between_0_and_1(make_book):
+    # The defect the constant-currency convention fixes: valued at the closing month's rates,
+    # B's churn (100 EUR, the euro doubling) was 200 against a starting MRR of 150, GRR -1/3.
+    book = make_book(
+        [
+            sub("A", "2024-01-01", None, 50),
+            sub("B", "2024-01-01", "2024-03-01", 100, currency="EUR"),
+        ],
+        fx=[["2024-01", "EUR", "1.0"], ["2024-03", "EUR", "2.0"]],
+    )
+    for mode in ("spot", "constant"):
+        overall = book.window("2024-03", window=2, fx_mode=mode).overall
+        assert (overall.starting_mrr, overall.churn, overall.fx) == (150, 100, 0)
+        assert overall.grr == D(50) / D(150)
+    months = bridge(book, "2024-02", "2024-03")
+    assert months[(None, "2024-03")].churn == 100  # at February's rate, 1.0
+    assert months[(None, "2024-03")].fx == 0  # nothing in EUR left to revalue
 
 
 def test_customer_missing_from_customers_is_none(make_book):

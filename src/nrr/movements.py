@@ -1,9 +1,11 @@
 """The monthly MRR bridge (METRICS.md section 3).
 
 Movements come from customer change months only (`ledger.customer_steps`): both sides of a
-change are valued at the month's own rates, so no movement is ever an exchange-rate effect.
+change in month `m` are valued at `m-1`'s rates (constant currency at the opening month's
+rates, as public companies report growth), so no movement is ever an exchange-rate effect.
 Opening and closing balances come from per-slice running sums of the deltas, and the
-revaluation of the opening balance is the separate `fx` term. The identity
+revaluation of the closing position (MRR(m) at m's rates minus at m-1's) is the separate `fx`
+term. The identity
 `ending = starting + fx + new + reactivation + expansion - contraction - churn` holds
 exactly and is checked for every month and slice before anything is returned.
 """
@@ -55,9 +57,9 @@ def customer_movements(
     """Each customer's movements in every month from `lo` to `hi` in which its MRR changes.
 
     Returns (customer_id, month, prev, cur, new, reactivation, expansion, contraction, churn):
-    `prev` and `cur` are the customer's MRR before and after, both at the month's rates
-    (`rates`: currency, month, rate), and exactly one movement is non-zero, or none when
-    the change nets to zero in the base currency. `began` is `ledger.returns(steps, ...)`.
+    `prev` and `cur` are the customer's MRR before and after, both at the opening month's
+    rates (`rates`: `bridge_rates`), and exactly one movement is non-zero, or none when the
+    change nets to zero in the base currency. `began` is `ledger.returns(steps, ...)`.
     """
     inside = steps.filter((steps.month >= lo) & (steps.month <= hi))
     return classified_movements(valued_months(inside, rates), began, lo, hi)
@@ -67,8 +69,8 @@ def valued_months(steps: ir.Table, rates: ir.Table) -> ir.Table:
     """(customer_id, month, before, after, prev, cur) for every month a customer changes.
 
     `before` and `after` are `ledger.customer_totals`; `prev` and `cur` the same MRR valued
-    at the month's rates (`rates`: currency, month, rate), null in a month without rates."""
-    rate = rates.select(r_currency="currency", r_month="month", rate="rate")
+    at the previous month's rates (`rates`: `bridge_rates`), null in a month without rates."""
+    rate = rates.select(r_currency="currency", r_month="month", rate="opening_rate")
     valued = steps.left_join(rate, [steps.currency == rate.r_currency, steps.month == rate.r_month])
     # A customer in one currency has one row a month already: only the others are summed.
     alone = valued.filter(~valued.several)
@@ -131,17 +133,18 @@ def _movement_totals(moves: ir.Table, segments: ir.Table | None) -> ir.Table:
 def bridge_rates(
     like: ir.Table, rates: RateBook, currencies: list[str], months: list[int]
 ) -> ir.Table:
-    """(currency, month, rate, next_rate) for `months`: each month's rate and the next one's,
-    on the engine that computes `like`."""
-    table = rates.table(like, currencies, [*months, months[-1] + 1])
-    table = table.mutate(next_rate=table.rate.lead().over(group_by="currency", order_by="month"))
-    return table.filter(table.month <= months[-1])
+    """(currency, month, rate, opening_rate) for `months`: each month's rate and the previous
+    month's (the rates a month's movements are valued at), on the engine that computes `like`."""
+    table = rates.table(like, currencies, [months[0] - 1, *months])
+    opening = table.rate.lag().over(group_by="currency", order_by="month")
+    table = table.mutate(opening_rate=opening)
+    return table.filter(table.month >= months[0])
 
 
 def _levels(
     changes: ir.Table, segments: ir.Table | None, rates: ir.Table, months: list[int]
 ) -> ir.Table:
-    """Per slice and month: closing MRR at the month's rates and at the next month's rates."""
+    """Per slice and month: closing MRR at the month's rates and at the previous month's."""
     by_slice = _sliced(changes, segments)
     net = by_slice.group_by("segment", "currency", "month").agg(delta=by_slice.delta.sum())
     calendar = _months_table(net, months)
@@ -150,7 +153,7 @@ def _levels(
     valued = level.join(rates, [level.currency == rates.currency, level.cal_month == rates.month])
     return valued.group_by("segment", month=valued.cal_month).agg(
         closing=convert(valued.local, valued.rate).sum().cast(MONEY),
-        closing_next=convert(valued.local, valued.next_rate).sum().cast(MONEY),
+        closing_open=convert(valued.local, valued.opening_rate).sum().cast(MONEY),
     )
 
 
@@ -213,7 +216,7 @@ def monthly_bridge(
                     month=month_label(month),
                     segment=None if by is None else segment,
                     starting_mrr=as_decimal(before.get("closing")),
-                    fx=as_decimal(before.get("closing_next")) - as_decimal(before.get("closing")),
+                    fx=as_decimal(now.get("closing")) - as_decimal(now.get("closing_open")),
                     ending_mrr=as_decimal(now.get("closing")),
                     active_customers=int(now.get("active") or 0),
                     **{kind: as_decimal(now.get(kind)) for kind in MOVEMENT_KINDS},

@@ -1,9 +1,11 @@
 """Retention over a window (METRICS.md section 4): NRR, GRR, logo retention and their parts.
 
 The cohort is every customer active in the start month `s`. Each customer is valued at
-three points (MRR(s) at s's rates, MRR(s) at e's rates, MRR(e) at e's rates) and its
+three points (MRR(s) at s's rates, MRR(e) at s's rates, MRR(e) at e's rates) and its
 movement is netted over the whole window, so a customer that goes up and down inside the
-window counts once, by its net change.
+window counts once, by its net change. Movements compare the first two, in constant currency
+at the opening month's rates; `fx` is the revaluation of the closing position (the third
+minus the second), so GRR never carries an exchange-rate effect.
 """
 
 from __future__ import annotations
@@ -54,7 +56,10 @@ def customer_window(
     *,
     with_first: bool = False,
 ) -> ir.Table:
-    """(customer_id, s_s, s_e, e_e) for every customer active in `start` or in `end`.
+    """(customer_id, s_s, e_s, e_e) for every customer active in `start` or in `end`.
+
+    `s_s` is MRR(s) at s's rates, `e_s` MRR(e) at s's rates and `e_e` MRR(e) at e's rates
+    (at s's rates under `fx_mode="constant"`, where `e_e` equals `e_s`).
 
     One pass over the lines in service at either month: each line is valued at the rates it
     needs and summed per customer (exact: products of 8- and 9-decimal numbers fit MONEY's
@@ -92,7 +97,7 @@ def customer_window(
 
     sums = {
         "s_s": total(t.at_s, t.rate_s),
-        "s_e": total(t.at_s, e_rate),
+        "e_s": total(t.at_e, t.rate_s),
         "e_e": total(t.at_e, e_rate),
     }
     if not with_first:
@@ -145,16 +150,16 @@ def _total(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.NumericValu
 
 def window_sums(t: ir.Table) -> dict[str, ir.Value]:
     """The cohort's sums and counts of METRICS.md section 4, as aggregates over per-customer
-    rows (s_s, s_e, e_e: `customer_window`), for a `group_by(...).agg(**...)`."""
+    rows (s_s, e_s, e_e: `customer_window`), for a `group_by(...).agg(**...)`."""
     in_c = t.s_s > 0
     kept = t.e_e > 0
     return {
         "starting_mrr": _total(in_c, t.s_s),
         "ending_mrr": _total(in_c, t.e_e),
-        "fx": _total(in_c, t.s_e - t.s_s),
-        "expansion": _total(in_c & (t.e_e > t.s_e), t.e_e - t.s_e),
-        "contraction": _total(in_c & kept & (t.s_e > t.e_e), t.s_e - t.e_e),
-        "churn": _total(in_c & ~kept, t.s_e),
+        "fx": _total(in_c, t.e_e - t.e_s),
+        "expansion": _total(in_c & (t.e_s > t.s_s), t.e_s - t.s_s),
+        "contraction": _total(in_c & kept & (t.s_s > t.e_s), t.s_s - t.e_s),
+        "churn": _total(in_c & ~kept, t.s_s),
         "customers_start": as_count(in_c).sum(),
         "customers_retained": as_count(in_c & kept).sum(),
     }

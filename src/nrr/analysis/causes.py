@@ -2,7 +2,7 @@
 
 Terms (docs/causes-and-owners.md). A window ends in month `e`, has `k` months and starts in
 `s = e - k`; its cohort `C` is every customer active in `s`, valued exactly as the window
-metrics value it (spot: MRR at `s` and at `e` both at `e`'s rates; constant: both at `s`'s).
+metrics value its movements (MRR at `s` and at `e` both at `s`'s rates, in either fx mode).
 For a customer `c` of `C` and a product `p`:
 
 - `prev` / `cur`: `c`'s MRR of `p` at `s` / at `e`, at those same valuation rates;
@@ -238,13 +238,11 @@ def _product_mrr(
 
 def _rows(book: Book, start: int, end: int, fx_mode: str, by: str | None) -> ir.Table:
     """Customer x product rows of the customers of C that expanded or contracted."""
-    table = book.rates.table(book.lines, book.currencies, [start, end])
-    pivot = table.group_by("currency").agg(
-        rate_s=table.rate.max(where=table.month == start),
-        rate_e=table.rate.max(where=table.month == end),
-    )
-    # The same valuation rate on both sides, as customer_window values s_e and e_e.
-    rate = "rate_e" if fx_mode == "spot" else "rate_s"
+    table = book.rates.table(book.lines, book.currencies, [start])
+    pivot = table.select("currency", rate_s=table.rate)
+    # Movements are in constant currency at s's rates in both fx modes, as customer_window
+    # values s_s and e_s (METRICS.md section 4).
+    rate = "rate_s"
     live = live_lines(book.lines)
     at_s = _product_mrr(live.view(), pivot, start, rate, "prev", "q_prev")
     at_e = _product_mrr(live.view(), pivot.view(), end, rate, "cur", "q_cur")
@@ -261,7 +259,7 @@ def _rows(book: Book, start: int, end: int, fx_mode: str, by: str | None) -> ir.
     ).view()
     window = customer_window(book.lines, book.rates, book.currencies, start, end, fx_mode)
     # In C, still active at e, and changed: exactly the customers with expansion or contraction.
-    moved = window.filter((window.s_s > 0) & (window.e_e > 0) & (window.e_e != window.s_e))
+    moved = window.filter((window.s_s > 0) & (window.e_e > 0) & (window.e_s != window.s_s))
     segments = segment_of(
         moved,
         by=by,
@@ -275,7 +273,7 @@ def _rows(book: Book, start: int, end: int, fx_mode: str, by: str | None) -> ir.
         customer_id=pairs.customer_id,
         product=pairs.product,
         segment=moved.segment,
-        movement=ibis.ifelse(moved.e_e > moved.s_e, "expansion", "contraction"),
+        movement=ibis.ifelse(moved.e_s > moved.s_s, "expansion", "contraction"),
         prev=pairs.prev,
         cur=pairs.cur,
         q_prev=pairs.q_prev,

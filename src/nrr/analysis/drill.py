@@ -2,8 +2,8 @@
 
 `slice_customers` gives the customers behind one slice's window figures. Each customer is
 valued exactly as `retention.window_metrics` values it (MRR at the start at the start's rates,
-the same revalued at the rates the end is valued at, MRR at the end), and classed by the
-movement it counts in. The cohort customers' columns add up to the slice's figures in
+MRR at the end at the start's rates, MRR at the end), and classed by the movement it counts
+in. The cohort customers' columns add up to the slice's figures in
 `Book.window(...)` exactly; that is checked on every call.
 
 The slice value is compared as data (an ibis literal), never spliced into SQL.
@@ -49,7 +49,7 @@ SLICE_COLUMNS = (
     "cohort",
     "in_cohort",
     "starting_mrr",
-    "revalued_mrr",
+    "ending_at_start_rates",
     "fx",
     "ending_mrr",
     "movement",
@@ -63,29 +63,31 @@ SLICE_COLUMNS = (
 class SliceCustomer:
     """One customer of a slice over the window.
 
-    `starting_mrr` is its MRR at the start at the start's rates, `revalued_mrr` the same
-    revalued at the rates the end is valued at (the end's in spot mode, the start's in constant
-    mode) and `ending_mrr` its MRR at the end. `amount` is what it adds to its movement's
-    figure (expansion, contraction, churn, new or reactivation MRR); 0 when flat.
+    `starting_mrr` is its MRR at the start at the start's rates, `ending_at_start_rates` its
+    MRR at the end valued at the start's rates (its movement is measured between these two, in
+    constant currency) and `ending_mrr` its MRR at the end at the rates the end is valued at
+    (the end's in spot mode, the start's in constant mode). `amount` is what it adds to its
+    movement's figure (expansion, contraction, churn, new or reactivation MRR); 0 when flat.
     """
 
     customer_id: str
     cohort: str
     in_cohort: bool
     starting_mrr: Decimal
-    revalued_mrr: Decimal
+    ending_at_start_rates: Decimal
     ending_mrr: Decimal
     movement: str
     amount: Decimal
 
     @property
     def fx(self) -> Decimal:
-        return self.revalued_mrr - self.starting_mrr
+        """The revaluation of the closing position (METRICS.md section 4)."""
+        return self.ending_mrr - self.ending_at_start_rates
 
     @property
     def change(self) -> Decimal:
-        """Signed change at constant rates: ending less revalued starting MRR."""
-        return self.ending_mrr - self.revalued_mrr
+        """Signed change at constant rates (the start's): ending less starting MRR."""
+        return self.ending_at_start_rates - self.starting_mrr
 
 
 @dataclass(frozen=True)
@@ -149,15 +151,15 @@ def _totals(rows: tuple[SliceCustomer, ...]) -> RetentionFigures:
     )
 
 
-def _classify(s_s: Decimal, s_e: Decimal, e_e: Decimal, returning: bool) -> tuple[str, Decimal]:
+def _classify(s_s: Decimal, e_s: Decimal, e_e: Decimal, returning: bool) -> tuple[str, Decimal]:
     """The movement and amount, by the same tests as `retention._aggregate`."""
     if s_s > 0:
         if e_e == 0:
-            return "churned", s_e
-        if e_e > s_e:
-            return "expanded", e_e - s_e
-        if e_e < s_e:
-            return "contracted", s_e - e_e
+            return "churned", s_s
+        if e_s > s_s:
+            return "expanded", e_s - s_s
+        if e_s < s_s:
+            return "contracted", s_s - e_s
         return "flat", _ZERO
     return ("reactivated" if returning else "new"), e_e
 
@@ -187,17 +189,17 @@ def slice_customers(
 
     rows = []
     for r in records:
-        s_s, s_e, e_e = as_decimal(r["s_s"]), as_decimal(r["s_e"]), as_decimal(r["e_e"])
+        s_s, e_s, e_e = as_decimal(r["s_s"]), as_decimal(r["e_s"]), as_decimal(r["e_e"])
         if s_s <= 0 and e_e <= 0:
             continue  # neither in the cohort nor there at the end: in no figure
-        movement, amount = _classify(s_s, s_e, e_e, bool(r["returning"]))
+        movement, amount = _classify(s_s, e_s, e_e, bool(r["returning"]))
         rows.append(
             SliceCustomer(
                 customer_id=r["customer_id"],
                 cohort=month_label(r["first_m"]),
                 in_cohort=s_s > 0,
                 starting_mrr=s_s,
-                revalued_mrr=s_e,
+                ending_at_start_rates=e_s,
                 ending_mrr=e_e,
                 movement=movement,
                 amount=amount,

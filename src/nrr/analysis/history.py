@@ -212,14 +212,15 @@ def _months(
     result = []
     closing = level(lo - 1, lo - 1)
     for month in range(lo, hi + 1):
-        revalued = level(month - 1, month)
+        # Movements at the opening month's rates; fx revalues the closing position.
+        at_opening_rates = level(month, month - 1)
         ending = level(month, month)
         parts = moves.get(month, dict.fromkeys(MOVEMENT_KINDS, _ZERO))
         with localcontext(_EXACT):
             row = CustomerMonth(
                 month=month_label(month),
                 starting_mrr=closing,
-                fx=revalued - closing,
+                fx=ending - at_opening_rates,
                 ending_mrr=ending,
                 **parts,
             )

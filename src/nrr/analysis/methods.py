@@ -314,7 +314,7 @@ def _per_customer(book: Book, s: int, e: int) -> ir.Table:
 
     t = both.select(
         s_s=value(window.s_s),
-        s_e=value(window.s_e),
+        e_s=value(window.e_s),
         e_e=value(window.e_e),
         **{k: value(summed[k]) for k in kinds},
     )
@@ -322,10 +322,10 @@ def _per_customer(book: Book, s: int, e: int) -> ir.Table:
     t = t.mutate(fx=(t.e_e - t.s_s - moved).cast(MONEY), in_cohort=t.s_s > 0)
     kept = t.e_e > 0
     t = t.mutate(
-        fx_net=(t.s_e - t.s_s).cast(MONEY),
-        expansion_net=ibis.ifelse(t.e_e > t.s_e, t.e_e - t.s_e, zero).cast(MONEY),
-        contraction_net=ibis.ifelse(kept & (t.s_e > t.e_e), t.s_e - t.e_e, zero).cast(MONEY),
-        churn_net=ibis.ifelse(kept, zero, t.s_e).cast(MONEY),
+        fx_net=(t.e_e - t.e_s).cast(MONEY),
+        expansion_net=ibis.ifelse(t.e_s > t.s_s, t.e_s - t.s_s, zero).cast(MONEY),
+        contraction_net=ibis.ifelse(kept & (t.s_s > t.e_s), t.s_s - t.e_s, zero).cast(MONEY),
+        churn_net=ibis.ifelse(kept, zero, t.s_s).cast(MONEY),
     )
     retimed = (
         (t.fx != t.fx_net)

@@ -104,8 +104,9 @@ def _offsets(lengths: Sequence[int]) -> ir.Table:
 
 
 def _changed(steps: ir.Table, pairs: ir.Table, lengths: Sequence[int], ends: list[int]) -> ir.Table:
-    """(e, k, s, customer_id, s_s, s_e, e_e) for every pair and every customer whose MRR
-    changes in some month of (s, e]: `retention.customer_window` for those customers only.
+    """(e, k, s, customer_id, s_s, e_s, e_e, s_x) for every pair and every customer whose MRR
+    changes in some month of (s, e]: `retention.customer_window` for those customers only,
+    and `s_x`, MRR(s) valued at the end side, which `_combined` takes off everyone's.
 
     The first of a customer's steps in (s, e] starts from its MRR at s (`before`), the last
     ends at its MRR at e (`after`); `customer_steps` gives a customer in several currencies
@@ -135,8 +136,9 @@ def _changed(steps: ir.Table, pairs: ir.Table, lengths: Sequence[int], ends: lis
     v = t.join(rates, ["e", "k", "currency"])
     return v.group_by("e", "k", "s", "customer_id").agg(
         s_s=convert(v.local_s, v.rate_s).sum().cast(MONEY),
-        s_e=convert(v.local_s, v.rate_e).sum().cast(MONEY),
+        e_s=convert(v.local_e, v.rate_s).sum().cast(MONEY),
         e_e=convert(v.local_e, v.rate_e).sum().cast(MONEY),
+        s_x=convert(v.local_s, v.rate_e).sum().cast(MONEY),
     )
 
 
@@ -179,10 +181,13 @@ def _label(t: ir.Table, names: list[str], s: ir.IntegerValue) -> ir.StringValue:
 
 
 def _aggregate(t: ir.Table) -> ir.Table:
-    """`retention.window_sums` grouped by pair and slice, and how many customers have MRR
-    at the window's end."""
+    """`retention.window_sums` grouped by pair and slice, how many customers have MRR at the
+    window's end, and the cohort's MRR(s) valued at the end side."""
+    zero = ibis.literal(0).cast(MONEY)
     return t.group_by("e", "k", "segment").agg(
-        **window_sums(t), customers_end=as_count(t.e_e > 0).sum()
+        **window_sums(t),
+        customers_end=as_count(t.e_e > 0).sum(),
+        start_moved=ibis.ifelse(t.s_s > 0, t.s_x, zero).sum().cast(MONEY),
     )
 
 
@@ -243,11 +248,13 @@ def _combined(money: list[dict], counts: list[dict], changed: list[dict]) -> dic
             start, end_side = as_decimal(everyone.get("start")), as_decimal(everyone.get("moved"))
             some = diff.get((e, k, segment), {})
             some_start = as_decimal(some.get("starting_mrr"))
-            some_moved = some_start + as_decimal(some.get("fx"))
+            some_moved = as_decimal(some.get("start_moved"))
+            # The unchanged customers' fx revalues MRR(s), which is their MRR(e) too.
+            unchanged_fx = (end_side - some_moved) - (start - some_start)
             customers = active.get((e - k, segment), 0)
             found[(e, k, segment)] = {
                 "starting_mrr": start,
-                "fx": end_side - start,
+                "fx": unchanged_fx + as_decimal(some.get("fx")),
                 "ending_mrr": end_side - some_moved + as_decimal(some.get("ending_mrr")),
                 **{n: as_decimal(some.get(n)) for n in ("expansion", "contraction", "churn")},
                 "customers_start": customers,

@@ -136,8 +136,9 @@ class BacktestResult:
     """The score as of `as_of` against the outcome `horizon` months after the reference month.
 
     `customers` has one row per cohort member: customer_id, score, tier, c_<indicator>,
-    s_s / s_e / e_e (Decimal: MRR in the reference month at its rates and at the outcome
-    month's rates, MRR in the outcome month), churned, contracted, expanded, downturn.
+    s_s / e_s / e_e (Decimal: MRR in the reference month at its rates, MRR in the outcome
+    month at the reference month's rates and at its own), churned, contracted, expanded (in
+    constant currency, as the window's movements), downturn.
     Precision and recall count the whole cohort (a customer without a score is never
     flagged, so a churn among them is a miss); the AUCs rank only the customers with a score.
     """
@@ -229,12 +230,13 @@ def check_horizon(book: Book, day: date, horizon: int) -> int:
 
 
 def outcomes(book: Book, day: date, horizon: int) -> pd.DataFrame:
-    """customer_id, s_s, s_e, e_e (Decimal) for every customer active in `day`'s reference
-    month: its MRR there, that MRR at the outcome month's rates, its MRR at the outcome."""
+    """customer_id, s_s, e_s, e_e (Decimal) for every customer active in `day`'s reference
+    month: its MRR there, its MRR at the outcome at the reference month's rates and at the
+    outcome month's."""
     ref = reference_month(day)
     window = customer_window(book.lines, book.rates, book.currencies, ref, ref + horizon, "spot")
     frame = window.filter(window.s_s > 0).to_pyarrow().to_pandas()
-    for column in ("s_s", "s_e", "e_e"):
+    for column in ("s_s", "e_s", "e_e"):
         frame[column] = [as_decimal(v) for v in frame[column]]
     return frame
 
@@ -297,15 +299,15 @@ def _joined(now: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
         raise InternalError("the scored customers and the backtest cohort differ")
     frame = frame.drop(columns="mrr")
     frame["churned"] = [e == 0 for e in frame["e_e"]]
-    frame["contracted"] = [0 < e < s for e, s in zip(frame["e_e"], frame["s_e"], strict=True)]
-    frame["expanded"] = [e > s for e, s in zip(frame["e_e"], frame["s_e"], strict=True)]
+    frame["contracted"] = [0 < e < s for e, s in zip(frame["e_s"], frame["s_s"], strict=True)]
+    frame["expanded"] = [e > s for e, s in zip(frame["e_s"], frame["s_s"], strict=True)]
     frame["downturn"] = frame["churned"] | frame["contracted"]
     return frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
 def _tier(part: pd.DataFrame, name: str) -> TierOutcome:
     """A slice's window figures, by the definitions `retention._aggregate` uses."""
-    s_s, s_e, e_e = (list(part[c]) for c in ("s_s", "s_e", "e_e"))
+    s_s, e_s, e_e = (list(part[c]) for c in ("s_s", "e_s", "e_e"))
     churned, contracted, expanded = (
         part[c].to_numpy(bool) for c in ("churned", "contracted", "expanded")
     )
@@ -316,10 +318,10 @@ def _tier(part: pd.DataFrame, name: str) -> TierOutcome:
     figures = RetentionFigures(
         starting_mrr=total(s_s),
         ending_mrr=total(e_e),
-        fx=total([b - a for a, b in zip(s_s, s_e, strict=True)]),
-        expansion=total([e - s for s, e, x in zip(s_e, e_e, expanded, strict=True) if x]),
-        contraction=total([s - e for s, e, c in zip(s_e, e_e, contracted, strict=True) if c]),
-        churn=total([s for s, c in zip(s_e, churned, strict=True) if c]),
+        fx=total([b - a for a, b in zip(e_s, e_e, strict=True)]),
+        expansion=total([e - s for s, e, x in zip(s_s, e_s, expanded, strict=True) if x]),
+        contraction=total([s - e for s, e, c in zip(s_s, e_s, contracted, strict=True) if c]),
+        churn=total([s for s, c in zip(s_s, churned, strict=True) if c]),
         customers_start=len(part),
         customers_retained=int((~churned).sum()),
         # Customers outside the cohort never enter a backtest.

@@ -70,7 +70,7 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         "expansion",
         "Expansion",
-        "sum over C of max(MRR(e) - MRR(s), 0), both at e's rates",
+        "sum over C still active in e of max(MRR(e) - MRR(s), 0), both at s's rates",
         "Growth from customers who pay more at the end than at the start: seats, price "
         "and cross-sell, netted per customer over the window.",
         "docs/metrics.md#retention-over-a-window-nrr-metrics",
@@ -78,23 +78,24 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition(
         "contraction",
         "Contraction",
-        "sum over C still active in e of max(MRR(s) - MRR(e), 0), at e's rates",
+        "sum over C still active in e of max(MRR(s) - MRR(e), 0), both at s's rates",
         "MRR lost from customers who stayed but pay less (downgrades, fewer seats).",
         "docs/metrics.md#retention-over-a-window-nrr-metrics",
     ),
     Definition(
         "churn",
         "Churn",
-        "sum over C with no MRR in e of MRR(s), at e's rates",
+        "sum over C with no MRR in e of MRR(s), at s's rates",
         "MRR lost from customers who left.",
         "docs/metrics.md#retention-over-a-window-nrr-metrics",
     ),
     Definition(
         "fx",
         "FX revaluation",
-        "sum over C of MRR(s) at e's rates - MRR(s) at s's rates",
-        "The exchange-rate effect on the starting MRR; never counted as a movement. It is 0 "
-        "with one currency and in constant-currency mode.",
+        "sum over C of MRR(e) at e's rates - MRR(e) at s's rates",
+        "The exchange-rate effect: the cohort's ending MRR revalued from the start's rates to "
+        "the end's; never counted as a movement, which is in constant currency at the start's "
+        "rates. It is 0 with one currency and in constant-currency mode.",
         "docs/metrics.md#spot-and-constant-currency---fx-mode",
     ),
     Definition(

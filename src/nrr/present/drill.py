@@ -29,7 +29,7 @@ def slice_record(result: SliceCustomers) -> dict[str, object]:
                 "cohort": c.cohort,
                 "in_cohort": c.in_cohort,
                 "starting_mrr": money_number(c.starting_mrr),
-                "revalued_mrr": money_number(c.revalued_mrr),
+                "ending_at_start_rates": money_number(c.ending_at_start_rates),
                 "fx": money_number(c.fx),
                 "ending_mrr": money_number(c.ending_mrr),
                 "movement": c.movement,

@@ -328,8 +328,9 @@ def lineage(svc: Svc, p: Common) -> Response:
 @router.get("/drill/segment", summary="The customers of one slice", responses={200: JSON_TEXT})
 def drill_segment(svc: Svc, p: Common, segment: Segment) -> Response:
     """Every customer of the slice `by` = `segment` over the window: the starting cohort and
-    those that started or returned inside it, with starting MRR (and revalued at the end's
-    rates), ending MRR, movement and amount, largest change first. The cohort's columns add
+    those that started or returned inside it, with starting MRR, ending MRR at the start's
+    rates (the movement is between these two) and at the end's, movement and amount, largest
+    change first. The cohort's columns add
     up to the slice's figures in /api/metrics."""
     return _json(
         svc.cached(
