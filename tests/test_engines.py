@@ -58,6 +58,33 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return write_demo(generate_demo(seed=11, customers=120), folder)
 
 
+def _large_book(folder: Path) -> dict[str, Path]:
+    """Monthly totals near the top of the supported range (docs/metrics.md): hundreds of
+    billions of IDR a customer, 10^13 IDR in all, and a few euros and dollars beside them,
+    with rates that move every month."""
+    folder.mkdir(exist_ok=True)
+    subs = ["customer_id,product,start_date,end_date,amount,interval,quantity,currency"]
+    customers = ["customer_id,segment"]
+    for i in range(60):
+        start = f"2024-{i % 6 + 1:02d}-0{i % 9 + 1}"
+        end = f"2024-{i % 5 + 7:02d}-15" if i % 4 == 0 else ""
+        subs.append(f"id{i},core,{start},{end},99999999999.{i:02d}345678,month,1,IDR")
+        if i % 3 == 0:
+            subs.append(f"id{i},extra,2024-0{i % 8 + 2}-01,,{i}87654321.1,year,2,IDR")
+        if i % 5 == 0:
+            subs.append(f"id{i},eu,2024-03-01,,{i + 1}0.01,month,1,EUR")
+        customers.append(f"id{i},{('SMB', 'Enterprise', 'Mid-Market')[i % 3]}")
+    rates = ["month,currency,rate"]
+    for m in range(1, 13):
+        rates.append(f"2024-{m:02d},IDR,0.0000{6000 + m * 37}{m}")
+        rates.append(f"2024-{m:02d},EUR,1.0{m}456789{m % 7}")
+    paths = {}
+    for name, rows in (("subscriptions", subs), ("customers", customers), ("fx_rates", rates)):
+        paths[name] = folder / f"{name}.csv"
+        paths[name].write_text("\n".join(rows) + "\n")
+    return paths
+
+
 def _books(demo: dict[str, Path]) -> dict[str, tuple[dict[str, Any], str, str]]:
     """Name -> (load() arguments, first bridge month, window end)."""
     adversarial = {
@@ -70,8 +97,10 @@ def _books(demo: dict[str, Path]) -> dict[str, tuple[dict[str, Any], str, str]]:
         "customers": demo["customers.csv"],
         "fx_rates": demo["fx_rates.csv"],
     }
+    large = _large_book(demo["subscriptions.csv"].parent / "large")
     return {
         "adversarial": (adversarial, "2024-01", "2024-12"),
+        "large amounts": (large, "2024-02", "2024-12"),
         "demo": (sample, "2024-07", "2025-06"),
         "demo, 3-month reactivation window": (
             sample | {"conventions": Conventions(reactivation_window=3)},
@@ -91,7 +120,7 @@ def _books(demo: dict[str, Path]) -> dict[str, tuple[dict[str, Any], str, str]]:
 # the reactivation window only, the cases that exercise what the adversarial book does not
 # (reactivations, renewals, the window's gap rule).
 SPARK_ON_DEMO = ("window by segment", "bridge by segment")
-SPARK_BOOKS = ("adversarial", "demo, 3-month reactivation window")
+SPARK_BOOKS = ("adversarial", "demo, 3-month reactivation window", "large amounts")
 
 
 def _compute(

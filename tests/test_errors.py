@@ -50,7 +50,7 @@ HEADER = "customer_id,start_date,end_date,amount,interval,currency\n"
         ('A,2024-03-01,,"12,50",month,USD', "subs.csv:2:amount", "not a number"),
         ("A,2024-03-01,,$12,month,USD", "subs.csv:2:amount", "not a number"),
         ("A,2024-03-01,,5,month,Dollars", "subs.csv:2:currency", "ISO 4217"),
-        ("A,2024-03-01,,1e15,month,USD", "subs.csv:2:amount", "above 10 billion"),
+        ("A,2024-03-01,,1e15,month,USD", "subs.csv:2:amount", "100 billion or more"),
     ],
 )
 def test_bad_row(tmp_path, row, place, words):

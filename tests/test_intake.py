@@ -23,7 +23,7 @@ BAD_ROWS = {
     9: "interval",  # fortnight
     10: "quantity",  # negative
     11: "currency",  # EURO
-    12: "amount",  # MRR above 10 billion
+    12: "amount",  # MRR of 100 billion or more
 }
 
 

@@ -11,8 +11,9 @@ import bisect
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 
+import ibis
 import ibis.expr.types as ir
 
 from nrr.errors import InputError, InternalError, Problem
@@ -21,12 +22,35 @@ from nrr.months import month_index, month_label
 from nrr.sources.files import ROW, RawSource
 from nrr.validate import DEFAULT_MAX_PROBLEMS, MONEY
 
-__all__ = ["RATE", "RateBook", "check_coverage", "convert", "load_rates"]
+__all__ = [
+    "MAX_TOTAL",
+    "RATE",
+    "RateBook",
+    "check_coverage",
+    "check_range",
+    "convert",
+    "convert_line",
+    "load_rates",
+]
 
 RATE = "decimal(17, 9)"
-# A customer's local MRR in one currency, widened to the rate's scale so the product is exact:
-# 8 decimals x 9 decimals fits 17, and 20 + 17 digits stays within every engine's 38.
-_LOCAL_AT_RATE_SCALE = "decimal(20, 9)"
+# The supported range (docs/metrics.md, "Supported range"): a line's MRR below 10^10 in its
+# currency (validate), a rate below 10^8, and every monthly total, per currency and in the base
+# currency, below 10^15 (`check_range`). Amounts have 8 decimals and rates 9, so a product has
+# 17 and MONEY's 18 hold it exactly.
+MAX_TOTAL = 10**15
+# One line's MRR at a rate: 11 + 9 and 8 + 9 digits, 37 in all, which Spark multiplies without
+# giving up scale (it keeps p1 + p2 + 1 <= 38 digits exact).
+_LINE = "decimal(20, 9)"
+# A sum of local MRR up to MAX_TOTAL: 15 integer digits, at the rate's scale (Ibis multiplies
+# decimals only when one type holds the other).
+_LOCAL_TOTAL = "decimal(24, 9)"
+# A rate split into its whole part (9 digits, as it may round up) and the rest (|rest| < 1, 9
+# decimals): each product with a _LOCAL_TOTAL stays within 38 digits on every engine, where the
+# product with the whole rate (24 + 17 digits) would overflow DuckDB's DECIMAL(38) or lose
+# Spark's scale.
+_WHOLE = "decimal(9, 0)"
+_REST = "decimal(10, 9)"
 _RATE_QUANTUM = Decimal("0.000000001")
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})(-[0-9]{2})?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -94,8 +118,16 @@ class RateBook:
 
 
 def convert(local: ir.NumericValue, rate: ir.NumericValue) -> ir.NumericValue:
-    """Local MRR times a rate, in base currency, exactly (no rounding)."""
-    return (local.cast(_LOCAL_AT_RATE_SCALE) * rate.cast(RATE)).cast(MONEY)
+    """A sum of local MRR (up to MAX_TOTAL) times a rate, in base currency, exactly."""
+    amount = local.cast(_LOCAL_TOTAL)
+    whole = rate.cast(_WHOLE)
+    rest = (rate.cast(RATE) - whole).cast(_REST)
+    return ((amount * whole).cast(MONEY) + (amount * rest).cast(MONEY)).cast(MONEY)
+
+
+def convert_line(mrr: ir.NumericValue, rate: ir.NumericValue) -> ir.NumericValue:
+    """One line's MRR (below 10^10, `validate`) times a rate, exactly, in one product."""
+    return (mrr.cast(_LINE) * rate.cast(RATE)).cast(MONEY)
 
 
 def load_rates(
@@ -187,23 +219,26 @@ def _parse_rate(text: str) -> Decimal | None:
     return rate if rate > 0 else None
 
 
-def check_coverage(lines: ir.Table, rates: RateBook, *, source: str, rates_source: str) -> None:
-    """Every foreign currency needs a rate in or before the first month it is in service."""
-    foreign = lines.filter(
-        (lines.currency != rates.base)
-        & (lines.mrr_local > 0)
-        & (lines.end_m.isnull() | (lines.end_m > lines.start_m))
-    )
-    firsts = records(
-        foreign.group_by("currency")
+def check_coverage(
+    lines: ir.Table, rates: RateBook, *, source: str, rates_source: str | None
+) -> None:
+    """Every foreign currency has a rate in or before the first month it is in service
+    (unless `rates_source` is None: quarantine has set those lines aside already), and every
+    monthly total is within the supported range (`check_range`). One grouping serves both."""
+    live = _live(lines)
+    per = records(
+        live.group_by("currency")
         .agg(
-            first=foreign.start_m.min(),
-            row=foreign[ROW].argmin(foreign.start_m * 10**12 + foreign[ROW]),
+            first=live.start_m.min(),
+            row=live[ROW].argmin(live.start_m * 10**12 + live[ROW]),
+            total=live.mrr_local.sum().cast(_SUM),
         )
         .order_by("currency")
     )
     problems = []
-    for item in firsts:
+    for item in per if rates_source is not None else ():
+        if item["currency"] == rates.base:
+            continue
         have = rates.first_month(item["currency"])
         if have is None or have > item["first"]:
             month = month_label(item["first"])
@@ -219,3 +254,91 @@ def check_coverage(lines: ir.Table, rates: RateBook, *, source: str, rates_sourc
             )
     if problems:
         raise InputError(problems)
+    check_range(live, rates, {r["currency"]: Decimal(r["total"]) for r in per}, source=source)
+
+
+def _live(lines: ir.Table) -> ir.Table:
+    return lines.filter(
+        (lines.mrr_local > 0) & (lines.end_m.isnull() | (lines.end_m > lines.start_m))
+    )
+
+
+def check_range(
+    live: ir.Table, rates: RateBook, totals: dict[str, Decimal], *, source: str
+) -> None:
+    """Every monthly total, per currency and in the base currency, is below MAX_TOTAL.
+
+    Sums of MRR are typed for that range (`convert`); past it they would overflow in the
+    engine. One grouping of the lines bounds every total from above (all MRR in service at
+    once, at each currency's highest rate); only a book near the limit is walked month by
+    month, and only a book past it names the largest line of the month that crosses it.
+    `live` are the lines in service and `totals` each currency's sum of their MRR."""
+    with localcontext(Context(prec=60)):
+        bound = sum((t * _highest_rate(rates, c) for c, t in totals.items()), Decimal(0))
+        if bound < MAX_TOTAL and all(t < MAX_TOTAL for t in totals.values()):
+            return
+        crossing = _first_crossing(live, rates)
+    if crossing is None:
+        return
+    month, currency, total, in_base = crossing
+    inside = live.filter(
+        (live.currency == ibis.literal(currency, type="string"))
+        & (live.start_m <= month)
+        & (live.end_m.isnull() | (live.end_m > month))
+    )
+    largest = records(inside.order_by([inside.mrr_local.desc(), inside[ROW]]).limit(1))[0]
+    where = f"in {rates.base} at {month_label(month)}'s rates" if in_base else f"in {currency}"
+    raise InputError(
+        Problem(
+            source=source,
+            row=largest[ROW],
+            column="amount",
+            message=f"the MRR in service in {month_label(month)} adds up to {total:,.2f} "
+            f"{where}, beyond the supported 10^15 a month; this {currency} line is the "
+            "largest of them: check its amount and interval"
+            + (f" and the {currency} rate" if in_base and currency != rates.base else "")
+            + " (docs/metrics.md, Supported range)",
+        )
+    )
+
+
+_SUM = "decimal(38, 8)"
+
+
+def _highest_rate(rates: RateBook, currency: str) -> Decimal:
+    if currency == rates.base:
+        return Decimal(1)
+    points = rates.series.get(currency)
+    # A currency without rates fails `check_coverage`; 10^8 is above every rate.
+    return max(p[1] for p in points) if points else Decimal(10) ** 8
+
+
+def _first_crossing(live: ir.Table, rates: RateBook) -> tuple[int, str, Decimal, bool] | None:
+    """(month, currency, total, in base) of the first month a total reaches MAX_TOTAL."""
+    up = live.select("currency", month=live.start_m, delta=live.mrr_local.cast(_SUM))
+    ended = live.filter(live.end_m.notnull())
+    down = ended.select("currency", month=ended.end_m, delta=(-ended.mrr_local).cast(_SUM))
+    both = up.union(down, distinct=False)
+    net = records(
+        both.group_by("currency", "month").agg(delta=both.delta.sum().cast(_SUM)).order_by("month")
+    )
+    if not net:
+        return None
+    changes: dict[int, list[tuple[str, Decimal]]] = {}
+    for r in net:
+        changes.setdefault(r["month"], []).append((r["currency"], Decimal(r["delta"])))
+    rate_months = [m for points in rates.series.values() for m, _ in points]
+    first = min(changes)
+    last = max([*changes, *rate_months])
+    level: dict[str, Decimal] = {}
+    for month in range(first, last + 1):
+        for currency, delta in changes.get(month, ()):
+            level[currency] = level.get(currency, Decimal(0)) + delta
+        for currency, local in level.items():
+            if local >= MAX_TOTAL:
+                return month, currency, local, False
+        valued = {c: v * rates.valuation_rate(c, month) for c, v in level.items() if v}
+        if valued and sum(valued.values()) >= MAX_TOTAL:
+            largest = max(valued, key=lambda c: valued[c])
+            return month, largest, sum(valued.values()), True
+    return None

@@ -221,15 +221,15 @@ def load(
         attributes = validate_customers(con, customers_raw, intake=intake)
     elif metadata is not None:
         attributes = validate_customers(con, metadata, intake=intake)
-    if not intake.quarantine:
-        check_coverage(
-            lines,
-            rates,
-            source=subs_raw.name,
-            rates_source=rates_raw.name
-            if rates_raw is not None
-            else "an fx_rates file (--fx-rates)",
-        )
+    # Under quarantine the lines without a rate were set aside already; the range is checked
+    # either way.
+    if intake.quarantine:
+        rates_source = None
+    elif rates_raw is not None:
+        rates_source = rates_raw.name
+    else:
+        rates_source = "an fx_rates file (--fx-rates)"
+    check_coverage(lines, rates, source=subs_raw.name, rates_source=rates_source)
     for account in intake.accounts.values():
         account.check()
     given = {"usage": usage, "tickets": tickets, "surveys": surveys}

@@ -19,7 +19,7 @@ import ibis.expr.types as ir
 
 from nrr.attributes import with_segment
 from nrr.fetch import records
-from nrr.fx import RateBook, convert
+from nrr.fx import RateBook, convert_line
 from nrr.ledger import as_count, customer_steps, live_lines, returns
 from nrr.months import month_label
 from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
@@ -93,7 +93,7 @@ def customer_window(
     zero = ibis.literal(Decimal(0)).cast(MONEY)
 
     def total(condition: ir.BooleanValue, rate: ir.NumericValue) -> ir.NumericValue:
-        return ibis.ifelse(condition, convert(t.mrr_local, rate), zero).sum().cast(MONEY)
+        return ibis.ifelse(condition, convert_line(t.mrr_local, rate), zero).sum().cast(MONEY)
 
     sums = {
         "s_s": total(t.at_s, t.rate_s),

@@ -9,6 +9,8 @@ the intake's policy decides whether they stop the run or are quarantined.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import ibis
 import ibis.expr.types as ir
 
@@ -41,7 +43,7 @@ __all__ = [
 LOCAL_MRR = "decimal(20, 8)"
 MONEY = "decimal(38, 18)"
 _NUMBER = "decimal(38, 10)"
-_MAX_MRR = 10**10
+_MAX_MRR = 10**11
 
 INTERVAL_NAMES: dict[str, int] = {
     "month": 1,
@@ -133,7 +135,8 @@ _SUBSCRIPTION_CHECKS = (
         "bad_large",
         "amount",
         lambda v: (
-            f"amount {_show(v)} gives an MRR above 10 billion; check the value and its interval"
+            f"amount {_show(v)} gives an MRR of 100 billion or more, beyond the supported "
+            "range; check the value and its interval"
         ),
     ),
     Check(
@@ -270,7 +273,11 @@ def validate_subscriptions(
     base = base.mutate(_mrr=ibis.ifelse(ok_money, amount / interval, ibis.null()))
     amount, interval, quantity = base.amount, base.interval_months, base.quantity
     start, end, currency = base.start_date, base.end_date, base.currency
-    too_large = (base._mrr >= _MAX_MRR).fill_null(False)
+    # The limit is exact: within a unit of it the double quotient cannot tell (10^11 - 10^-8
+    # is 10^11 in a double), so those rows compare the decimals themselves.
+    near = (base._mrr >= _MAX_MRR - 1) & (base._mrr < _MAX_MRR + 1)
+    exactly_large = amount >= interval * ibis.literal(Decimal(_MAX_MRR), type="decimal(12, 0)")
+    too_large = ibis.ifelse(near, exactly_large, base._mrr >= _MAX_MRR).fill_null(False)
     start_m = (start.year() * 12 + start.month() - 1).cast("int64")
     end_m = (end.year() * 12 + end.month() - 1).cast("int64")
     flags = {
@@ -300,8 +307,10 @@ def validate_subscriptions(
     # remainder, so every line's MRR is the exact quotient to 8 decimals, at any size
     # (1,234,567,890.12 a month was 1,234,567,890.11999984). The test is cheap doubles; the
     # correction's 128-bit decimals run only on the rows that need it. Both run only on rows
-    # whose MRR is below 10 billion (inside `safe_mrr`'s condition), where they cannot overflow.
-    units = base._mrr * 1e8
+    # whose MRR is below 100 billion (inside `safe_mrr`'s condition), where they cannot overflow.
+    # Past a billion the tie test below is false anyway (the threshold grows with the MRR);
+    # capping keeps `floor` within a 64-bit integer (10^11 x 10^8 would not be).
+    units = ibis.ifelse(base._mrr < 1e9, base._mrr, 0) * 1e8
     clear = (units - units.floor() - 0.5).abs() > 0.05 + base._mrr * 1e-7
     rough = base._mrr.cast(LOCAL_MRR)
     correction = ((amount - rough * interval) / interval).cast(LOCAL_MRR)
