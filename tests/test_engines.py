@@ -167,7 +167,10 @@ def test_the_cli_takes_engine_from_the_flag_and_from_nrr_toml(
     flagged = runner.invoke(app, [*args, "--engine", postgres_db])
     (tmp_path / "nrr.toml").write_text(f'engine = "{postgres_db}"\n')
     monkeypatch.chdir(tmp_path)
-    configured = runner.invoke(app, args)
+    # A database engine is taken from a settings file the user names, not one merely found.
+    found = runner.invoke(app, args)
+    assert found.exit_code == 2 and "nrr.toml:engine: a settings file found" in found.stderr
+    configured = runner.invoke(app, [*args, "--config", "nrr.toml"])
     for result in (embedded, flagged, configured):
         assert result.exit_code == 0, result.stderr
     assert json.loads(flagged.stdout) == json.loads(embedded.stdout)

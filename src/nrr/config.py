@@ -34,6 +34,12 @@
              {from = 1.05, label = "on plan", tone = "good"}]
 
 Command-line flags win over the file; the file wins over the defaults.
+
+Trust: a file the user names with `--config` may hold every key. An `nrr.toml` that nrr merely
+finds in the current folder may change how numbers are computed and shown, never where data
+is read from, sent or written: `url`, an `engine` that is a database URL, `rejected`, and an
+input's `query` (SQL run with the user's credentials) are refused there, each with a line
+naming the key, the file and the way to proceed (the flag, or `--config FILE`).
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ class InputSpec:
 @dataclass(frozen=True)
 class Config:
     path: Path | None = None
+    named: bool = False  # given with --config, rather than found in the current folder
     settings: dict[str, Any] = field(default_factory=dict)
     inputs: dict[str, InputSpec] = field(default_factory=dict)
     benchmarks: Benchmarks = DEFAULT_BENCHMARKS
@@ -89,9 +96,21 @@ class Config:
     def input(self, role: str) -> InputSpec:
         return self.inputs.get(role, InputSpec())
 
+    def origin(self) -> str | None:
+        """Which settings file is in use and why, for a note on stderr; None without one."""
+        if self.path is None:
+            return None
+        if self.named:
+            return f"settings from {self.path} (--config)"
+        return f"settings from ./{self.path} (found in the current folder)"
+
 
 def read_config(path: str | Path | None) -> Config:
-    """Read `path`, or `nrr.toml` in the current folder when it exists; else no settings."""
+    """Read `path`, or `nrr.toml` in the current folder when it exists; else no settings.
+
+    A file found in the current folder, rather than named, may not say where data goes
+    (see the module's docstring): such keys there are an `InputError` naming each one.
+    """
     explicit = path is not None
     file = Path(path) if path is not None else Path(DEFAULT_CONFIG)
     if not file.exists():
@@ -99,13 +118,10 @@ def read_config(path: str | Path | None) -> Config:
             raise InputError(Problem(source=str(file), message="config file not found"))
         return Config()
     name = str(file)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(source=name, message=f"is not valid TOML: {exc}")) from None
+    data = _parse(file, name)
+    problems: list[Problem] = [] if explicit else _refused_when_found(name, data)
     settings: dict[str, Any] = {}
     inputs: dict[str, InputSpec] = {}
-    problems: list[Problem] = []
     benchmarks = DEFAULT_BENCHMARKS
     health = DEFAULT_HEALTH
     for key, value in data.items():
@@ -142,7 +158,78 @@ def read_config(path: str | Path | None) -> Config:
             )
     if problems:
         raise InputError(problems)
-    return Config(path=file, settings=settings, inputs=inputs, benchmarks=benchmarks, health=health)
+    return Config(
+        path=file,
+        named=explicit,
+        settings=settings,
+        inputs=inputs,
+        benchmarks=benchmarks,
+        health=health,
+    )
+
+
+def _parse(file: Path, name: str) -> dict[str, Any]:
+    """The file's TOML document; anything that stops it being read is the user's to fix."""
+    if file.is_dir():
+        raise InputError(Problem(source=name, message="is a folder, not a settings file"))
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            Problem(source=name, message=f"is not UTF-8 text (byte {exc.start}); save it as UTF-8")
+        ) from None
+    except OSError as exc:
+        raise InputError(
+            Problem(source=name, message=f"cannot be read: {exc.strerror or exc}")
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(Problem(source=name, message=f"is not valid TOML: {exc}")) from None
+    except RecursionError:
+        # tomllib parses nested arrays and tables recursively; no setting nests this deep.
+        raise InputError(
+            Problem(
+                source=name,
+                message="is not a settings file: its tables or arrays nest too deeply to read",
+            )
+        ) from None
+
+
+# What a file found in the current folder may not decide, with the flag that decides it instead.
+_WHERE_DATA_GOES = {"url": "--url", "engine": "--engine", "rejected": "--rejected"}
+_INPUT_FLAGS = {
+    "subscriptions": "--subscriptions",
+    "customers": "--customers",
+    "fx_rates": "--fx-rates",
+} | {kind: f"--{kind}" for kind in HEALTH_INPUTS}
+
+
+def _refused_when_found(name: str, data: dict[str, Any]) -> list[Problem]:
+    """The keys of a found (not named) file that say where data is read from, sent or written.
+
+    `engine` is refused only as a database URL: `duckdb` and `spark` compute on this machine.
+    An input's `query` is SQL run with the user's credentials, which can reach other servers
+    or files (PostgreSQL's dblink, lo_export), so it is refused too; a `table` name is not.
+    """
+    refused: list[tuple[str, str]] = []
+    for key, flag in _WHERE_DATA_GOES.items():
+        if key in data and not (key == "engine" and "://" not in str(data[key])):
+            refused.append((key, flag))
+    for role, flag in _INPUT_FLAGS.items():
+        value = data.get(role)
+        if isinstance(value, dict) and "query" in value:
+            refused.append((f"{role}.query", flag))
+    return [
+        Problem(
+            source=name,
+            column=key,
+            message="a settings file found in the current folder may not say where data is "
+            f"read from, sent or written; give {flag} on the command line, or name this file "
+            f"with --config {name}",
+        )
+        for key, flag in refused
+    ]
 
 
 def _input(name: str, role: str, value: object, problems: list[Problem]) -> InputSpec | None:

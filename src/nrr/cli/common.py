@@ -242,6 +242,10 @@ def load_book(options: InputOptions, *, signals: bool = False) -> Book:
     """Read the book the options describe. With `signals`, the health inputs are read and
     checked now, so their problems and quarantined rows are reported with the others."""
     config = read_config(options.config) if options.use_config else Config()
+    origin = config.origin()
+    if origin is not None:
+        # Always said, so that a file nobody meant to use cannot change the numbers unseen.
+        sys.stderr.write(f"note: {origin}\n")
     spec = {role: config.input(role) for role in _ROLES}
     subscriptions = options.subscriptions or spec["subscriptions"].source
     db = options.db

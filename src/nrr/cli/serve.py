@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from typing import Any
 
 import typer
 
@@ -20,40 +21,49 @@ def serve(
     host: str = typer.Option(
         "127.0.0.1",
         "--host",
-        help="Address to listen on. Anything but loopback (127.0.0.1, ::1, localhost) needs "
-        "--token.",
+        help="Address or name to listen on. Unless every address it resolves to is loopback "
+        "(127.0.0.1, ::1), --token is needed.",
     ),
     port: int = typer.Option(8765, "--port", help="Port to listen on."),
     token: str | None = typer.Option(
         None,
         "--token",
         envvar="NRR_TOKEN",
-        help="Require this token on every request (Authorization: Bearer TOKEN, or ?token= "
-        "once in the browser). Also read from NRR_TOKEN.",
+        help="Require this token (16 characters or more) on every request (Authorization: "
+        "Bearer TOKEN, or ?token= once in the browser). Also read from NRR_TOKEN.",
         show_envvar=True,
     ),
 ) -> None:
     """A read-only dashboard with filters and drill-down, and a JSON API (docs at /docs)."""
-    from nrr.web.auth import is_loopback, valid_token
+    from nrr.web.auth import MIN_TOKEN_LENGTH, only_loopback, valid_token
 
     token = token or None
-    if not is_loopback(host) and token is None:
-        raise InputError(
-            Problem(
-                source="--host",
-                message=f"{host} is not a loopback address: give --token TOKEN or set "
-                "NRR_TOKEN, so that only people with the token can read the data (or keep "
-                "--host 127.0.0.1)",
-            )
-        )
     if token is not None and not valid_token(token):
         raise InputError(
-            Problem(source="--token", message="use printable ASCII without spaces for the token")
+            Problem(
+                source="--token",
+                message=f"use at least {MIN_TOKEN_LENGTH} characters of printable ASCII "
+                "without spaces, such as the output of: python -c 'import secrets; "
+                "print(secrets.token_urlsafe())'",
+            )
         )
     if not 0 < port < 65536:
         raise InputError(Problem(source="--port", message=f"{port} is not a port number"))
-
-    _check_port(host, port)
+    # Resolved once: the addresses judged are the ones listened on, whatever DNS says later.
+    addresses = _resolve(host, port)
+    if token is None and not only_loopback(str(a[4][0]) for a in addresses):
+        raise InputError(
+            Problem(
+                source="--host",
+                message=f"{host} is not a loopback address (not everything it resolves to is "
+                "127.0.0.0/8 or ::1): give --token TOKEN or set NRR_TOKEN, so that only "
+                "people with the token can read the data (or keep --host 127.0.0.1)",
+            )
+        )
+    # Listen where uvicorn would for the name: IPv4 unless the host is an IPv6 address.
+    wanted = socket.AF_INET6 if ":" in host else socket.AF_INET
+    family, kind, _, _, address = next((a for a in addresses if a[0] == wanted), addresses[0])
+    _check_port(family, kind, address, host, port)
 
     import uvicorn
 
@@ -75,16 +85,24 @@ def serve(
             "Authorization: Bearer YOUR_TOKEN\n"
         )
     sys.stderr.write("Press Ctrl+C to stop.\n")
-    uvicorn.run(dashboard, host=host, port=port, log_level="warning")
+    uvicorn.run(dashboard, host=str(address[0]), port=port, log_level="warning")
 
 
-def _check_port(host: str, port: int) -> None:
-    """Fail before reading the data when the address cannot be listened on."""
+def _resolve(host: str, port: int) -> list[tuple[Any, ...]]:
+    """The addresses `host` names; a name that does not resolve is the user's to fix."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise InputError(Problem(source="--host", message=f"{host}: {exc}")) from None
-    family, kind, _, _, address = infos[0]
+        found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise InputError(
+            Problem(source="--host", message=f"{host!r} does not resolve to an address ({exc})")
+        ) from None
+    if not found:
+        raise InputError(Problem(source="--host", message=f"{host!r} resolves to no address"))
+    return list(found)
+
+
+def _check_port(family: int, kind: int, address: Any, host: str, port: int) -> None:
+    """Fail before reading the data when the address cannot be listened on."""
     with socket.socket(family, kind) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -27,7 +27,7 @@ from nrr.analysis.history import UnknownCustomer
 from nrr.errors import InputError, NRRError
 from nrr.present.lineage import nrr_version
 from nrr.web import api, pages
-from nrr.web.auth import Guard, valid_token
+from nrr.web.auth import MIN_TOKEN_LENGTH, Guard, Throttle, valid_token
 from nrr.web.service import Service
 
 if TYPE_CHECKING:
@@ -52,15 +52,21 @@ DESCRIPTION = (
 )
 
 
-def create_app(book: Book, *, token: str | None = None) -> FastAPI:
+def create_app(
+    book: Book, *, token: str | None = None, throttle: Throttle | None = None
+) -> FastAPI:
     """The dashboard and its API over `book`.
 
     With `token`, every request must carry it (`Authorization: Bearer TOKEN`, or `?token=` on
-    a page URL, which sets a session cookie); without one, the app answers only requests
+    a page URL, which sets a session cookie), and wrong tokens are throttled per client
+    (`throttle`, default `Throttle()`); without one, the app answers only requests
     addressed to a loopback host name, and is meant to listen on loopback only.
     """
     if token is not None and not valid_token(token):
-        raise ValueError("the token must be printable ASCII without spaces")
+        raise ValueError(
+            f"the token must be at least {MIN_TOKEN_LENGTH} characters of printable ASCII "
+            "without spaces"
+        )
     app = FastAPI(
         title="nrr dashboard",
         version=nrr_version(),
@@ -76,7 +82,7 @@ def create_app(book: Book, *, token: str | None = None) -> FastAPI:
     _error_handlers(app)
     # Over a network the pages and the API's larger answers are worth compressing.
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=6)
-    app.add_middleware(Guard, token=token)
+    app.add_middleware(Guard, token=token, throttle=throttle)
     return app
 
 
