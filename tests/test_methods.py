@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import nrr
 from nrr.analysis.methods import compare_methods
 from nrr.analysis.rates import churn_rates
 from nrr.cli import app
+from nrr.conventions import Conventions
 from nrr.results import in_arr
 
 from .conftest import SUB_HEADER, sub, write_csv
@@ -159,3 +161,39 @@ def test_methods_reconcile_on_random_books(tmp_path, case, end_offset, k):
     assert rates.cohort.customer_churn_rate == (
         None if window.logo_retention is None else 1 - window.logo_retention
     )
+
+
+def test_a_return_counted_as_new_is_still_a_comeback(tmp_path):
+    # a leaves after 2024-01 and returns in 2024-08, six months later: with a 3-month
+    # reactivation window the bridge counts that return as new. The reconciliation used to
+    # assume every return was a reactivation and stopped with an internal error (exit 1).
+    rows = [
+        sub("a", "2023-01-01", "2024-02-01", 100),
+        sub("a", "2024-08-01", None, 150),
+        sub("b", "2023-01-01", None, 200),
+        sub("c", "2023-06-01", "2024-01-01", 50),
+        sub("c", "2024-03-01", None, 60),
+    ]
+    path = write_csv(tmp_path / "subs.csv", SUB_HEADER, rows)
+    plain = compare_methods(nrr.load(path), end="2024-12")
+    windowed = nrr.load(path, conventions=Conventions(reactivation_window=3))
+    assert windowed.bridge("2024-08", "2024-08")[0].new == 150
+    for r in (plain, compare_methods(windowed, end="2024-12")):
+        # a's comeback (150) and c's (60): the month-by-month row nets to minus them.
+        assert (r.comebacks, r.comeback_customers) == (210, 2)
+        assert r.retiming.net == -210
+        assert r.method("bridge_sum").numerator == 200
+
+
+def test_compounded_uses_the_one_month_cohort_nrr(make_book):
+    # A euro customer arrives in March as the euro moves: the bridge's March fx revalues it,
+    # the 1-month cohort of March (customers active in February) does not hold it.
+    book = make_book(
+        [sub("a", "2024-01-01", None, 100), sub("e", "2024-03-01", None, 100, currency="EUR")],
+        fx=[["2024-01", "EUR", "1.0"], ["2024-03", "EUR", "1.5"]],
+    )
+    march = {r.month: r for r in book.bridge("2024-03", "2024-03")}["2024-03"]
+    assert march.fx == 50  # 100 EUR revalued from February's 1.0 to 1.5
+    r = compare_methods(book, end="2024-04", window=3)
+    assert dict(r.monthly_nrr)["2024-03"] == 1  # a alone, unchanged
+    assert r.method("compounded").nrr == 1

@@ -177,16 +177,26 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
 
     rows = book.bridge(month_label(s + 1), end)
     _check_bridge(rows, starting, bridge)
-    by_month = {r.month: ratio_of(r.starting_mrr + _flows(r), r.starting_mrr) for r in rows}
-    # A book with no revenue at all has no bridge rows: every month's NRR is then undefined.
-    monthly_nrr = tuple((month_label(m), by_month.get(month_label(m))) for m in range(s + 1, e + 1))
+    # One rolling series gives the 1-month cohort NRRs (a bridge month's fx also revalues that
+    # month's arrivals, which a 1-month cohort does not hold) and the k-month ones averaged.
+    series = book.trends(
+        end, start=month_label(min(s + 1, e - AVERAGED + 1)), windows=sorted({1, window})
+    )
+    points = {(p.month, p.window_months): p.nrr for p in series.overall}
+    # A month with no customers at its start has no point: its NRR is undefined.
+    monthly_nrr = tuple(
+        (month_label(m), points.get((month_label(m), 1))) for m in range(s + 1, e + 1)
+    )
     compounded = _product([v for _, v in monthly_nrr])
     bridge_numerator = starting + bridge.net
     implied = starting * compounded if compounded is not None else bridge_numerator
 
     trailing = _trailing_revenue(book, e, window)
-    series = book.trends(end, start=month_label(e - AVERAGED + 1), windows=[window])
-    annual = tuple((point.month, point.nrr) for point in series.overall)
+    annual = tuple(
+        (month_label(m), points.get((month_label(m), window)))
+        for m in range(e - AVERAGED + 1, e + 1)
+        if (month_label(m), window) in points
+    )
     known = [v for _, v in annual if v is not None]
     average = _PRECISION.divide(sum(known, Decimal(0)), len(known)) if known else None
 
@@ -263,10 +273,6 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
     )
 
 
-def _flows(row: BridgeMonth) -> Decimal:
-    return row.fx + row.expansion - row.contraction - row.churn
-
-
 def _product(values: list[Decimal | None]) -> Decimal | None:
     if not values or any(v is None for v in values):
         return None
@@ -341,8 +347,10 @@ def _per_customer(book: Book, s: int, e: int) -> ir.Table:
         starting=t.s_s.sum().cast(MONEY),
         ending=t.e_e.sum().cast(MONEY),
         retimed=as_count(retimed).sum(),
-        comebacks=t.reactivation.sum().cast(MONEY),
-        comeback_customers=as_count(t.reactivation > 0).sum(),
+        # A cohort customer that leaves and returns is a comeback, whether the bridge counts
+        # the return as a reactivation or, past `--reactivation-window`, as new.
+        comebacks=(t.new + t.reactivation).sum().cast(MONEY),
+        comeback_customers=as_count(t.new + t.reactivation > 0).sum(),
         **{
             k: t[k].sum().cast(MONEY)
             for k in (
