@@ -208,9 +208,11 @@ class CheckedCache:
         """Run the query `sql` into the file `part` (from `begin`), rows in order; False,
         with `part` removed, when the cache's disk refused them (full, say): the caller
         computes without keeping them. Any other error is the query's, raised."""
+        # Into `part` itself (0600, `discard`ed on failure): DuckDB's own temporary file would
+        # be made as the umask says, and was seen left behind when a write failed.
+        copy = f"COPY ({sql}) TO {_literal(part.as_posix())} (FORMAT parquet, USE_TMP_FILE false)"
         try:
-            con.raw_sql(f"COPY ({sql}) TO {_literal(part.as_posix())} (FORMAT parquet)")
-            part.chmod(PRIVATE_FILE)  # DuckDB makes the file anew, as the umask says
+            con.raw_sql(copy)
         except (duckdb.IOException, OSError) as exc:
             self.discard(part)
             note(f"the cache could not keep a checked copy in {self.directory} ({exc})")

@@ -44,7 +44,8 @@ def private_folder(directory: Path, *, create: bool) -> bool:
     owner (0700) if it was wider. A folder of another user's is refused, with a note."""
     try:
         if create:
-            directory.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # a file there: said below
+                directory.mkdir(mode=PRIVATE_FOLDER, parents=True)
         found = directory.stat()
     except FileNotFoundError:
         return False
