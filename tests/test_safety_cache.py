@@ -88,11 +88,16 @@ def test_an_entry_edited_on_disk_is_removed_and_the_file_read_again(tmp_path, ca
     path = _subs(tmp_path, 100)
     assert _mrr(nrr.load(path, cache=kept)) == 100
     [entry] = _entries(kept)
-    # A valid Parquet file with other numbers, put where the entry was.
+    # A valid Parquet file of the same columns and types with other numbers, put where the
+    # entry was.
     edited = tmp_path / "edited.parquet"
+    seven = (
+        "CAST(amount * 7 AS DECIMAL(38, 10)) AS amount, "
+        "CAST(mrr_local * 7 AS DECIMAL(20, 8)) AS mrr_local"
+    )
     duckdb.sql(
-        f"COPY (SELECT * REPLACE (amount * 7 AS amount, mrr_local * 7 AS mrr_local) "
-        f"FROM read_parquet('{entry}')) TO '{edited}' (FORMAT parquet)"
+        f"COPY (SELECT * REPLACE ({seven}) FROM read_parquet('{entry}')) "
+        f"TO '{edited}' (FORMAT parquet)"
     )
     os.replace(edited, entry)
     assert _mrr(nrr.load(path, cache=kept)) == 100
