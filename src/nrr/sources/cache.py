@@ -58,6 +58,7 @@ from nrr.errors import InputError, Problem
 from nrr.sources.cache_files import (
     PRIVATE_FILE,
     digest_of,
+    folder_lock,
     note,
     private_folder,
     seal,
@@ -171,8 +172,9 @@ class CheckedCache:
         if not private_folder(self.directory, create=False):
             return None
         try:
-            data = written.read_bytes()
-            handle = path.open("rb")
+            with folder_lock(self.directory, exclusive=False):
+                data = written.read_bytes()
+                handle = path.open("rb")
         except OSError:
             return None
         try:
@@ -267,10 +269,11 @@ class CheckedCache:
             if layout is not None:
                 self.remember_layout(digest, layout)
             fields = {"format": _FORMAT, "entry": key, "rows": rows, "notes": notes}
-            if self._write(_notes_of(path).name, seal(fields)) is None:
-                handle.close()
-                return None
-            os.replace(part, path)
+            with folder_lock(self.directory, exclusive=True):
+                if self._write(_notes_of(path).name, seal(fields)) is None:
+                    handle.close()
+                    return None
+                os.replace(part, path)
         except OSError as exc:
             handle.close()
             note(f"the cache could not keep a checked copy in {self.directory} ({exc})")

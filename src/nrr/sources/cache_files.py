@@ -21,10 +21,25 @@ import logging
 import os
 import stat
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["digest_of", "note", "private_folder", "seal", "sync_folder", "unseal", "write_whole"]
+try:
+    import fcntl
+except ImportError:  # Windows: writers of one entry are not kept apart
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "digest_of",
+    "folder_lock",
+    "note",
+    "private_folder",
+    "seal",
+    "sync_folder",
+    "unseal",
+    "write_whole",
+]
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
@@ -87,6 +102,23 @@ def write_whole(path: Path, data: bytes) -> None:
             part.unlink(missing_ok=True)
         raise
     sync_folder(path.parent)
+
+
+@contextlib.contextmanager
+def folder_lock(directory: Path, *, exclusive: bool) -> Iterator[None]:
+    """Held on `directory` while files that go together are written (`exclusive`) or read
+    (shared): two processes keeping the same entry at once cannot leave the notes of one
+    beside the rows of the other, nor a reader see them so."""
+    handle = None
+    with contextlib.suppress(OSError):
+        handle = os.open(directory, os.O_RDONLY)
+    try:
+        if handle is not None and fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        if handle is not None:
+            os.close(handle)
 
 
 def sync_folder(directory: Path) -> None:
