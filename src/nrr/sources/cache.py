@@ -180,6 +180,9 @@ class CheckedCache:
         try:
             if fcntl is not None:
                 fcntl.flock(handle, fcntl.LOCK_SH)  # not trimmed while checked, nor after
+            if not os.path.samestat(os.fstat(handle.fileno()), path.stat()):
+                handle.close()  # trimmed or replaced before the lock was had
+                return None
             record = unseal(data, format=_FORMAT, entry=key)
             rows = {"bytes": os.fstat(handle.fileno()).st_size, "sha256": digest_of(handle)}
             notes = record.get("notes") if record is not None else None
