@@ -60,11 +60,11 @@ def checking_query(paths: dict[str, Path]) -> tuple[object, str]:
     seen: list[tuple[object, str]] = []
     write = CheckedCache.write
 
-    def recording(con: object, sql: str, part: Path) -> None:
+    def recording(kept: CheckedCache, con: object, sql: str, part: Path) -> bool:
         seen.append((con, sql))
-        write(con, sql, part)
+        return write(kept, con, sql, part)  # type: ignore[arg-type]
 
-    CheckedCache.write = staticmethod(recording)  # type: ignore[method-assign]
+    CheckedCache.write = recording  # type: ignore[method-assign]
     try:
         with tempfile.TemporaryDirectory(prefix="nrr-floor-cache-") as cache:
             nrr.load(
@@ -74,7 +74,7 @@ def checking_query(paths: dict[str, Path]) -> tuple[object, str]:
                 cache=CheckedCache(Path(cache), smallest=0),
             )
     finally:
-        CheckedCache.write = staticmethod(write)  # type: ignore[method-assign]
+        CheckedCache.write = write  # type: ignore[method-assign]
     if not seen:
         raise SystemExit("nrr.load ran no checking query into a kept copy")
     return seen[0]  # the subscriptions come first; the customers' query follows

@@ -256,10 +256,10 @@ def screen_direct(
     name = ibis.util.gen_name(prefix)
     try:
         with _watch(con, raw, intake):
+            if part is not None and cache is not None and not cache.write(con, sql, part):
+                part = None  # the cache's disk refused the rows: they are stored in memory
             if part is None:
                 con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}')
-            else:
-                CheckedCache.write(con, sql, part)
     except duckdb.Error:
         if part is not None and cache is not None:
             cache.discard(part)
@@ -282,7 +282,11 @@ def screen_direct(
     checked = numbered.select(*keep)
     found_notes = notes(checked) if notes is not None else []
     if part is not None and cache is not None and key is not None:
-        kept_path = cache.adopt(part, key, found_notes) if raw.unnumbered.unchanged() else None
+        read, kept_path = raw.unnumbered, None
+        if read.file is not None and read.unchanged():
+            kept_path = cache.adopt(
+                part, key, found_notes, source=read.file, digest=read.digest, layout=read.layout
+            )
         if kept_path is not None:
             checked = CheckedCache.rows(con, kept_path, ROW, first).select(*keep)
         else:  # not an entry (the file changed while read, or the folder refused): in memory

@@ -12,17 +12,22 @@ The query holds every setting that shapes the rows (base currency, the first mon
 rate, the column mapping, the checks themselves) and the reader's options (separator, rows
 skipped), so changing one byte of the file or any setting names a different entry. A file
 with any problem is never kept: the careful path that names problems always reads the text.
-Nor is a file whose size or time changed while it was read. Each file's layout (separator,
-header) is remembered by the digest of its bytes too, so a file seen before skips the pass
-over them.
+Nor is a file whose bytes changed while it was read: its digest is taken again after every
+read of it, and the entry kept only when both agree (`adopt`). Each file's layout (separator,
+header) is remembered by the digest of its bytes too, with its entry, so a file seen before
+skips the pass over them.
+
+An entry's notes are sealed (`cache_files.seal`) and name its key and the SHA-256 digest of
+its Parquet file, which `find` checks on every read: an entry changed on disk is removed and
+the file read again. Its files are written whole or not at all (`begin`, `adopt`).
 
 The cache is a folder (`NRR_CACHE_DIR`, else `$XDG_CACHE_HOME/nrr`, else `~/.cache/nrr`)
-readable by its owner only. Files under 8 MB are not kept: they are read about as quickly as
-their entry is found. It holds at most `NRR_CACHE_SIZE` bytes (default 2 GB); the entries
-used least recently go first, except those a running process reads. `NRR_CACHE_DIR=off`,
-`nrr.load(cache=False)`, `cache = false` in nrr.toml or `--no-cache` turn it off. A cache
-that cannot be written (a read-only disk, a full one) is skipped: the command still runs, from
-the text.
+private to its owner: 0700, its files 0600; one of another user's is not used. Files under
+8 MB are not kept: they are read about as quickly as their entry is found. It holds at most
+`NRR_CACHE_SIZE` bytes (default 2 GB); the entries used least recently go first, except those
+a running process reads. `NRR_CACHE_DIR=off`, `nrr.load(cache=False)`, `cache = false` in
+nrr.toml or `--no-cache` turn it off. A cache that cannot be written (a read-only disk, a full
+one) is skipped, with a note: the command still runs, from the text.
 """
 
 from __future__ import annotations
@@ -30,12 +35,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import os
 import re
+import stat
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -51,6 +55,17 @@ import ibis
 import ibis.expr.types as ir
 
 from nrr.errors import InputError, Problem
+from nrr.sources.cache_files import (
+    PRIVATE_FILE,
+    digest_of,
+    folder_lock,
+    note,
+    private_folder,
+    seal,
+    sync_folder,
+    unseal,
+    write_whole,
+)
 from nrr.sources.csv_layout import Layout
 
 __all__ = ["CheckedCache", "Kept", "default_cache"]
@@ -58,7 +73,8 @@ __all__ = ["CheckedCache", "Kept", "default_cache"]
 # Bumped whenever what an entry holds changes in a way its key does not show.
 # 2: rows in file order without their numbers (`CheckedCache.rows`).
 # 3: the checking query's own output (with its flag column), notes beside it in JSON.
-_FORMAT = 3
+# 4: notes and layouts sealed, bound to their key and to the digest of the rows.
+_FORMAT = 4
 _DEFAULT_LIMIT = 2 * 1024**3
 # About 150,000 lines: below this, reading the text is about as quick as finding its entry.
 _SMALLEST = 8 * 1024**2
@@ -100,9 +116,10 @@ class CheckedCache:
 
     @staticmethod
     def stamp(file: Path) -> tuple[int, int]:
-        """`file`'s size and modification time: taken before its digest and again before
-        its rows are kept, so a file written to while nrr read it (an export still running)
-        is never kept under the digest of other bytes."""
+        """`file`'s size and modification time, taken before its digest and again before
+        its rows are kept: a quick first sign of a file written to while nrr read it (an
+        export still running). A file rewritten in place may keep both: `adopt` takes the
+        digest again."""
         stat = file.stat()
         return stat.st_size, stat.st_mtime_ns
 
@@ -110,18 +127,29 @@ class CheckedCache:
         """The layout found before in a file with these bytes (`csv_layout.quick_layout`, a
         function of the bytes alone), or None."""
         path = self.directory / f"{digest}.layout.json"
-        try:
-            os.utime(path)
-            found = json.loads(path.read_text())
-            columns = tuple(found.pop("columns"))
-            return Layout(columns=columns, **found)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        if not private_folder(self.directory, create=False):
             return None
+        try:
+            data = path.read_bytes()
+            os.utime(path)
+        except OSError:
+            return None
+        if b'"seal"' not in data:
+            return None  # kept by an nrr before layouts were sealed: found again, then kept
+        found = unseal(data, format=_FORMAT, bytes=digest)
+        fields = found.get("layout") if found is not None else None
+        try:
+            if isinstance(fields, dict):
+                return Layout(**fields | {"columns": tuple(fields["columns"])})
+        except (TypeError, KeyError, ValueError):
+            pass
+        self._drop(path, "a remembered layout")
+        return None
 
     def remember_layout(self, digest: str, layout: Layout) -> None:
         """Keep the layout of the file with these bytes, for `layout`."""
-        data = json.dumps(dataclasses.asdict(layout)).encode()
-        self._write(f"{digest}.layout.json", lambda part: part.write_bytes(data))
+        fields = {"format": _FORMAT, "bytes": digest, "layout": dataclasses.asdict(layout)}
+        self._write(f"{digest}.layout.json", seal(fields))
 
     def key(self, con: ibis.BaseBackend, digest: str, sql: str, *parts: object) -> str:
         """The entry for the query `sql` over the file whose bytes have `digest`, under
@@ -136,17 +164,39 @@ class CheckedCache:
         return key.hexdigest()
 
     def find(self, key: str) -> Kept | None:
-        """The entry `key`, marked as just used, or None when there is none."""
+        """The entry `key`, checked against its notes and marked as just used, or None when
+        there is none. An entry whose rows or notes changed since they were written is
+        removed: the caller reads the file again."""
         path = self.directory / f"{key}.parquet"
+        written = _notes_of(path)
+        if not private_folder(self.directory, create=False):
+            return None
         try:
-            written = self.directory / f"{key}{_NOTES}"
-            notes = json.loads(written.read_text(encoding="utf-8"))
+            with folder_lock(self.directory, exclusive=False):
+                data = written.read_bytes()
+                handle = path.open("rb")
+        except OSError:
+            return None
+        try:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_SH)  # not trimmed while checked, nor after
+            if not os.path.samestat(os.fstat(handle.fileno()), path.stat()):
+                handle.close()  # trimmed or replaced before the lock was had
+                return None
+            record = unseal(data, format=_FORMAT, entry=key)
+            rows = {"bytes": os.fstat(handle.fileno()).st_size, "sha256": digest_of(handle)}
+            notes = record.get("notes") if record is not None else None
+            if record is None or record.get("rows") != rows or not isinstance(notes, list):
+                handle.close()
+                self._drop(path, "an entry")
+                return None
             os.utime(path)
             os.utime(written)  # used as recently as its rows, so trimmed with them
-            _hold(path)  # only an entry that will be read
-        except (OSError, ValueError):
+        except OSError:
+            handle.close()
             return None
-        return Kept(path, tuple(notes))
+        _hold(path, handle)  # only an entry that will be read
+        return Kept(path, tuple(str(n) for n in notes))
 
     @staticmethod
     def rows(con: ibis.BaseBackend, path: Path, column: str, first: int) -> ir.Table:
@@ -159,42 +209,80 @@ class CheckedCache:
             f"FROM read_parquet({_literal(path.as_posix())}, file_row_number = true)"
         )
 
-    @staticmethod
-    def write(con: ibis.BaseBackend, sql: str, part: Path) -> None:
-        """Run the query `sql` into the file `part` (from `begin`), rows in order."""
-        con.raw_sql(f"COPY ({sql}) TO {_literal(part.as_posix())} (FORMAT parquet)")
+    def write(self, con: ibis.BaseBackend, sql: str, part: Path) -> bool:
+        """Run the query `sql` into the file `part` (from `begin`), rows in order; False,
+        with `part` removed, when the cache's disk refused them (full, say): the caller
+        computes without keeping them. Any other error is the query's, raised."""
+        # Into `part` itself (0600, `discard`ed on failure): DuckDB's own temporary file would
+        # be made as the umask says, and was seen left behind when a write failed.
+        copy = f"COPY ({sql}) TO {_literal(part.as_posix())} (FORMAT parquet, USE_TMP_FILE false)"
+        try:
+            con.raw_sql(copy)
+        except (duckdb.IOException, OSError) as exc:
+            self.discard(part)
+            note(f"the cache could not keep a checked copy in {self.directory} ({exc})")
+            return False
+        return True
 
     def begin(self) -> Path | None:
         """A new file in the cache's folder for the checking query to write its rows into,
         for `adopt` once they pass; None when the folder cannot be written."""
+        if not private_folder(self.directory, create=True):
+            return None
         part = self.directory / f".{uuid.uuid4().hex}.parquet.part"
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            part.touch(mode=0o600, exist_ok=False)
-        except OSError:
+            part.touch(mode=PRIVATE_FILE, exist_ok=False)
+        except OSError as exc:
+            note(f"the cache folder {self.directory} cannot be written ({exc.strerror})")
             return None
         return part
 
-    def adopt(self, part: Path, key: str, notes: list[str]) -> Path | None:
+    def adopt(
+        self,
+        part: Path,
+        key: str,
+        notes: list[str],
+        *,
+        source: Path,
+        digest: str,
+        layout: Layout | None = None,
+    ) -> Path | None:
         """Make `part` (from `begin`, rows that passed every check) the entry `key`, with
-        its `notes`, held by this process; then trim the cache to its size limit. None when
-        it cannot be: `part` is then still there, for the caller to read and `discard`."""
-        data = json.dumps(notes, ensure_ascii=False).encode()
-        if self._write(f"{key}{_NOTES}", lambda p: p.write_bytes(data)) is None:
+        its `notes`, held by this process; then trim the cache to its size limit. `source`
+        must still have the bytes `digest` names, now that every read of it is done: else
+        the rows may come from other bytes, and are not kept. `layout`, found in those
+        bytes, is remembered with them. None when it cannot be: `part` is then still there,
+        for the caller to read and `discard`."""
+        try:
+            if self.digest(source) != digest:
+                note(f"{source.name} changed while nrr read it; its checked copy is not kept")
+                return None
+        except OSError:
             return None
         path = self.directory / f"{key}.parquet"
         try:
             handle = part.open("rb")
         except OSError:
             return None
-        if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_SH)  # the lock follows the file through its rename
         try:
-            os.replace(part, path)
-        except OSError:
+            rows = {"bytes": os.fstat(handle.fileno()).st_size, "sha256": digest_of(handle)}
+            os.fsync(handle.fileno())  # the rows reach the disk before their name does
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_SH)  # the lock follows the file through its rename
+            if layout is not None:
+                self.remember_layout(digest, layout)
+            fields = {"format": _FORMAT, "entry": key, "rows": rows, "notes": notes}
+            with folder_lock(self.directory, exclusive=True):
+                if self._write(_notes_of(path).name, seal(fields)) is None:
+                    handle.close()
+                    return None
+                os.replace(part, path)
+        except OSError as exc:
             handle.close()
+            note(f"the cache could not keep a checked copy in {self.directory} ({exc})")
             return None
-        _HELD.setdefault(path, handle)
+        sync_folder(self.directory)
+        _hold(path, handle)
         self._trim(keep=path)
         return path
 
@@ -204,19 +292,28 @@ class CheckedCache:
         with contextlib.suppress(OSError):
             part.unlink(missing_ok=True)
 
-    def _write(self, name: str, write: Callable[[Path], object]) -> Path | None:
-        """`write` a file beside `name`, then rename it to `name`: readers (other commands,
-        maybe reading the old one) see the whole file or none. None when it failed."""
-        part = self.directory / f".{name}.{uuid.uuid4().hex}.part"
+    def _write(self, name: str, data: bytes) -> Path | None:
+        """Write `data` as the file `name`, whole: readers (other commands, maybe reading the
+        old one) see the whole file or none. None when it failed."""
+        if not private_folder(self.directory, create=True):
+            return None
         try:
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            write(part)
-            os.replace(part, self.directory / name)
-        except (OSError, duckdb.Error):
-            with contextlib.suppress(OSError):
-                part.unlink(missing_ok=True)
+            write_whole(self.directory / name, data)
+        except OSError as exc:
+            note(f"the cache could not keep a file in {self.directory} ({exc})")
             return None
         return self.directory / name
+
+    def _drop(self, path: Path, what: str) -> None:
+        """Remove a file of the cache that changed since nrr wrote it (and an entry's notes
+        with its rows), saying so once."""
+        note(f"{what} in the cache ({path.name}) changed since nrr wrote it; removed")
+        held = _HELD.pop(path, None)
+        if held is not None:
+            held.close()
+        for found in (path, _notes_of(path)) if path.suffix == ".parquet" else (path,):
+            with contextlib.suppress(OSError):
+                found.unlink(missing_ok=True)
 
     def _trim(self, keep: Path) -> None:
         try:
@@ -225,16 +322,19 @@ class CheckedCache:
             return
         now = time.time()
         notes = {p for p in found if p.name.endswith(_NOTES)}
-        for path, stat in found.items():
+        for path, found_stat in found.items():
             orphan = path in notes and _rows_of(path) not in found
-            if (path.suffix == ".part" or orphan) and now - stat.st_mtime > _STALE_SECONDS:
+            if (path.suffix == ".part" or orphan) and now - found_stat.st_mtime > _STALE_SECONDS:
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
+            elif stat.S_IMODE(found_stat.st_mode) & 0o077:  # kept by an nrr before 0600 files
+                with contextlib.suppress(OSError):
+                    path.chmod(PRIVATE_FILE)
         # An entry's rows and notes go together, counted as one, as recently used as its rows.
         units = sorted(
             (
-                (stat.st_mtime, stat.st_size + _size_of(found.get(_notes_of(path))), path)
-                for path, stat in found.items()
+                (st.st_mtime, st.st_size + _size_of(found.get(_notes_of(path))), path)
+                for path, st in found.items()
                 if path.suffix == ".parquet" or (path.suffix == ".json" and path not in notes)
             ),
             reverse=True,
@@ -265,13 +365,13 @@ def _size_of(stat: os.stat_result | None) -> int:
 _HELD: dict[Path, IO[bytes]] = {}
 
 
-def _hold(path: Path) -> None:
-    if path in _HELD:
-        return
-    handle = path.open("rb")
-    if fcntl is not None:
-        fcntl.flock(handle, fcntl.LOCK_SH)
+def _hold(path: Path, handle: IO[bytes]) -> None:
+    """Hold `path` by `handle`, open on it with a shared lock: the file now at `path`, which
+    may have replaced one held before."""
+    before = _HELD.get(path)
     _HELD[path] = handle
+    if before is not None and before is not handle:
+        before.close()
 
 
 def _remove_unless_held(path: Path) -> bool:

@@ -57,7 +57,8 @@ class Unnumbered:
     numbers them from the stored table's `rowid`: the first row is `first_row`. `careful()`
     opens the file the usual way (stored and numbered), to name what is wrong with a row.
     `cache`, when given, keeps checked copies of `file`, whose bytes had `digest` when it
-    had `stamp` (`cache.py`)."""
+    had `stamp` (`cache.py`), with `layout`, when it was found in those bytes rather than
+    remembered: both are kept only once the bytes are seen unchanged after every read."""
 
     first_row: int
     careful: Callable[[], RawSource]
@@ -65,6 +66,7 @@ class Unnumbered:
     file: Path | None = None
     digest: str = ""
     stamp: tuple[int, int] = (0, 0)
+    layout: Layout | None = None
 
     def unchanged(self) -> bool:
         """Whether the file still has the size and time it had when its digest was taken."""
@@ -114,12 +116,14 @@ def open_file(
     kept = cache if direct and cache is not None and cache.worth(path) else None
     stamp = kept.stamp(path) if kept is not None else (0, 0)
     digest = kept.digest(path) if kept is not None else ""
+    if kept is not None:  # every read the cache keeps comes after the digest (`adopt`)
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
     # The layout is a function of the bytes: a file seen before skips the pass over them.
     layout = kept.layout(digest) if kept is not None else None
+    found = None
     if layout is None:
-        layout = quick_layout(path, name, head)
-        if kept is not None and layout is not None and kept.stamp(path) == stamp:
-            kept.remember_layout(digest, layout)
+        layout = found = quick_layout(path, name, head)
     if direct and layout is not None:
         table = _read_csv(con, path, name, layout, max_line_bytes=MAX_ROW_CHARS)
         source = _finish(name, table.mutate(**{ROW: ibis.null("int64")}), first_row=1)
@@ -130,6 +134,7 @@ def open_file(
             file=path,
             digest=digest,
             stamp=stamp,
+            layout=found,
         )
         return RawSource(
             source.name,
