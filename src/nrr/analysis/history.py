@@ -47,8 +47,9 @@ class CustomerMonth:
     """One month of one customer's bridge: the parts of `BridgeMonth` for one customer.
 
     `starting_mrr` is the previous month-end's MRR at that month's rates, `ending_mrr` this
-    month-end's at this month's rates, and `fx` the revaluation of the starting MRR to this
-    month's rates; at most one movement is non-zero.
+    month-end's at this month's rates, its movement valued at the previous month's rates and
+    `fx` the revaluation of this month-end's MRR from the previous month's rates to this
+    month's; at most one movement is non-zero.
     """
 
     month: str

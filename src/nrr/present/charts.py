@@ -125,7 +125,7 @@ def bridge_waterfall(result: WindowResult) -> go.Figure:
         ("Starting MRR", "absolute", f.starting_mrr, f"{f.customers_start:,} customers"),
     ]
     if f.fx != 0:
-        steps.append(("FX revaluation", "relative", f.fx, "rate effect on the starting MRR"))
+        steps.append(("FX revaluation", "relative", f.fx, "rate effect: the ending MRR revalued"))
     steps += [
         ("Expansion", "relative", f.expansion, "customers paying more"),
         ("Contraction", "relative", -f.contraction, "customers paying less"),

@@ -49,7 +49,7 @@ def window_bridge(
         money(f.starting_mrr),
         _customers(f.customers_start) + f" active in {result.start}",
     )
-    table.add_row("+ FX revaluation", money(f.fx), "rate effect on the starting MRR")
+    table.add_row("+ FX revaluation", money(f.fx), "rate effect: the ending MRR revalued")
     table.add_row("+ Expansion", money(f.expansion), "net increase, customers up over the window")
     table.add_row("- Contraction", money(f.contraction), "net decrease, still customers")
     table.add_row(

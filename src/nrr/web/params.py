@@ -116,7 +116,8 @@ ByOrNone = Annotated[
 FxModeParam = Annotated[
     FxMode,
     Query(
-        description="spot: each side at its own month's rates, the rate effect shown as fx; "
+        description="spot: each end at its own month's rates, movements at the start's and "
+        "the revaluation of the end shown as fx; "
         "constant: the window at its start month's rates."
     ),
 ]
