@@ -71,3 +71,41 @@ def test_examples_from_subscription_lines(
     assert _as_percent(overall.grr) == grr
     assert overall.customers_start == 4
     assert overall.customers_retained == 3
+
+
+# The README's quickstart, worked by hand in docs/metrics.md under the constant-currency
+# convention: EUR at 1.08 from 2024-03 and 1.10 from 2024-07.
+QUICKSTART = [
+    sub("acme", "2024-01-15", None, 1200, interval="year", product="Core"),
+    sub("acme", "2024-07-01", None, 300, interval="quarter", product="Analytics"),
+    sub("globex", "2024-03-10", "2024-09-10", 250, currency="EUR", product="Core"),
+    sub("initech", "2024-02-01", None, 500, product="Core"),
+    sub("umbrella", "2024-09-20", None, 80, product="Core"),
+]
+SEGMENTS = [
+    {"customer_id": "acme", "segment": "Enterprise"},
+    {"customer_id": "globex", "segment": "Mid-Market"},
+    {"customer_id": "initech", "segment": "SMB"},
+]
+
+
+@pytest.mark.parametrize("fx_mode", ["spot", "constant"])
+def test_readme_quickstart_by_hand(make_book, fx_mode):
+    book = make_book(
+        QUICKSTART, customers=SEGMENTS, fx=[["2024-03", "EUR", "1.08"], ["2024-07", "EUR", "1.10"]]
+    )
+    result = book.window("2024-12", window=6, by="segment", fx_mode=fx_mode)
+    overall = result.overall
+    # globex's churn is its 250 EUR at June's 1.08, not at December's 1.10 (275, GRR -1.85%
+    # for Mid-Market under the old convention).
+    parts = (overall.starting_mrr, overall.expansion, overall.churn, overall.fx)
+    assert parts == (870, 100, 270, 0)
+    assert overall.ending_mrr == 700 and overall.grr == Decimal(600) / Decimal(870)
+    mid = dict(result.segments)["Mid-Market"]
+    assert (mid.starting_mrr, mid.churn, mid.grr) == (270, 270, 0)
+    months = {r.month: r for r in book.bridge("2024-06", "2024-09")}
+    # July: acme's Analytics (+100, at June's rates); globex's 250 EUR revalued 1.08 -> 1.10.
+    assert (months["2024-07"].expansion, months["2024-07"].fx) == (100, 5)
+    assert months["2024-07"].ending_mrr == 975
+    # September: globex leaves at August's 1.10; umbrella arrives.
+    assert (months["2024-09"].churn, months["2024-09"].new, months["2024-09"].fx) == (275, 80, 0)
