@@ -63,20 +63,24 @@ def refuse_overwriting_inputs(
     folder, or a path under a file). Call it before reading anything. Inputs that are not
     files (None, a table name, a query, a DataFrame) are passed over."""
     pairs = outputs.items() if isinstance(outputs, Mapping) else outputs
-    sources = {label: Path(p) for label, p in inputs.items() if isinstance(p, str | Path)}
+    # Only a file that exists can be overwritten: a table name or a query is no file.
+    sources = [
+        (label, given)
+        for label, given in inputs.items()
+        if isinstance(given, str | Path) and Path(given).exists()
+    ]
     problems: list[Problem] = []
-    seen: list[tuple[str, Path]] = []
+    seen: list[tuple[str, str | Path]] = []
     for label, given in pairs:
         if given is None:
             continue
-        path = Path(given)
-        place = _place_problem(path, label)
+        place = _place_problem(Path(given), label)
         clash = next(
             (
                 (other, source, what)
-                for what, pool in (("input", sources.items()), ("output", seen))
+                for what, pool in (("input", sources), ("output", seen))
                 for other, source in pool
-                if _same_file(path, source)
+                if _same_file(Path(given), Path(source))
             ),
             None,
         )
@@ -87,29 +91,27 @@ def refuse_overwriting_inputs(
             problems.append(
                 Problem(
                     source=label,
-                    message=f"{path} is the same file as the {what} {other} ({source}); "
+                    message=f"{given} is the same file as the {what} {other} ({source}); "
                     "nrr never writes over its inputs or one output over another: "
                     "give another path",
                 )
             )
-        seen.append((label, path))
+        seen.append((label, given))
     if problems:
         # One line per mistake: charts in a folder that is a file all say the same.
         raise InputError(list(dict.fromkeys(problems)))
 
 
-def _same_file(output: Path, source: Path) -> bool:
+def _same_file(a: Path, b: Path) -> bool:
     # samefile sees through symlinks, hard links and case-insensitive file systems; a path
     # that does not exist yet (`new/../data.csv`: nrr makes the missing folder) is compared
     # as the system will resolve it.
-    if not source.exists():
-        return False  # only a file that exists can be overwritten
     try:
-        if os.path.samefile(output, source):
+        if os.path.samefile(a, b):
             return True
     except (OSError, ValueError):
         pass
-    return os.path.normcase(os.path.realpath(output)) == os.path.normcase(os.path.realpath(source))
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
 def _place_problem(target: Path, label: str | None = None) -> Problem | None:
