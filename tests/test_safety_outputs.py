@@ -288,3 +288,42 @@ def test_rejected_rows_file_is_neutralised(data: Path) -> None:
     rows = list(csv.DictReader(io.StringIO((data / "rejected.csv").read_text())))
     assert [(r["source"], r["row"]) for r in rows] == [("'@subs.csv", "3")]
     assert all(not str(v).startswith(("=", "+", "-", "@")) for v in rows[0].values())
+
+
+def test_pngs_are_replaced_only_when_every_chart_is_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kaleido
+    import plotly.graph_objects as go
+
+    from nrr.present import png
+
+    monkeypatch.setattr(png, "find_browser", lambda: "/usr/bin/chromium")
+    figures = {"waterfall": go.Figure(), "trends": go.Figure()}
+    for name in figures:
+        (tmp_path / f"{name}.png").write_bytes(b"previous " + name.encode())
+
+    def misses_the_trends(jobs, **kwargs):  # kaleido returns a chart's error, never raises
+        for job in jobs:
+            if "trends" not in job["path"].name:
+                job["path"].write_bytes(b"\x89PNG new")
+        return [RuntimeError("chart timed out")]
+
+    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", misses_the_trends)
+    with pytest.raises(InputError, match=r"did not draw trends\.png"):
+        png.write_pngs(figures, tmp_path)
+    for name in figures:
+        assert (tmp_path / f"{name}.png").read_bytes() == b"previous " + name.encode()
+    assert _leftovers(tmp_path) == []
+
+    def draws_all(jobs, **kwargs):
+        for job in jobs:
+            job["path"].write_bytes(b"\x89PNG new")
+
+    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", draws_all)
+    assert png.write_pngs(figures, tmp_path) == [
+        tmp_path / "waterfall.png",
+        tmp_path / "trends.png",
+    ]
+    assert {(tmp_path / f"{name}.png").read_bytes() for name in figures} == {b"\x89PNG new"}
+    assert _leftovers(tmp_path) == []
