@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fetch import records, value
+from nrr.outputs import atomic_path, spreadsheet_safe
 from nrr.sources.cache import CheckedCache
 from nrr.sources.files import ROW, RawSource
 
@@ -163,25 +164,27 @@ class Intake:
         return account
 
     def write_rejected(self, path: str | Path) -> Path:
-        """Write every rejected row (source, row, columns, reasons, record as JSON) as CSV."""
+        """Write every rejected row (source, row, columns, reasons, record as JSON) as CSV,
+        atomically and with formula-like text neutralised (`nrr.outputs`)."""
         import pyarrow as pa  # here: only a command with rejected rows writes them
         import pyarrow.csv as pacsv
+
+        def text(values: list[str]) -> pa.Array:
+            return pa.array([spreadsheet_safe(v) for v in values], pa.string())
 
         path = Path(path)
         rows = sorted(self.rejections, key=lambda r: (r.source, r.row))
         table = pa.table(
             {
-                "source": pa.array([r.source for r in rows], pa.string()),
+                "source": text([r.source for r in rows]),
                 "row": pa.array([r.row for r in rows], pa.int64()),
-                "columns": pa.array([";".join(r.columns) for r in rows], pa.string()),
-                "reasons": pa.array([" | ".join(r.reasons) for r in rows], pa.string()),
-                "record": pa.array(
-                    [json.dumps(r.record, ensure_ascii=False) for r in rows], pa.string()
-                ),
+                "columns": text([";".join(r.columns) for r in rows]),
+                "reasons": text([" | ".join(r.reasons) for r in rows]),
+                "record": text([json.dumps(r.record, ensure_ascii=False) for r in rows]),
             }
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pacsv.write_csv(table, path)
+        with atomic_path(path) as temp:
+            pacsv.write_csv(table, temp)
         return path
 
 

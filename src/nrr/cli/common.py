@@ -13,12 +13,13 @@ import sys
 import threading
 import traceback
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import typer
 from rich.console import Console
@@ -32,6 +33,7 @@ from nrr.errors import InputError, NRRError
 from nrr.health.inputs import HEALTH_INPUTS
 from nrr.loading import load
 from nrr.months import month_label, parse_month
+from nrr.outputs import refuse_overwriting_inputs
 from nrr.results import in_arr
 from nrr.sources.mapping import parse_mapping
 
@@ -238,17 +240,39 @@ def progress_bar(label: str, poll: Callable[[], float]) -> Iterator[None]:
 _ROLES = ("subscriptions", "customers", "fx_rates", *HEALTH_INPUTS)
 
 
-def load_book(options: InputOptions, *, signals: bool = False) -> Book:
+def load_book(
+    options: InputOptions,
+    *,
+    signals: bool = False,
+    outputs: Sequence[tuple[str, Path | None]] = (),
+) -> Book:
     """Read the book the options describe. With `signals`, the health inputs are read and
-    checked now, so their problems and quarantined rows are reported with the others."""
+    checked now, so their problems and quarantined rows are reported with the others.
+
+    `outputs` are the files the command will write, by option (`[("--out", path)]`): before
+    anything is read, each, and the rejected rows' file, is checked not to be an input."""
     config = read_config(options.config) if options.use_config else Config()
     origin = config.origin()
     if origin is not None:
         # Always said, so that a file nobody meant to use cannot change the numbers unseen.
         sys.stderr.write(f"note: {origin}\n")
     spec = {role: config.input(role) for role in _ROLES}
-    subscriptions = options.subscriptions or spec["subscriptions"].source
+    sources = {role: getattr(options, role) or spec[role].source for role in _ROLES}
+    subscriptions = sources["subscriptions"]
     db = options.db
+    on_invalid = options.on_invalid or config.get("on_invalid", "fail")
+    rejected = options.rejected or Path(config.get("rejected", "nrr-rejected.csv"))
+    written = [("--rejected", rejected)] if on_invalid == "quarantine" else []
+    refuse_overwriting_inputs(
+        [*written, *outputs],
+        {
+            **{"--" + role.replace("_", "-"): source for role, source in sources.items()},
+            "--db": db,
+            "--url": _url_file(options.url or config.get("url")),
+            "--engine": _url_file(options.engine or config.get("engine")),
+            "--config" if options.config else "settings file": config.path,
+        },
+    )
     if subscriptions is None and db is None:
         raise InputError(
             "no input: give --subscriptions FILE (CSV or Parquet), or --db FILE, "
@@ -262,11 +286,10 @@ def load_book(options: InputOptions, *, signals: bool = False) -> Book:
             options.reactivation_window, config.get("reactivation_window"), None
         ),
     )
-    on_invalid = options.on_invalid or config.get("on_invalid", "fail")
     book = load(
         subscriptions,
-        customers=options.customers or spec["customers"].source,
-        fx_rates=options.fx_rates or spec["fx_rates"].source,
+        customers=sources["customers"],
+        fx_rates=sources["fx_rates"],
         currency=options.currency or config.get("currency", "USD"),
         db=db,
         url=options.url or config.get("url"),
@@ -279,7 +302,7 @@ def load_book(options: InputOptions, *, signals: bool = False) -> Book:
         benchmarks=config.benchmarks,
         health=config.health,
         cache=None if _first(options.cache, config.get("cache"), True) else False,
-        **{kind: getattr(options, kind) or spec[kind].source for kind in HEALTH_INPUTS},
+        **{kind: sources[kind] for kind in HEALTH_INPUTS},
     )
     if signals:
         book.signals()
@@ -289,11 +312,19 @@ def load_book(options: InputOptions, *, signals: bool = False) -> Book:
         for account in book.intake.accounts.values():
             sys.stderr.write(f"note: {account.line()}\n")
     if book.intake.quarantine:
-        target = options.rejected or Path(config.get("rejected", "nrr-rejected.csv"))
-        written = book.intake.write_rejected(target)
+        path = book.intake.write_rejected(rejected)
         count = len(book.intake.rejections)
-        sys.stderr.write(f"note: {count:,} rejected rows written to {written}\n")
+        sys.stderr.write(f"note: {count:,} rejected rows written to {path}\n")
     return book
+
+
+def _url_file(url: str | None) -> Path | None:
+    """The file a `duckdb://` URL opens (read as Ibis does), else None."""
+    if url is None or not url.lower().startswith("duckdb:"):
+        return None
+    parsed = urlparse(url)
+    parts = [part for part in (parsed.netloc, parsed.path[bool(parsed.netloc) :]) if part]
+    return Path(*parts) if parts else None
 
 
 def _first(*values: object) -> Any:

@@ -18,6 +18,7 @@ from nrr.cli.common import (
     default_end,
     stderr,
 )
+from nrr.outputs import write_text
 
 __all__ = ["report"]
 
@@ -63,14 +64,14 @@ def report(
     ),
 ) -> None:
     """A self-contained HTML report for a board deck: KPIs, bridge, trends, cohorts, slices."""
-    from nrr.present.png import find_browser, write_pngs
+    from nrr.present.png import find_browser, png_outputs, write_pngs
     from nrr.present.report import render_report
     from nrr.present.views import build_views, chart_figures
 
     check_months(("--end", end))
     if png is not None:
         find_browser()  # fail before the work when there is no browser to draw with
-    book = load(signals=True)
+    book = load(signals=True, outputs=[("--out", out), *png_outputs(png)])
     chosen = default_end(book, end)
     with _status("Computing the report") as step:
         views = build_views(
@@ -78,9 +79,7 @@ def report(
         )
         step("rendering")
         page = render_report(views, title=title)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
-        written = [out]
+        written = [write_text(out, page)]
         if png is not None:
             step("drawing PNGs")
             written += write_pngs(chart_figures(views), png)

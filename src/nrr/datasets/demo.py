@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nrr.outputs import atomic_path, write_text
+
 __all__ = ["DemoData", "generate_demo", "write_demo"]
 
 FIRST_MONTH = date(2022, 1, 1)
@@ -349,10 +351,7 @@ days_since_touch = {bad = 30, good = 7}
 
 def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
     """Write the demo as CSV, Parquet and one DuckDB file; return the paths by name."""
-    import duckdb
-
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     tables = {
         "subscriptions": data.subscriptions,
         "customers": data.customers,
@@ -363,19 +362,38 @@ def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
         if getattr(data, name) is not None:
             tables[name] = getattr(data, name)
     paths: dict[str, Path] = {}
+    # Each file is written beside its place and renamed onto it (nrr.outputs), so an
+    # interrupted run leaves the previous demo files whole.
     for name, frame in tables.items():
         paths[f"{name}.csv"] = folder / f"{name}.csv"
         # Flags as true/false in CSV, the documented spelling (pandas would write True/False).
         flags = {c: frame[c].map({True: "true", False: "false"}) for c in frame.select_dtypes(bool)}
-        frame.assign(**flags).to_csv(paths[f"{name}.csv"], index=False)
+        with atomic_path(paths[f"{name}.csv"]) as temp:
+            frame.assign(**flags).to_csv(temp, index=False)
         paths[f"{name}.parquet"] = folder / f"{name}.parquet"
-        frame.to_parquet(paths[f"{name}.parquet"], index=False)
+        with atomic_path(paths[f"{name}.parquet"]) as temp:
+            frame.to_parquet(temp, index=False)
     if data.usage is not None:
-        paths["nrr.toml"] = folder / "nrr.toml"
-        paths["nrr.toml"].write_text(DEMO_SETTINGS, encoding="utf-8")
+        paths["nrr.toml"] = write_text(folder / "nrr.toml", DEMO_SETTINGS)
     paths["demo.duckdb"] = folder / "demo.duckdb"
-    paths["demo.duckdb"].unlink(missing_ok=True)
-    with duckdb.connect(str(paths["demo.duckdb"])) as con:
+    # DuckDB makes its file itself (an empty one is not a database to it).
+    with atomic_path(paths["demo.duckdb"], create=False) as temp:
+        try:
+            _write_duckdb(temp, tables, paths, signals)
+        finally:
+            temp.with_name(temp.name + ".wal").unlink(missing_ok=True)
+    return paths
+
+
+def _write_duckdb(
+    file: Path,
+    tables: dict[str, pd.DataFrame],
+    paths: dict[str, Path],
+    signals: tuple[str, ...],
+) -> None:
+    import duckdb
+
+    with duckdb.connect(str(file)) as con:
         for name, frame in tables.items():
             if name in signals:
                 # From the Parquet just written: DuckDB reads it many times faster than it
@@ -386,4 +404,3 @@ def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
             con.register("frame", frame)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
             con.unregister("frame")
-    return paths

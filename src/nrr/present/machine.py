@@ -7,6 +7,7 @@ import io
 import json
 from decimal import Decimal
 
+from nrr.outputs import spreadsheet_safe
 from nrr.present.rounding import cents, ratio
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
 
@@ -104,12 +105,15 @@ def bridge_json(rows: list[BridgeMonth]) -> str:
 
 
 def records_csv(header: list[str], records: list[dict[str, object]]) -> str:
-    """Records as CSV with `header`; a missing or None value is an empty cell."""
+    """Records as CSV with `header`; a missing or None value is an empty cell. Text a
+    spreadsheet would run as a formula is neutralised (`nrr.outputs.spreadsheet_safe`)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([spreadsheet_safe(name) for name in header])
     for record in records:
-        writer.writerow({k: "" if record.get(k) is None else record.get(k) for k in header})
+        writer.writerow(
+            ["" if record.get(k) is None else spreadsheet_safe(record.get(k)) for k in header]
+        )
     return out.getvalue()
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 
 import plotly.graph_objects as go
 
 from nrr.errors import InputError, Problem
+from nrr.outputs import atomic_path
 
-__all__ = ["find_browser", "write_pngs"]
+__all__ = ["find_browser", "png_outputs", "write_pngs"]
 
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 PNG_WIDTH = 1100
@@ -50,51 +52,74 @@ def find_browser() -> str:
     )
 
 
+def png_path(folder: str | Path, name: str) -> Path:
+    return Path(folder) / f"{name}.png"
+
+
+def png_outputs(folder: str | Path | None) -> list[tuple[str, Path]]:
+    """The files `write_pngs` writes into `folder` for the report's charts, each with the
+    option that names it (for `nrr.outputs.refuse_overwriting_inputs`); none without one."""
+    from nrr.present.views import CHARTS
+
+    return [] if folder is None else [("--png", png_path(folder, name)) for name in CHARTS]
+
+
 def write_pngs(figures: Mapping[str, go.Figure], folder: str | Path) -> list[Path]:
     """Write each figure as `folder/NAME.png`, all in one browser session; return the paths
-    in the figures' order."""
-    import kaleido
-
-    browser = find_browser()
-    # choreographer reads BROWSER_PATH when it looks for a browser; never let it look further.
-    os.environ.setdefault("BROWSER_PATH", browser)
-    target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
-    jobs = []
-    paths = []
-    for name, fig in figures.items():
-        path = target / f"{name}.png"
-        jobs.append(
-            {
-                "fig": fig,
-                "path": path,
-                "opts": {
-                    "format": "png",
-                    "width": PNG_WIDTH,
-                    "height": int(fig.layout.height or 420),
-                    "scale": PNG_SCALE,
-                },
-            }
-        )
-        paths.append(path)
-    # mathjax=False: kaleido would otherwise load MathJax from a CDN; plotly.js comes from
-    # the installed plotly package.
-    options = {"path": browser, "mathjax": False}
-    # kaleido returns a chart's error instead of raising it, and on a busy machine a chart
-    # can miss its time limit: those are drawn once more, and still missing is an error.
-    kaleido.write_fig_from_object_sync(jobs, kopts=options)
-    missing = [job for job in jobs if not job["path"].is_file()]
-    if missing:
-        errors = kaleido.write_fig_from_object_sync(missing, kopts=options) or ()
-        still = [job["path"].name for job in missing if not job["path"].is_file()]
-        if still:
-            why = next((str(e).strip().splitlines()[0] for e in errors if str(e).strip()), "")
+    in the figures' order. The files are replaced only once every chart is drawn
+    (`nrr.outputs.atomic_path`): a failure leaves the previous PNGs as they were."""
+    paths = [png_path(folder, name) for name in figures]
+    with ExitStack() as stack:
+        final = {stack.enter_context(atomic_path(path)): path for path in paths}
+        missing, why = _draw(dict(zip(final, figures.values(), strict=True)))
+        if missing:
             raise InputError(
                 Problem(
                     source="--png",
-                    message=f"Chromium did not draw {', '.join(still)} (twice)"
+                    message=f"Chromium did not draw {', '.join(final[t].name for t in missing)}"
+                    + " (twice)"
                     + (f": {why}" if why else "")
                     + "; try again on a less busy machine",
                 )
             )
     return paths
+
+
+def _draw(figures: Mapping[Path, go.Figure]) -> tuple[list[Path], str]:
+    """Draw each figure into its path; return the paths still not drawn after a second try,
+    and the first error kaleido gave."""
+    import kaleido
+
+    browser = find_browser()
+    # choreographer reads BROWSER_PATH when it looks for a browser; never let it look further.
+    os.environ.setdefault("BROWSER_PATH", browser)
+    jobs = [
+        {
+            "fig": fig,
+            "path": path,
+            "opts": {
+                "format": "png",
+                "width": PNG_WIDTH,
+                "height": int(fig.layout.height or 420),
+                "scale": PNG_SCALE,
+            },
+        }
+        for path, fig in figures.items()
+    ]
+    # mathjax=False: kaleido would otherwise load MathJax from a CDN; plotly.js comes from
+    # the installed plotly package.
+    options = {"path": browser, "mathjax": False}
+    # kaleido returns a chart's error instead of raising it, and on a busy machine a chart
+    # can miss its time limit: those are drawn once more, and still missing is an error.
+    # A chart not drawn is an empty file (the temporary file, or the name kaleido claims).
+    kaleido.write_fig_from_object_sync(jobs, kopts=options)
+    missing = [job for job in jobs if not _drawn(job["path"])]
+    if not missing:
+        return [], ""
+    errors = kaleido.write_fig_from_object_sync(missing, kopts=options) or ()
+    why = next((str(e).strip().splitlines()[0] for e in errors if str(e).strip()), "")
+    return [job["path"] for job in missing if not _drawn(job["path"])], why
+
+
+def _drawn(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size > 0
