@@ -59,6 +59,9 @@ __all__ = ["CheckedCache", "Kept", "default_cache"]
 # 2: rows in file order without their numbers (`CheckedCache.rows`).
 # 3: the checking query's own output (with its flag column), notes beside it in JSON.
 _FORMAT = 3
+# Raised whenever `quick_layout` clears less than before, so that no layout an older nrr
+# cleared is reused (2: a line too long for the engine goes to the careful scan).
+_LAYOUT = ".layout2.json"
 _DEFAULT_LIMIT = 2 * 1024**3
 # About 150,000 lines: below this, reading the text is about as quick as finding its entry.
 _SMALLEST = 8 * 1024**2
@@ -109,7 +112,7 @@ class CheckedCache:
     def layout(self, digest: str) -> Layout | None:
         """The layout found before in a file with these bytes (`csv_layout.quick_layout`, a
         function of the bytes alone), or None."""
-        path = self.directory / f"{digest}.layout.json"
+        path = self.directory / f"{digest}{_LAYOUT}"
         try:
             os.utime(path)
             found = json.loads(path.read_text())
@@ -121,7 +124,7 @@ class CheckedCache:
     def remember_layout(self, digest: str, layout: Layout) -> None:
         """Keep the layout of the file with these bytes, for `layout`."""
         data = json.dumps(dataclasses.asdict(layout)).encode()
-        self._write(f"{digest}.layout.json", lambda part: part.write_bytes(data))
+        self._write(f"{digest}{_LAYOUT}", lambda part: part.write_bytes(data))
 
     def key(self, con: ibis.BaseBackend, digest: str, sql: str, *parts: object) -> str:
         """The entry for the query `sql` over the file whose bytes have `digest`, under
