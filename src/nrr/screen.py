@@ -425,7 +425,7 @@ def _describe(
         for check in checks:
             if not record[check.flag]:
                 continue
-            message = check.describe(values.get(check.column))
+            message = check.describe(_clip(values.get(check.column)))
             if "{first}" in message:
                 message = message.replace("{first}", str(record.get("first_row")))
             blamed.append(origin.get(check.column, check.column))
@@ -440,6 +440,17 @@ def _describe(
             )
         )
     return result
+
+
+_CLIP = 80
+
+
+def _clip(value: str | None) -> str | None:
+    """A value short enough to quote in a message: a row may hold a megabyte in one cell,
+    and each message quoting it whole would print it again."""
+    if value is None or len(value) <= _CLIP:
+        return value
+    return f"{value[: _CLIP - 20]}... ({len(value):,} characters)"
 
 
 def _original(values: dict[str, str | None], origin: dict[str, str]) -> dict[str, str | None]:

@@ -16,10 +16,18 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from nrr.adapters.common import DAYS_PER_MONTH, NUMBER, blank, column_of, date_of, require, show
+from nrr.adapters.common import (
+    MONTH_DAYS,
+    NUMBER,
+    blank,
+    column_of,
+    date_of,
+    decimal_of,
+    require,
+    show,
+)
 from nrr.adapters.common import text as _text
 from nrr.errors import InputError, Problem
-from nrr.parsing import parse_number
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, Rejection, reject, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -62,7 +70,7 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
     customer = _text(raw, need["customer"])
     start_text, end_text = _text(raw, need["period_start"]), _text(raw, need["period_end"])
     start, end = date_of(start_text), date_of(end_text)
-    amount = parse_number(_text(raw, need["amount"]))
+    amount = decimal_of(_text(raw, need["amount"]), digits=12, decimals=6, negative=True)
     type_text = _text(raw, col["type"]).lower()
     kind = ibis.cases(
         (blank(type_text), ibis.literal("recurring")),
@@ -78,9 +86,11 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
     currency_text = _text(raw, col["currency"]).upper()
     currency = ibis.ifelse(blank(currency_text), base, currency_text)
     quantity_text = _text(raw, col["quantity"])
-    quantity = ibis.ifelse(blank(quantity_text), 1, parse_number(quantity_text)).cast(NUMBER)
+    quantity = ibis.ifelse(
+        blank(quantity_text), 1, decimal_of(quantity_text, digits=12, decimals=6)
+    ).cast(NUMBER)
     recurring = kind == "recurring"
-    months = _period_months(start, end)
+    scale, months = _period_months(start, end)
 
     flags = {
         "bad_customer": blank(customer),
@@ -91,7 +101,7 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
         "bad_type": kind.isnull(),
         "bad_document": sign.isnull(),
         "bad_currency": ~currency.re_search(r"^[A-Z]{3}$"),
-        "bad_quantity": quantity.isnull() | (quantity < 0),
+        "bad_quantity": quantity.isnull(),
     }
     checks = (
         Check("bad_customer", need["customer"], lambda v: "customer id is empty"),
@@ -105,7 +115,14 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
                 "covers [period_start, period_end)"
             ),
         ),
-        Check("bad_amount", need["amount"], lambda v: f"amount {show(v)} is not a number"),
+        Check(
+            "bad_amount",
+            need["amount"],
+            lambda v: (
+                f"amount {show(v)} is not a number written with digits, an optional leading - "
+                "and at most 6 decimals (1250.50)"
+            ),
+        ),
         Check(
             "bad_type",
             col["type"] or "line_type",
@@ -124,7 +141,7 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
         Check(
             "bad_quantity",
             col["quantity"] or "quantity",
-            lambda v: f"quantity {show(v)} is not a number >= 0",
+            lambda v: f"quantity {show(v)} is not a number >= 0 with at most 6 decimals",
         ),
     )
     ok = ~ibis.or_(*flags.values())
@@ -139,10 +156,13 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
         period_end=end,
         kind=kind,
         signed=signed,
+        scale=scale,
         months=months,
         quantity=quantity,
         **{
-            MRR_HINT: ibis.ifelse(ok & recurring, signed / months, ibis.null(NUMBER)).cast(NUMBER),
+            MRR_HINT: ibis.ifelse(ok & recurring, signed * scale / months, ibis.null(NUMBER)).cast(
+                NUMBER
+            ),
             CURRENCY_HINT: currency,
         },
         **flags,
@@ -159,6 +179,7 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
     lines = typed.filter(typed.kind == "recurring")
     net = lines.group_by(*_KEY).agg(
         amount=lines.signed.sum().cast(NUMBER),
+        scale=lines.scale.first(),
         months=lines.months.first(),
         quantity=lines.quantity.max(),
         **{ROW: lines[ROW].min()},
@@ -175,7 +196,9 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
         product=net.product,
         start_date=net.period_start.cast("string"),
         end_date=net.period_end.cast("string"),
-        amount=net.amount.cast("string"),
+        # The amount over the period's months, or x 487 over its days x 16: one exact
+        # division in `validate` (common.MONTH_DAYS).
+        amount=(net.amount * net.scale).cast(NUMBER).cast("string"),
         interval=net.months.cast("string"),
         quantity=net.quantity.cast("string"),
         currency=net.currency,
@@ -183,14 +206,19 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
     return RawSource(name=raw.name, table=canonical, columns=tuple(canonical.columns))
 
 
-def _period_months(start: ir.DateValue, end: ir.DateValue) -> ir.NumericValue:
-    """Whole calendar months when the period is aligned to its start day, else days/30.4375."""
+def _period_months(
+    start: ir.DateValue, end: ir.DateValue
+) -> tuple[ir.IntegerValue, ir.NumericValue]:
+    """Whole calendar months when the period is aligned to its start day, else days/30.4375,
+    as (a factor for the amount, the interval): (1, months), or (487, days x 16), so that the
+    amount's MRR is one exact division (a day is 16/487 of a month)."""
     whole = (end.year() * 12 + end.month()) - (start.year() * 12 + start.month())
     last_of_end_month = (end.truncate("M") + ibis.interval(months=1) - ibis.interval(days=1)).day()
     aligned = (whole >= 1) & (end.day() == ibis.least(start.day(), last_of_end_month))
     days = end.delta(start, unit="day")
-    by_days = days.cast(NUMBER) / ibis.literal(DAYS_PER_MONTH).cast(NUMBER)
-    return ibis.ifelse(aligned, whole.cast(NUMBER), by_days).cast(NUMBER)
+    per_day, day = MONTH_DAYS
+    scale = ibis.ifelse(aligned, 1, per_day).cast("int64")
+    return scale, ibis.ifelse(aligned, whole, days * day).cast(NUMBER)
 
 
 def _negative_nets(net: ir.Table, lines: ir.Table, raw: RawSource, intake: Intake) -> None:

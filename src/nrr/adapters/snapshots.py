@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import ibis
 
-from nrr.adapters.common import blank, column_of, require, show
+from nrr.adapters.common import blank, column_of, decimal_of, require, show
 from nrr.adapters.common import text as _text
-from nrr.parsing import parse_number
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -45,7 +44,8 @@ def snapshot_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: 
     full_date_ok = ibis.ifelse(
         month_text.length() == 10, month_text.try_cast("date").notnull(), True
     )
-    mrr = parse_number(_text(raw, need["mrr"]))
+    # MRR to 8 decimals, the precision of every line's MRR (validate.LOCAL_MRR).
+    mrr = decimal_of(_text(raw, need["mrr"]), digits=12, decimals=8)
     currency_text = _text(raw, currency_col).upper()
     currency = ibis.ifelse(blank(currency_text), base, currency_text)
     product = _text(raw, product_col)
@@ -66,7 +66,7 @@ def snapshot_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: 
         copies=parsed[ROW].count().over(group_by=key),
         bad_customer=blank(parsed.customer_id),
         bad_month=parsed.first_day.isnull() | ~parsed.month_ok,
-        bad_mrr=parsed.mrr.isnull() | (parsed.mrr < 0),
+        bad_mrr=parsed.mrr.isnull(),
         bad_currency=~parsed.currency.re_search(r"^[A-Z]{3}$"),
     )
     repeated = (parsed.copies > 1) if intake.quarantine else (parsed.first_row < parsed[ROW])
@@ -78,7 +78,14 @@ def snapshot_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: 
             need["month"],
             lambda v: f"month {show(v)} is not a month; write it as YYYY-MM",
         ),
-        Check("bad_mrr", need["mrr"], lambda v: f"mrr {show(v)} is not a number >= 0"),
+        Check(
+            "bad_mrr",
+            need["mrr"],
+            lambda v: (
+                f"mrr {show(v)} is not a number >= 0 written with digits and at most 8 "
+                "decimals (250.50)"
+            ),
+        ),
         Check(
             "bad_currency",
             currency_col or "currency",

@@ -26,19 +26,21 @@ import ibis
 import ibis.expr.types as ir
 
 from nrr.adapters.common import (
-    DAYS_PER_MONTH,
+    MONTH_DAYS,
     NUMBER,
     add_days,
     blank,
     column_of,
     date_of,
+    decimal_of,
+    flag_of,
     header_key,
     require,
     show,
+    whole_of,
 )
 from nrr.adapters.common import text as _text
 from nrr.conventions import Conventions
-from nrr.parsing import parse_number
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -62,6 +64,15 @@ _ZERO_DECIMAL = (
     *("PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"),
 )
 _THREE_DECIMAL = ("BHD", "JOD", "KWD", "OMR", "TND")
+# Stripe refuses a billing interval longer than three years: the most of each unit.
+_LONGEST = {"day": 1095, "week": 156, "month": 36, "year": 3}
+_TAX_BEHAVIORS = ("inclusive", "exclusive", "unspecified", "")
+# Prices have at most 12 integer digits and quantities 9, so that the line's amount (price x
+# quantity x 100 x 487, at most 10 decimals) stays inside decimal(38, 10) exactly.
+_DIGITS = 12
+_QUANTITY_DIGITS = 9
+_PRICE = "decimal(38, 6)"
+_RATE = "decimal(38, 4)"
 _META_PREFIX = "metadata_"
 _META_SUFFIX = "_metadata"
 
@@ -125,58 +136,113 @@ def stripe_lines(
     currency = _text(raw, col["currency"]).upper()
     minor = price_minor is not None and price_major is None
     price_text = _text(raw, price_minor if minor else price_major)
-    unit = parse_number(price_text)
-    scale = ibis.cases(
-        (currency.isin(_ZERO_DECIMAL), ibis.literal(1)),
-        (currency.isin(_THREE_DECIMAL), ibis.literal(1000)),
-        else_=ibis.literal(100),
-    )
-    divisor = scale if minor else ibis.literal(1)
+
+    def money(value: ir.StringValue) -> ir.DecimalValue:
+        # Stripe's minor units are whole (`unit_amount`, `amount_off`); a major-unit column
+        # has at most 6 decimals, which keeps every product below exact (see `_exact`).
+        if minor:
+            return whole_of(value, digits=_DIGITS).cast(_PRICE)
+        return decimal_of(value, digits=_DIGITS, decimals=6).cast(_PRICE)
+
+    unit = money(price_text)
     quantity_text = _text(raw, col["quantity"])
-    quantity = ibis.ifelse(blank(quantity_text), 1, parse_number(quantity_text)).cast(NUMBER)
-    interval_text = _text(raw, col["interval"]).lower()
-    interval_unit = ibis.cases(
-        (blank(interval_text) | (interval_text == "month"), ibis.literal("1").cast(NUMBER)),
-        (interval_text == "year", ibis.literal("12").cast(NUMBER)),
-        (
-            interval_text == "week",
-            ibis.literal(7).cast(NUMBER) / ibis.literal(DAYS_PER_MONTH).cast(NUMBER),
-        ),
-        (
-            interval_text == "day",
-            ibis.literal(1).cast(NUMBER) / ibis.literal(DAYS_PER_MONTH).cast(NUMBER),
-        ),
-        else_=ibis.null(NUMBER),
+    quantity = ibis.ifelse(
+        blank(quantity_text), 1, whole_of(quantity_text, digits=_QUANTITY_DIGITS)
     )
+    interval_text = _text(raw, col["interval"]).lower()
+    if col["interval"] is None:
+        interval_text = ibis.literal("month")
     count_text = _text(raw, col["interval_count"])
-    count = ibis.ifelse(blank(count_text), 1, count_text.try_cast("int64"))
+    count = (
+        ibis.literal(1, "int64")
+        if col["interval_count"] is None
+        else whole_of(count_text, digits=4)
+    )
+    longest = ibis.cases(
+        *((interval_text == name, ibis.literal(most)) for name, most in _LONGEST.items()),
+        else_=ibis.null("int64"),
+    )
     percent_text = _text(raw, col["percent_off"])
-    percent = ibis.ifelse(blank(percent_text), 0, parse_number(percent_text)).cast(NUMBER)
+    percent = ibis.ifelse(
+        blank(percent_text), 0, decimal_of(percent_text, digits=3, decimals=4)
+    ).cast(_RATE)
     off_text = _text(raw, col["amount_off"])
-    amount_off = ibis.ifelse(blank(off_text), 0, parse_number(off_text)).cast(NUMBER)
+    amount_off = ibis.ifelse(blank(off_text), 0, money(off_text)).cast(_PRICE)
     tax_text = _text(raw, col["tax_percent"])
-    tax = ibis.ifelse(blank(tax_text), 0, parse_number(tax_text)).cast(NUMBER)
-    inclusive = _text(raw, col["tax_behavior"]).lower() == "inclusive"
-    flag_text = _text(raw, col["cancel_at_period_end"]).lower()
+    tax = ibis.ifelse(blank(tax_text), 0, decimal_of(tax_text, digits=2, decimals=4)).cast(_RATE)
+    behavior = _text(raw, col["tax_behavior"]).lower()
+    cancel_flag = flag_of(_text(raw, col["cancel_at_period_end"]))
+
+    # Each value is parsed once, in its own projection: the checks and the money below refer
+    # to the parsed columns instead of repeating the parsing in every expression (which
+    # made the query text grow past a megabyte).
+    step = t.select(
+        t[ROW],
+        customer=customer,
+        status=status,
+        start=start,
+        currency=currency,
+        unit=unit,
+        quantity=quantity,
+        interval_text=interval_text,
+        count=count,
+        longest=longest,
+        percent=percent,
+        amount_off=amount_off,
+        tax=tax,
+        behavior=behavior,
+        cancel_flag=cancel_flag,
+        product=_text(raw, col["product"]),
+        **{f"date_{name}": value for name, value in dates.items()},
+        **{f"given_{name}": ~blank(_text(raw, col[name])) for name in dates},
+    )
+    t = step
+    customer, status, start, currency = (
+        step["customer"],
+        step["status"],
+        step["start"],
+        step["currency"],
+    )
+    unit, quantity, interval_text = step["unit"], step["quantity"], step["interval_text"]
+    count, longest, percent, amount_off = (
+        step["count"],
+        step["longest"],
+        step["percent"],
+        step["amount_off"],
+    )
+    tax, behavior, cancel_flag = step["tax"], step["behavior"], step["cancel_flag"]
+    inclusive = behavior == "inclusive"
+    divisor = (
+        ibis.cases(
+            (currency.isin(_ZERO_DECIMAL), ibis.literal(1)),
+            (currency.isin(_THREE_DECIMAL), ibis.literal(1000)),
+            else_=ibis.literal(100),
+        )
+        if minor
+        else ibis.literal(1)
+    )
+    dates = {name: step[f"date_{name}"] for name in dates}
 
     def bad_date(name: str) -> ir.BooleanValue:
-        return ~blank(_text(raw, col[name])) & dates[name].isnull()
+        return step[f"given_{name}"] & dates[name].isnull()
 
     flags = {
         "bad_customer": blank(customer),
         "bad_status": ~status.isin(STATUSES),
         "bad_start": start.isnull(),
         **{f"bad_{name}": bad_date(name) for name in dates},
-        "bad_price": unit.isnull() | (unit < 0),
-        "bad_quantity": quantity.isnull() | (quantity < 0),
-        "bad_interval": interval_unit.isnull(),
-        "bad_count": count.isnull() | (count < 1),
+        "bad_price": unit.isnull(),
+        "bad_quantity": quantity.isnull(),
+        "bad_interval": longest.isnull(),
+        "bad_count": longest.notnull() & (count.isnull() | (count < 1) | (count > longest)),
         "bad_currency": ~currency.re_search(r"^[A-Z]{3}$"),
-        "bad_percent": percent.isnull() | (percent < 0) | (percent > 100),
-        "bad_amount_off": amount_off.isnull() | (amount_off < 0),
+        "bad_percent": percent.isnull() | (percent > 100),
+        "bad_amount_off": amount_off.isnull(),
         "bad_both_off": (percent > 0) & (amount_off > 0),
-        "bad_tax": tax.isnull() | (tax < 0) | (tax >= 100),
-        "bad_trial": (status == "trialing") & blank(_text(raw, col["trial_end"])),
+        "bad_tax": tax.isnull() | (tax >= 100),
+        "bad_tax_behavior": ~behavior.isin(_TAX_BEHAVIORS),
+        "bad_cancel_flag": cancel_flag.isnull(),
+        "bad_trial": (status == "trialing") & ~step["given_trial_end"],
     }
     checks = (
         Check(
@@ -197,14 +263,18 @@ def stripe_lines(
             "bad_price",
             (price_minor if minor else price_major) or "amount",
             lambda v: (
-                f"price {show(v)} is not a number >= 0"
-                + (" (in the currency's minor unit, e.g. cents)" if minor else "")
+                f"price {show(v)} is not "
+                + (
+                    "a whole number >= 0 in the currency's minor unit (cents), as Stripe writes it"
+                    if minor
+                    else "a number >= 0 written with digits and at most 6 decimals (49.00)"
+                )
             ),
         ),
         Check(
             "bad_quantity",
             col["quantity"] or "quantity",
-            lambda v: f"quantity {show(v)} is not a number >= 0",
+            lambda v: f"quantity {show(v)} is not a whole number >= 0 (seats or units)",
         ),
         Check(
             "bad_interval",
@@ -214,7 +284,10 @@ def stripe_lines(
         Check(
             "bad_count",
             col["interval_count"] or "interval_count",
-            lambda v: f"interval_count {show(v)} is not a whole number >= 1",
+            lambda v: (
+                f"interval_count {show(v)} is not a whole number >= 1 within Stripe's longest "
+                "interval, three years (1095 days, 156 weeks, 36 months or 3 years)"
+            ),
         ),
         Check(
             "bad_currency",
@@ -224,12 +297,21 @@ def stripe_lines(
         Check(
             "bad_percent",
             col["percent_off"] or "percent_off",
-            lambda v: f"percent_off {show(v)} is not a number from 0 to 100",
+            lambda v: (
+                f"percent_off {show(v)} is not a number from 0 to 100 with at most 4 decimals"
+            ),
         ),
         Check(
             "bad_amount_off",
             col["amount_off"] or "amount_off",
-            lambda v: f"amount_off {show(v)} is not a number >= 0",
+            lambda v: (
+                f"amount_off {show(v)} is not "
+                + (
+                    "a whole number >= 0 in the currency's minor unit (cents), as the price"
+                    if minor
+                    else "a number >= 0 with at most 6 decimals, in the price's unit"
+                )
+            ),
         ),
         Check(
             "bad_both_off",
@@ -244,25 +326,48 @@ def stripe_lines(
         Check(
             "bad_tax",
             col["tax_percent"] or "tax_percent",
-            lambda v: f"tax_percent {show(v)} is not a number from 0 to 100",
+            lambda v: (
+                f"tax_percent {show(v)} is not a number from 0 to below 100 with at most 4 decimals"
+            ),
+        ),
+        Check(
+            "bad_tax_behavior",
+            col["tax_behavior"] or "tax_behavior",
+            lambda v: (
+                f"tax_behavior {show(v)} is not inclusive, exclusive or unspecified (empty is "
+                "unspecified: the price is taken as net of tax)"
+            ),
+        ),
+        Check(
+            "bad_cancel_flag",
+            col["cancel_at_period_end"] or "cancel_at_period_end",
+            lambda v: (
+                f"cancel_at_period_end {show(v)} is not true or false (also TRUE/FALSE, 1/0, "
+                "or empty for false)"
+            ),
         ),
     )
 
     ok = ~ibis.or_(*flags.values())
-    full = (ibis.ifelse(ok, unit, 0) * ibis.ifelse(ok, quantity, 0) / divisor).cast(NUMBER)
-    after_percent = full * (100 - percent) / 100
-    discounted = ibis.greatest(
-        ibis.ifelse(percent > 0, after_percent, full - amount_off / divisor), 0
-    ).cast(NUMBER)
-    net_of_tax = 1 + ibis.ifelse(inclusive, tax, 0) / 100
-    interval_months = (ibis.ifelse(ok, interval_unit, 1) * ibis.ifelse(ok, count, 1)).cast(NUMBER)
+    full, discounted, interval = _exact(
+        unit=ibis.ifelse(ok, unit, 0).cast(_PRICE),
+        quantity=ibis.ifelse(ok, quantity, 0).cast("decimal(38, 0)"),
+        percent=ibis.ifelse(ok, percent, 0).cast(_RATE),
+        amount_off=ibis.ifelse(ok, amount_off, 0).cast(_PRICE),
+        tax=ibis.ifelse(ok & inclusive, tax, 0).cast(_RATE),
+        divisor=divisor,
+        count=ibis.ifelse(ok, count, 1),
+        interval=ibis.ifelse(ok, interval_text, "month"),
+    )
 
     def when(name: str) -> ir.DateValue:
         return dates[name] if col[name] else ibis.null("date")
 
     service_start = ibis.greatest(start, when("trial_end").fill_null(start))
 
-    cancelled = when("canceled_at").notnull() | (flag_text == "true") | (status == "canceled")
+    cancelled = (
+        when("canceled_at").notnull() | cancel_flag.fill_null(False) | (status == "canceled")
+    )
     period_end_date = ibis.coalesce(
         when("ended_at"),
         when("cancel_at"),
@@ -289,15 +394,15 @@ def stripe_lines(
     parsed = t.select(
         t[ROW],
         customer_id=customer,
-        product=_text(raw, col["product"]),
+        product=step["product"],
         currency=currency,
         service_start=service_start,
         service_end=end,
         discount_end=discount_end,
-        full=(full / net_of_tax).cast(NUMBER),
-        discounted=(discounted / net_of_tax).cast(NUMBER),
-        interval_months=interval_months,
-        quantity=quantity,
+        full=full,
+        discounted=discounted,
+        interval_months=interval,
+        quantity=quantity.cast(NUMBER),
         no_mrr=ibis.cases(
             (never_paid, "never paid (incomplete or paused)"),
             (end.notnull() & (end <= service_start), "cancelled before paying (trial)"),
@@ -306,9 +411,7 @@ def stripe_lines(
             else_=ibis.null("string"),
         ),
         **{
-            MRR_HINT: ibis.ifelse(
-                ok, discounted / net_of_tax / interval_months, ibis.null(NUMBER)
-            ).cast(NUMBER),
+            MRR_HINT: ibis.ifelse(ok, discounted / interval, ibis.null(NUMBER)).cast(NUMBER),
             CURRENCY_HINT: currency,
         },
         **flags,
@@ -322,6 +425,42 @@ def stripe_lines(
     lines = _split_discounts(typed)
     canonical = RawSource(name=raw.name, table=lines, columns=tuple(lines.columns))
     return canonical, _metadata(raw, typed)
+
+
+def _exact(
+    *,
+    unit: ir.DecimalValue,
+    quantity: ir.DecimalValue,
+    percent: ir.DecimalValue,
+    amount_off: ir.DecimalValue,
+    tax: ir.DecimalValue,
+    divisor: ir.IntegerValue,
+    count: ir.IntegerValue,
+    interval: ir.StringValue,
+) -> tuple[ir.DecimalValue, ir.DecimalValue, ir.DecimalValue]:
+    """The canonical amounts (full price, discounted) and the interval they are over, such
+    that amount / interval is the item's MRR exactly: only multiplications here, and the one
+    division left to `validate`, which rounds it exactly to 8 decimals as for any line.
+
+    MRR = unit x quantity x (100 - percent_off) / 100 / divisor x 100 / (100 + tax) over
+    count x interval months, a day being 16 / 487 of a month (30.4375 days): the amounts are
+    unit x quantity x 100 (full) and x (100 - percent_off), or (less amount_off) x 100, times
+    487 by the day or week; the interval is divisor x (100 + tax) x count x (1, 7 x 16 by the
+    week, 16 by the day, 12 by the year). Each factor's decimals are few enough (6 + 4) that
+    no product rounds."""
+    per_day, days = MONTH_DAYS
+    base = (unit * quantity).cast(_PRICE)
+    by_days = interval.isin(("day", "week"))
+    scale_up = ibis.ifelse(by_days, per_day, 1)
+    full = (base * 100 * scale_up).cast(NUMBER)
+    after_percent = (base * (100 - percent).cast(_RATE)).cast(NUMBER)
+    after_off = (ibis.greatest(base - amount_off, 0).cast(_PRICE) * 100).cast(NUMBER)
+    discounted = (ibis.ifelse(percent > 0, after_percent, after_off) * scale_up).cast(NUMBER)
+    unit_months = ibis.cases(
+        (interval == "year", 12), (interval == "week", 7 * days), (interval == "day", days), else_=1
+    )
+    over = (divisor * count * unit_months).cast("decimal(38, 0)")
+    return full, discounted, ((100 + tax).cast(_RATE) * over).cast(NUMBER)
 
 
 def _api_names(raw: RawSource) -> RawSource:

@@ -75,6 +75,9 @@ __all__ = ["CheckedCache", "Kept", "default_cache"]
 # 3: the checking query's own output (with its flag column), notes beside it in JSON.
 # 4: notes and layouts sealed, bound to their key and to the digest of the rows.
 _FORMAT = 4
+# Raised whenever `quick_layout` clears less than before, so that no layout an older nrr
+# cleared is reused (2: a line too long for the engine goes to the careful scan).
+_LAYOUT = ".layout2.json"
 _DEFAULT_LIMIT = 2 * 1024**3
 # About 150,000 lines: below this, reading the text is about as quick as finding its entry.
 _SMALLEST = 8 * 1024**2
@@ -126,7 +129,7 @@ class CheckedCache:
     def layout(self, digest: str) -> Layout | None:
         """The layout found before in a file with these bytes (`csv_layout.quick_layout`, a
         function of the bytes alone), or None."""
-        path = self.directory / f"{digest}.layout.json"
+        path = self.directory / f"{digest}{_LAYOUT}"
         if not private_folder(self.directory, create=False):
             return None
         try:
@@ -149,7 +152,7 @@ class CheckedCache:
     def remember_layout(self, digest: str, layout: Layout) -> None:
         """Keep the layout of the file with these bytes, for `layout`."""
         fields = {"format": _FORMAT, "bytes": digest, "layout": dataclasses.asdict(layout)}
-        self._write(f"{digest}.layout.json", seal(fields))
+        self._write(f"{digest}{_LAYOUT}", seal(fields))
 
     def key(self, con: ibis.BaseBackend, digest: str, sql: str, *parts: object) -> str:
         """The entry for the query `sql` over the file whose bytes have `digest`, under

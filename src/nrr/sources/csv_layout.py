@@ -18,6 +18,7 @@ from pathlib import Path
 from nrr.errors import InputError, Problem
 
 __all__ = [
+    "MAX_COLUMNS",
     "MAX_ROW_CHARS",
     "UTF8_BOM",
     "Layout",
@@ -26,12 +27,17 @@ __all__ = [
     "fail",
     "quick_layout",
     "scan_csv",
+    "too_wide",
 ]
 
 UTF8_BOM = b"\xef\xbb\xbf"
 _SEPARATORS = (",", ";", "\t", "|")  # the first wins a tie
 # A CSV row (all its lines) may hold this many characters; memory stays bounded by it.
 MAX_ROW_CHARS = 1 << 20
+# An input may have this many columns. Every column costs time in each query built over the
+# input (about a millisecond each, in building and compiling it), so a header of a million
+# empty names would run for hours; real inputs have a few dozen (docs/inputs.md).
+MAX_COLUMNS = 1000
 # Bytes that are not UTF-8, as decoded with errors="surrogateescape".
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
 
@@ -42,6 +48,15 @@ def fail(name: str, message: str) -> InputError:
 
 def _fail_row(name: str, row: int, message: str) -> InputError:
     return InputError(Problem(source=name, row=row, message=message))
+
+
+def too_wide(name: str, columns: int) -> InputError:
+    return fail(
+        name,
+        f"has {columns:,} columns, more than the {MAX_COLUMNS:,} nrr reads; check that the "
+        "first line is the header and that the separator is right (an input has a few dozen "
+        "columns)",
+    )
 
 
 def empty_message(role: str) -> str:
@@ -80,6 +95,8 @@ def quick_layout(path: Path, name: str, head: bytes) -> Layout | None:
                     return None
             if b"\x00" in chunk or b"\n\n" in chunk or (previous[-1:] == b"\n" == chunk[:1]):
                 return None
+            if _may_hold_long_line(chunk):
+                return None
             spaced = spaced or any(byte in chunk for byte in spacers)
             if b"\r" in chunk or cr:  # the rest only matters in a file with CR
                 joined = previous + chunk
@@ -104,6 +121,22 @@ def quick_layout(path: Path, name: str, head: bytes) -> Layout | None:
     if len(header) < 2:
         return None
     return Layout(separator, _column_names(name, header), 0, 2, 0, spaced=spaced)
+
+
+# Half the longest row: a line longer than MAX_ROW_CHARS covers a whole aligned window.
+_WINDOW = MAX_ROW_CHARS // 2
+
+
+def _may_hold_long_line(chunk: bytes) -> bool:
+    """Whether an aligned window of `chunk` (read at a multiple of `_CHUNK_BYTES` in the
+    file) has no line end, as every line of more than MAX_ROW_CHARS bytes makes one have.
+    The engine's reader refuses such a line, except in a file with one data row, where it
+    returned no rows at all (DuckDB 1.5): the scan names the row instead. One memchr a
+    window, each stopping at the first line end."""
+    return any(
+        chunk.find(b"\n", start, start + _WINDOW) < 0
+        for start in range(0, len(chunk) - _WINDOW + 1, _WINDOW)
+    )
 
 
 def check_text(name: str, head: bytes) -> None:
@@ -246,6 +279,8 @@ def scan_csv(path: Path, name: str, head: bytes, role: str) -> Layout:
                 if blank:
                     skip += lines.number - first_line + 1
                 else:
+                    if len(record) > MAX_COLUMNS:
+                        raise too_wide(name, len(record))
                     header, header_ending, header_row = record, lines.ending, rows
                 continue
             if lines.ending and lines.ending != header_ending:
@@ -291,12 +326,14 @@ def _guess_separator(head: bytes) -> str:
 
 
 def _column_names(name: str, header: list[str]) -> tuple[str, ...]:
-    columns: list[str] = []
+    if len(header) > MAX_COLUMNS:
+        raise too_wide(name, len(header))
+    columns: dict[str, None] = {}  # a set in header order: each name is looked up once
     for number, column in enumerate(header):
         clean = column.strip().lower().removeprefix("\ufeff").strip() or f"column{number}"
         if clean in columns:
             raise fail(name, f"column {clean!r} appears twice in the header; keep one")
-        columns.append(clean)
+        columns[clean] = None
     return tuple(columns)
 
 

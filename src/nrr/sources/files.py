@@ -26,11 +26,14 @@ from pathlib import Path
 import duckdb
 import ibis
 import ibis.expr.datatypes as dt
+import pyarrow as pa
+import pyarrow.parquet as pq
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from nrr.fetch import value
 from nrr.sources.cache import CheckedCache
 from nrr.sources.csv_layout import (
+    MAX_COLUMNS,
     MAX_ROW_CHARS,
     UTF8_BOM,
     Layout,
@@ -39,6 +42,7 @@ from nrr.sources.csv_layout import (
     fail,
     quick_layout,
     scan_csv,
+    too_wide,
 )
 
 __all__ = ["ROW", "RawSource", "Unnumbered", "open_file", "open_table"]
@@ -206,6 +210,13 @@ def _read_csv(
 
 
 def _open_parquet(con: DuckDBBackend, path: Path, name: str) -> RawSource:
+    # The footer says how wide the file is before the engine builds a reader for every column.
+    try:
+        width = pq.read_metadata(path).num_columns
+    except (OSError, pa.ArrowException):
+        width = 0  # the engine says what is wrong with the file
+    if width > MAX_COLUMNS:
+        raise too_wide(name, width)
     try:
         table = con.read_parquet(str(path), file_row_number=True)
     except duckdb.Error as exc:
@@ -250,6 +261,8 @@ def _finish(
 ) -> RawSource:
     renames: dict[str, str] = {}
     numbered = ROW in table.columns  # numbered by the reader (see `_stored`)
+    if len(table.columns) - numbered > MAX_COLUMNS:
+        raise too_wide(name, len(table.columns) - numbered)
     for column in table.columns:
         if column == ROW and numbered:
             continue
