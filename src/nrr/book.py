@@ -29,6 +29,7 @@ from nrr.fx import RateBook
 from nrr.health.inputs import Signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.ledger import Ledger, first_active
+from nrr.limits import check_months_count
 from nrr.months import month_label, parse_month
 from nrr.movements import monthly_bridge
 from nrr.results import BridgeMonth, WindowResult
@@ -169,14 +170,7 @@ class Book:
     ) -> WindowResult:
         """Retention over `window` months ending `end` (`YYYY-MM`), exact."""
         end_m = parse_month(end, what="--end")
-        if window < 1:
-            raise InputError(
-                Problem(
-                    source="--window",
-                    message=f"{window} is not a positive "
-                    "number of months; use 1, 3, 12 or another length",
-                )
-            )
+        check_months_count(window)
         if fx_mode not in FX_MODES:
             raise InputError(
                 Problem(source="--fx-mode", message=f"{fx_mode!r} is not spot or constant")

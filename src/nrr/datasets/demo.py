@@ -29,10 +29,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nrr.limits import check_count
+
 __all__ = ["DemoData", "generate_demo", "write_demo"]
 
 FIRST_MONTH = date(2022, 1, 1)
 MONTHS = 48
+# Enough to test nrr at scale (bench/ makes millions of lines its own way), small enough to
+# fit in memory: the simulation keeps every customer in Python lists.
+MAX_DEMO_CUSTOMERS = 1_000_000
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
 MARKETS = ("North America", "EMEA", "APAC", "LATAM")
 USE_CASES = ("Sales analytics", "Marketing ops", "Finance reporting", "Support operations")
@@ -211,6 +216,7 @@ def generate_demo(*, seed: int = 7, customers: int = 2000, signals: bool = True)
     With `signals` (the default) the health inputs are generated too, from the finished
     history; they never change the subscriptions, customers or FX rates.
     """
+    check_count(customers, flag="--customers", low=1, high=MAX_DEMO_CUSTOMERS, unit="customers")
     rng = np.random.default_rng(seed)
     fx_frame, _ = _fx_rates(rng)
     weights = np.array([1 + m / 24 for m in range(MONTHS)])
