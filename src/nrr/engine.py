@@ -101,7 +101,7 @@ class LocalDuckDB(DuckDBBackend):
         )
 
 
-def connect_local(db: str | None = None, *, read_only: bool = False) -> LocalDuckDB:
+def connect_local(db: str | Path | None = None, *, read_only: bool = False) -> LocalDuckDB:
     """The embedded DuckDB: in memory, or the database file `db`."""
     if db is None:
         return LocalDuckDB().connect()

@@ -26,7 +26,7 @@ from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.cache import CheckedCache, default_cache
 from nrr.sources.files import RawSource, open_file, open_table
-from nrr.sources.mapping import apply_mapping
+from nrr.sources.mapping import apply_mapping, check_mapping
 from nrr.sources.sql import connect, open_sql
 from nrr.validate import validate_subscriptions
 
@@ -61,6 +61,25 @@ def _open(
     if remote is not None and url is not None and not Path(str(source)).is_file():
         return open_sql(con, remote, str(source), url=url)
     return open_file(con, source, role=role, direct=direct, cache=cache)
+
+
+def _open_db(db: Path) -> DuckDBBackend:
+    """The DuckDB file `db`, read-only; an InputError when it is not one (a CSV file given
+    as --db, a file of another DuckDB version...). The path goes in as a Path, so a name
+    such as `md:books` is a file here, never a MotherDuck address."""
+    try:
+        return connect_local(db.absolute(), read_only=True)
+    except duckdb.Error as exc:
+        # DuckDB's own words help for a damaged file or another version's; for a file of
+        # another kind (it then talks of an in-memory database) they only confuse.
+        why = str(exc).strip().splitlines()[0] if isinstance(exc, duckdb.IOException) else ""
+        raise InputError(
+            Problem(
+                source="--db",
+                message=f"{db}: not a DuckDB database file{f' ({why})' if why else ''}; give "
+                "a .duckdb file (CSV and Parquet files go to --subscriptions, --customers...)",
+            )
+        ) from None
 
 
 def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
@@ -143,6 +162,7 @@ def load(
                 source="--currency", message=f"{currency!r} is not an ISO 4217 code such as USD"
             )
         )
+    columns = check_mapping(columns or {})  # before any file is read: a slip fails fast
     if db is not None and not Path(db).is_file():
         raise InputError(
             Problem(source="--db", message=f"{db}: no such DuckDB file (nrr demo writes one)")
@@ -151,7 +171,7 @@ def load(
     target = open_engine(engine)
     # nrr only reads the file (its own tables are temporary), so several commands, or a
     # running `nrr serve`, can read the same file at once.
-    con = connect_local(str(db), read_only=True) if db is not None else connect_local()
+    con = _open_db(Path(db)) if db is not None else connect_local()
     # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
     con.raw_sql("SET enable_progress_bar_print = false")
     # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.
@@ -198,7 +218,7 @@ def load(
 
     if subs_raw.unnumbered is None:
         intake.open_account(subs_raw, con)  # else opened once the rows are counted
-    subs_raw, origin = apply_mapping(subs_raw, columns or {})
+    subs_raw, origin = apply_mapping(subs_raw, columns)
     metadata: RawSource | None = None
     if source_format == "stripe":
         subs_raw, metadata = stripe_lines(con, subs_raw, intake, conventions)
