@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -13,6 +12,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr import sqltext
 from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
@@ -23,6 +23,7 @@ from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
+from nrr.memory import memory_limit, within_memory
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.cache import CheckedCache, default_cache
 from nrr.sources.files import RawSource, open_file, open_table
@@ -88,6 +89,7 @@ def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
     return name
 
 
+@within_memory
 def load(
     subscriptions: Source | None = None,
     *,
@@ -175,15 +177,15 @@ def load(
     # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
     con.raw_sql("SET enable_progress_bar_print = false")
     # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.
-    limit = os.environ.get("NRR_MEMORY_LIMIT", "1GB")
+    limit = memory_limit()
     try:
-        con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+        con.raw_sql(f"SET memory_limit = {sqltext.string(limit)}")
     except duckdb.Error:
         raise InputError(
             Problem(source="NRR_MEMORY_LIMIT", message=f"{limit!r} is not a size such as 2GB")
         ) from None
     spill = Path(tempfile.gettempdir()) / "nrr-spill"
-    con.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
+    con.raw_sql(f"SET temp_directory = {sqltext.string(spill.as_posix())}")
     remote = connect(url) if url is not None else None
     kept = default_cache(cache)
     tables = set(con.list_tables()) if db is not None else set()

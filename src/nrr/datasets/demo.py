@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nrr import sqltext
 from nrr.limits import check_count
 
 __all__ = ["DemoData", "generate_demo", "write_demo"]
@@ -386,8 +387,8 @@ def write_demo(data: DemoData, folder: str | Path) -> dict[str, Path]:
             if name in signals:
                 # From the Parquet just written: DuckDB reads it many times faster than it
                 # scans pandas' text columns, which matters for the ~640,000 usage rows.
-                source = str(paths[f"{name}.parquet"]).replace("'", "''")
-                con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{source}')")
+                source = sqltext.string(str(paths[f"{name}.parquet"]))
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet({source})")
                 continue
             con.register("frame", frame)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")

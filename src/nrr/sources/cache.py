@@ -50,6 +50,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 
+from nrr import sqltext
 from nrr.errors import InputError, Problem
 from nrr.sources.csv_layout import Layout
 
@@ -156,13 +157,13 @@ class CheckedCache:
         each row's place."""
         return con.sql(
             f'SELECT file_row_number + {first:d} AS "{column}", * EXCLUDE (file_row_number) '
-            f"FROM read_parquet({_literal(path.as_posix())}, file_row_number = true)"
+            f"FROM read_parquet({sqltext.string(path.as_posix())}, file_row_number = true)"
         )
 
     @staticmethod
     def write(con: ibis.BaseBackend, sql: str, part: Path) -> None:
         """Run the query `sql` into the file `part` (from `begin`), rows in order."""
-        con.raw_sql(f"COPY ({sql}) TO {_literal(part.as_posix())} (FORMAT parquet)")
+        con.raw_sql(f"COPY ({sql}) TO {sqltext.string(part.as_posix())} (FORMAT parquet)")
 
     def begin(self) -> Path | None:
         """A new file in the cache's folder for the checking query to write its rows into,
@@ -326,16 +327,12 @@ def _nrr_version() -> str:
         return "unknown"
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _view_sql(con: ibis.BaseBackend, name: str) -> str:
     raw = getattr(con, "con", None)
     if not isinstance(raw, duckdb.DuckDBPyConnection):
         return name
     found = raw.execute(
-        f"SELECT sql FROM duckdb_views() WHERE view_name = {_literal(name)}"
+        f"SELECT sql FROM duckdb_views() WHERE view_name = {sqltext.string(name)}"
     ).fetchone()
     # Without its definition the key stays unique to this process: a miss, never a wrong hit.
     return str(found[0]).replace(name, "source") if found else name
