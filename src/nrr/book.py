@@ -137,6 +137,14 @@ class Book:
         data, never spliced into SQL.
         """
         check_attribute(attribute, self.customers, allow_tenure=False, flag="--filter")
+        if not isinstance(value, str):
+            raise InputError(
+                Problem(
+                    source="--filter",
+                    message=f"got {value!r} ({type(value).__name__}); give the value as text, "
+                    "as slices show it",
+                )
+            )
         segments = segment_of(
             self.lines,
             by=attribute,

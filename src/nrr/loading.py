@@ -14,6 +14,7 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from nrr import sqltext
 from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
+from nrr.arguments import check_frame, check_kind, check_source
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
@@ -23,6 +24,7 @@ from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
+from nrr.limits import MAX_ROWS, check_count
 from nrr.memory import memory_limit, within_memory
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.cache import CheckedCache, default_cache
@@ -57,6 +59,7 @@ def _open(
     cache: CheckedCache | None = None,
 ) -> RawSource:
     if _is_frame(source):
+        check_frame(source, role)
         table = ibis.memtable(source.astype("string"))
         return open_table(con, _register(con, table), label=f"{role} DataFrame")
     if remote is not None and url is not None and not Path(str(source)).is_file():
@@ -146,6 +149,21 @@ def load(
     aside (`"quarantine"`): `Book.intake` then holds the rejected rows and the
     reconciliation of every source.
     """
+    inputs = {"subscriptions": subscriptions, "customers": customers, "fx_rates": fx_rates}
+    inputs |= {"usage": usage, "tickets": tickets, "surveys": surveys}
+    inputs |= {"touchpoints": touchpoints, "stakeholders": stakeholders}
+    for role, given_source in inputs.items():
+        check_source(given_source, role)
+    check_kind(currency, str, "currency", "a currency code such as USD")
+    check_kind(db, str | Path | None, "db", "the path of a .duckdb file")
+    check_kind(url, str | None, "url", "a database URL such as postgresql://user@host/db")
+    backend = "duckdb, spark, a database URL or an Ibis backend"
+    check_kind(engine, str | ibis.BaseBackend | None, "engine", backend)
+    check_kind(conventions, Conventions | None, "conventions", "an nrr.conventions.Conventions")
+    check_kind(benchmarks, Benchmarks, "benchmarks", "an nrr.benchmarks.Benchmarks")
+    check_kind(health, HealthSettings, "health", "an nrr.health.settings.HealthSettings")
+    check_kind(cache, CheckedCache | str | Path | bool | None, "cache", "a folder, True or False")
+    check_count(max_problems, flag="max_problems", low=1, high=MAX_ROWS, unit="problems")
     intake = Intake(on_invalid=on_invalid, max_problems=max_problems, progress=progress)
     conventions = conventions or Conventions()
     if source_format not in FORMATS:
