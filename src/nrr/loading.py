@@ -18,17 +18,18 @@ from nrr.arguments import check_frame, check_kind, check_source
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
-from nrr.customers import validate_customers
+from nrr.customers import check_customers
 from nrr.engine import connect_local, open_engine
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.limits import MAX_ROWS, check_count
+from nrr.lookalike import lookalike_warnings
 from nrr.memory import memory_limit, within_memory
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.cache import CheckedCache, default_cache
-from nrr.sources.files import RawSource, open_file, open_table
+from nrr.sources.files import ROW, RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping, check_mapping
 from nrr.sources.sql import connect, open_sql
 from nrr.validate import validate_subscriptions
@@ -255,12 +256,15 @@ def load(
         origin=origin,
     )
     attributes = None
-    if customers_raw is not None:
-        if customers_raw.unnumbered is None:
+    known = customers_raw or metadata
+    if known is not None:
+        if customers_raw is not None and customers_raw.unnumbered is None:
             intake.open_account(customers_raw, con)
-        attributes = validate_customers(con, customers_raw, intake=intake)
-    elif metadata is not None:
-        attributes = validate_customers(con, metadata, intake=intake)
+        numbered = check_customers(con, known, intake=intake)
+        intake.warnings.extend(lookalike_warnings(lines, subs_raw.name, numbered, known.name))
+        attributes = numbered.drop(ROW)
+    else:
+        intake.warnings.extend(lookalike_warnings(lines, subs_raw.name, None, None))
     if not intake.quarantine:
         check_coverage(
             lines,
