@@ -20,7 +20,6 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 
-import ibis
 import ibis.expr.types as ir
 
 from nrr.fetch import records
@@ -88,10 +87,21 @@ def lookalike_warnings(
     """Warnings for look-alike ids: customers rows whose id has no subscriptions but a
     look-alike that has, and look-alikes within one input. At most `MAX_SHOWN` lines, then a
     count of the rest."""
-    sides = [_distinct(lines, lines_source, "subscriptions")]
+    tables = [(lines, lines_source, "subscriptions")]
     if customers is not None and customers_source is not None:
-        sides.append(_distinct(customers, customers_source, "customers"))
-    found = _candidates(sides)
+        tables.append((customers, customers_source, "customers"))
+    suspects = _suspects([table for table, _, _ in tables])
+    if not suspects:
+        return []
+    found = [
+        _Id(r["customer_id"], r["row"], source, side)
+        for table, source, side in tables
+        for r in records(
+            table.filter(table.customer_id.isin(suspects))
+            .group_by("customer_id")
+            .agg(row=table[ROW].min())
+        )
+    ]
     groups: dict[str, list[_Id]] = defaultdict(list)
     for item in found:
         groups[lookalike_key(item.text)].append(item)
@@ -107,37 +117,25 @@ def lookalike_warnings(
     return messages
 
 
-def _distinct(table: ir.Table, source: str, side: str) -> ir.Table:
-    """Each distinct id of `table` with its first row, the source and the side."""
-    ids = table.group_by("customer_id").agg(row=table[ROW].min())
-    return ids.mutate(source=ibis.literal(source), side=ibis.literal(side))
-
-
-def _candidates(sides: list[ir.Table]) -> list[_Id]:
-    """The ids that have a look-alike, with a few that merely might (checked in Python)."""
-    ids = sides[0] if len(sides) == 1 else sides[0].union(sides[1])
-    plain = ids.customer_id.re_search(_PLAIN)
-    ids = ids.mutate(
-        plain=plain, low=ibis.ifelse(plain, ids.customer_id.lower(), ibis.null("string"))
-    )
-    plain_ids = ids.filter(ids.plain)
-    # Plain ids that differ only by case: several distinct ids to one lower case.
-    spread = plain_ids.group_by("low").agg(n=plain_ids.customer_id.nunique())
-    cased = plain_ids.semi_join(spread.filter(spread.n > 1), "low")
-    exotic = records(ids.filter(~ids.plain).select("customer_id", "row", "source", "side"))
-    found = [
-        _Id(r["customer_id"], r["row"], r["source"], r["side"])
-        for r in records(cased.select("customer_id", "row", "source", "side"))
-    ]
-    if exotic:
-        keys = sorted({lookalike_key(r["customer_id"]) for r in exotic})
-        partners = plain_ids.filter(plain_ids.low.isin(keys))
-        found += [
-            _Id(r["customer_id"], r["row"], r["source"], r["side"])
-            for r in records(partners.select("customer_id", "row", "source", "side"))
-        ]
-        found += [_Id(r["customer_id"], r["row"], r["source"], r["side"]) for r in exotic]
-    return list(dict.fromkeys(found))
+def _suspects(tables: list[ir.Table]) -> list[str]:
+    """The distinct ids that have a look-alike, or might (checked in Python): plain ids that
+    share their lower case with another id, the other ids (few), and the plain ids whose
+    lower case is the key of one of those. Only ids, never rows, are compared here."""
+    ids = tables[0].select("customer_id")
+    for table in tables[1:]:
+        ids = ids.union(table.select("customer_id"))
+    ids = ids.distinct()  # each id once, whichever input has it
+    text = ids.customer_id
+    plain = text.re_search(_PLAIN)
+    low = text.lower()
+    marked = ids.mutate(plain=plain, low=low, shared=low.count().over(group_by=low) > 1)
+    rows = records(marked.filter(marked.shared | ~marked.plain).select("customer_id", "plain"))
+    suspects = {r["customer_id"] for r in rows}
+    keys = sorted({lookalike_key(r["customer_id"]) for r in rows if not r["plain"]})
+    if keys:
+        partners = marked.filter(marked.plain & marked.low.isin(keys)).select("customer_id")
+        suspects |= {r["customer_id"] for r in records(partners)}
+    return sorted(suspects)
 
 
 def _messages(members: list[_Id]) -> list[tuple[tuple[str, int], str]]:
