@@ -26,7 +26,7 @@ from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.limits import MAX_ROWS, check_count
 from nrr.lookalike import lookalike_warnings
-from nrr.memory import memory_limit, within_memory
+from nrr.memory import memory_limit, memory_limit_error, within_memory
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.cache import CheckedCache, default_cache
 from nrr.sources.files import ROW, RawSource, open_file, open_table
@@ -199,6 +199,8 @@ def load(
     limit = memory_limit()
     try:
         con.raw_sql(f"SET memory_limit = {sqltext.string(limit)}")
+    except duckdb.OutOfMemoryException as exc:  # a size, but too small to start with
+        raise memory_limit_error(exc) from None
     except duckdb.Error:
         raise InputError(
             Problem(source="NRR_MEMORY_LIMIT", message=f"{limit!r} is not a size such as 2GB")
