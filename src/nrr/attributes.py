@@ -60,6 +60,14 @@ def check_attribute(
     allow_tenure: bool = True,
     flag: str = "--by",
 ) -> None:
+    if by is not None and not isinstance(by, str):
+        raise InputError(
+            Problem(
+                source=flag,
+                message=f"got {by!r} ({type(by).__name__}); give an attribute's name "
+                "(or two joined by a comma)",
+            )
+        )
     names = attribute_names(by)
     available = list(DERIVED) + (
         [c for c in customers.columns if c != "customer_id"] if customers is not None else []

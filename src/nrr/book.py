@@ -29,6 +29,8 @@ from nrr.fx import RateBook
 from nrr.health.inputs import Signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.ledger import Ledger, first_active
+from nrr.limits import check_months_count
+from nrr.memory import within_memory
 from nrr.months import month_label, parse_month
 from nrr.movements import monthly_bridge
 from nrr.results import BridgeMonth, WindowResult
@@ -113,6 +115,7 @@ class Book:
             names += [c for c in self.customers.columns if c != "customer_id"]
         return names
 
+    @within_memory
     def values(self, attribute: str) -> list[str]:
         """The values `attribute` takes in this book (`(none)` for customers without one)."""
         check_attribute(attribute, self.customers, allow_tenure=False)
@@ -124,6 +127,7 @@ class Book:
         )
         return sorted(column(segments.select("segment").distinct()))
 
+    @within_memory
     def where(self, attribute: str, value: str) -> Book:
         """This book restricted to the customers whose `attribute` is `value`.
 
@@ -133,6 +137,14 @@ class Book:
         data, never spliced into SQL.
         """
         check_attribute(attribute, self.customers, allow_tenure=False, flag="--filter")
+        if not isinstance(value, str):
+            raise InputError(
+                Problem(
+                    source="--filter",
+                    message=f"got {value!r} ({type(value).__name__}); give the value as text, "
+                    "as slices show it",
+                )
+            )
         segments = segment_of(
             self.lines,
             by=attribute,
@@ -155,6 +167,7 @@ class Book:
             health=self.health_settings,
         )
 
+    @within_memory
     def latest_month(self) -> int | None:
         """The last month any line starts or ends in: the natural default window end."""
         lines = self.lines
@@ -164,19 +177,13 @@ class Book:
             candidates.append(record["end"] - 1)  # the last month in service before the end
         return max(candidates) if candidates else None
 
+    @within_memory
     def window(
         self, end: str, *, window: int = 12, by: str | None = None, fx_mode: str = "spot"
     ) -> WindowResult:
         """Retention over `window` months ending `end` (`YYYY-MM`), exact."""
         end_m = parse_month(end, what="--end")
-        if window < 1:
-            raise InputError(
-                Problem(
-                    source="--window",
-                    message=f"{window} is not a positive "
-                    "number of months; use 1, 3, 12 or another length",
-                )
-            )
+        check_months_count(window)
         if fx_mode not in FX_MODES:
             raise InputError(
                 Problem(source="--fx-mode", message=f"{fx_mode!r} is not spot or constant")
@@ -194,6 +201,7 @@ class Book:
             reactivation_window=self.conventions.reactivation_window,
         )
 
+    @within_memory
     def bridge(self, start: str, end: str, *, by: str | None = None) -> list[BridgeMonth]:
         """The monthly MRR bridge from `start` to `end` (`YYYY-MM`, inclusive), exact."""
         start_m = parse_month(start, what="--start")
@@ -229,6 +237,7 @@ class Book:
         first = month_label(start_m)
         return [row for row in kept[1] if row.month >= first]
 
+    @within_memory
     def metrics(
         self, end: str, *, window: int = 12, by: str | None = None, fx_mode: str = "spot"
     ) -> pd.DataFrame:
@@ -238,6 +247,7 @@ class Book:
 
         return window_frame(self.window(end, window=window, by=by, fx_mode=fx_mode))
 
+    @within_memory
     def movements(self, start: str, end: str, *, by: str | None = None) -> pd.DataFrame:
         """The monthly MRR bridge as a DataFrame, rounded to cents as the CLI prints it."""
         from nrr.present.frames import bridge_frame
@@ -247,18 +257,21 @@ class Book:
     # The analyses (docs/analysis.md). Each returns an exact result object whose `frame()`
     # gives the rounded DataFrame; the functions live in nrr.analysis.
 
+    @within_memory
     def methods(self, end: str, *, window: int = 12) -> MethodsResult:
         """NRR by five methods for one window, with the reconciliation of their gaps."""
         from nrr.analysis.methods import compare_methods
 
         return compare_methods(self, end=end, window=window)
 
+    @within_memory
     def churn_rates(self, end: str, *, window: int = 12) -> RatesResult:
         """Customer churn rate, gross and net MRR churn rates and quick ratio, per month."""
         from nrr.analysis.rates import churn_rates
 
         return churn_rates(self, end=end, window=window)
 
+    @within_memory
     def trends(
         self,
         end: str,
@@ -283,12 +296,14 @@ class Book:
             self._trends[fx_mode] = result
         return result
 
+    @within_memory
     def cohorts(self, end: str, *, grain: str = "month", since: str | None = None) -> CohortResult:
         """Signup-cohort revenue and logo retention matrices (month, quarter or year)."""
         from nrr.analysis.cohorts import cohorts
 
         return cohorts(self, end=end, grain=grain, since=since)
 
+    @within_memory
     def causes(
         self,
         end: str,
@@ -303,6 +318,7 @@ class Book:
 
         return causes(self, end=end, window=window, by=by, fx_mode=fx_mode, detail=detail)
 
+    @within_memory
     def owners(
         self,
         end: str,
@@ -317,6 +333,7 @@ class Book:
 
         return owners(self, end=end, window=window, csm=csm, am=am, fx_mode=fx_mode)
 
+    @within_memory
     def impact(
         self,
         by: str,
@@ -331,6 +348,7 @@ class Book:
 
         return impact(self, by=by, end=end, window=window, target=target, fx_mode=fx_mode)
 
+    @within_memory
     def whatif(
         self, end: str, *, years: int = 5, horizon: int = 12, interval: float = 0.8, seed: int = 0
     ) -> WhatIfResult:
@@ -341,22 +359,26 @@ class Book:
 
     # Customer health (docs/health.md): scores from the optional health inputs.
 
+    @within_memory
     def signals(self) -> Signals:
         """The health inputs given, read and checked on first use (then kept)."""
         return self._signals()
 
+    @within_memory
     def health(self, as_of: str | None = None) -> HealthResult:
         """Every customer's health score as of a day (`YYYY-MM-DD` or `YYYY-MM`)."""
         from nrr.health.results import health_scores
 
         return health_scores(self, as_of)
 
+    @within_memory
     def risks(self, as_of: str | None = None, *, owner: str = "csm") -> list[Risk]:
         """At-risk customers ranked by MRR at risk, with their reasons and owner."""
         from nrr.health.results import risks
 
         return risks(self.health(as_of), owner=owner)
 
+    @within_memory
     def opportunities(
         self, as_of: str | None = None, *, owner: str = "account_manager"
     ) -> list[Opportunity]:

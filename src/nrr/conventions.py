@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nrr.errors import InputError, Problem
+from nrr.limits import MAX_DAYS, check_count, check_months_count
 
 __all__ = ["CHURN_AT", "DEFAULT_GRACE_DAYS", "Conventions"]
 
@@ -41,19 +42,9 @@ class Conventions:
                     message=f"{self.churn_at!r} is not one of {', '.join(CHURN_AT)}",
                 )
             )
-        if self.grace_days < 0:
-            raise InputError(
-                Problem(
-                    source="--grace-days", message=f"{self.grace_days} is negative; use 0 or more"
-                )
-            )
-        if self.reactivation_window is not None and self.reactivation_window < 1:
-            raise InputError(
-                Problem(
-                    source="--reactivation-window",
-                    message=f"{self.reactivation_window} is not a positive number of months",
-                )
-            )
+        check_count(self.grace_days, flag="--grace-days", low=0, high=MAX_DAYS, unit="days")
+        if self.reactivation_window is not None:
+            check_months_count(self.reactivation_window, flag="--reactivation-window")
 
     def describe(self) -> str:
         churn = (

@@ -13,7 +13,7 @@ from nrr.screen import Check, Intake, screen, screen_direct
 from nrr.sources.files import ROW, RawSource
 from nrr.validate import _blank, _require_columns, _show
 
-__all__ = ["validate_customers"]
+__all__ = ["check_customers", "validate_customers"]
 
 
 def validate_customers(
@@ -27,6 +27,17 @@ def validate_customers(
     Quarantining sets aside rows without an id and every row of a repeated id (never "last
     one wins"); those customers then have every attribute `(none)`.
     """
+    return check_customers(con, raw, intake=intake).drop(ROW)
+
+
+def check_customers(
+    con: ibis.BaseBackend,
+    raw: RawSource,
+    *,
+    intake: Intake | None = None,
+) -> ir.Table:
+    """`validate_customers`, with each customer's row in the source (`_row`) kept, for
+    messages that name it (`lookalike`)."""
     intake = intake or Intake()
     _require_columns(raw, ("customer_id",), "customers", "customer_id plus any attribute columns")
     reserved = [c for c in raw.columns if c in ("cohort", "tenure")]
@@ -73,7 +84,7 @@ def validate_customers(
     account = intake.accounts.get(raw.name)
     if account is not None:
         account.rows_used += int(value(typed.count()))
-    return typed.select("customer_id", *attributes)
+    return typed.select(ROW, "customer_id", *attributes)
 
 
 _NO_CUSTOMER = Check(
@@ -98,5 +109,5 @@ def _customers_direct(
     if typed is None:
         careful = raw.unnumbered.careful()
         intake.open_account(careful, con)
-        return validate_customers(con, careful, intake=intake)
-    return typed.drop(ROW)
+        return check_customers(con, careful, intake=intake)
+    return typed

@@ -35,6 +35,7 @@ import sqlglot as sg
 import sqlglot.expressions as sge
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr import sqltext
 from nrr.errors import InputError, Problem
 from nrr.sources.sql import connect
 
@@ -101,7 +102,7 @@ class LocalDuckDB(DuckDBBackend):
         )
 
 
-def connect_local(db: str | None = None, *, read_only: bool = False) -> LocalDuckDB:
+def connect_local(db: str | Path | None = None, *, read_only: bool = False) -> LocalDuckDB:
     """The embedded DuckDB: in memory, or the database file `db`."""
     if db is None:
         return LocalDuckDB().connect()
@@ -134,7 +135,8 @@ def open_engine(engine: str | ibis.BaseBackend | None) -> Engine | None:
 def _export(local: DuckDBBackend, table: ir.Table, path: Path, options: str) -> None:
     """Write `table` to `path` with DuckDB's COPY, at disk speed."""
     local.con.execute(
-        f"COPY ({ibis.to_sql(table, dialect='duckdb')}) TO '{path.as_posix()}' ({options})"
+        f"COPY ({ibis.to_sql(table, dialect='duckdb')}) TO {sqltext.string(path.as_posix())} "
+        f"({options})"
     )
 
 
@@ -153,10 +155,11 @@ def _put_postgres(
         _export(local, table, path, "FORMAT csv, HEADER false")
         con = backend.con
         with con.cursor() as cursor, con.transaction():
-            cursor.execute(f'CREATE TEMPORARY TABLE "{name}" ({columns})')
-            names = ", ".join(f'"{c}"' for c in schema.names)
+            quoted = sqltext.identifier(name, "postgres")
+            cursor.execute(f"CREATE TEMPORARY TABLE {quoted} ({columns})")
+            names = ", ".join(sqltext.identifier(c, "postgres") for c in schema.names)
             with (
-                cursor.copy(f'COPY "{name}" ({names}) FROM STDIN (FORMAT csv)') as pipe,
+                cursor.copy(f"COPY {quoted} ({names}) FROM STDIN (FORMAT csv)") as pipe,
                 path.open("rb") as handle,
             ):
                 while chunk := handle.read(_COPY_CHUNK):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -13,20 +12,25 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr import sqltext
 from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
+from nrr.arguments import check_frame, check_kind, check_source
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
-from nrr.customers import validate_customers
+from nrr.customers import check_customers
 from nrr.engine import connect_local, open_engine
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
+from nrr.limits import MAX_ROWS, check_count
+from nrr.lookalike import lookalike_warnings
+from nrr.memory import memory_limit, memory_limit_error, within_memory
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.cache import CheckedCache, default_cache
-from nrr.sources.files import RawSource, open_file, open_table
-from nrr.sources.mapping import apply_mapping
+from nrr.sources.files import ROW, RawSource, open_file, open_table
+from nrr.sources.mapping import apply_mapping, check_mapping
 from nrr.sources.sql import connect, open_sql
 from nrr.validate import validate_subscriptions
 
@@ -56,11 +60,31 @@ def _open(
     cache: CheckedCache | None = None,
 ) -> RawSource:
     if _is_frame(source):
+        check_frame(source, role)
         table = ibis.memtable(source.astype("string"))
         return open_table(con, _register(con, table), label=f"{role} DataFrame")
     if remote is not None and url is not None and not Path(str(source)).is_file():
         return open_sql(con, remote, str(source), url=url)
     return open_file(con, source, role=role, direct=direct, cache=cache)
+
+
+def _open_db(db: Path) -> DuckDBBackend:
+    """The DuckDB file `db`, read-only; an InputError when it is not one (a CSV file given
+    as --db, a file of another DuckDB version...). The path goes in as a Path, so a name
+    such as `md:books` is a file here, never a MotherDuck address."""
+    try:
+        return connect_local(db.absolute(), read_only=True)
+    except duckdb.Error as exc:
+        # DuckDB's own words help for a damaged file or another version's; for a file of
+        # another kind (it then talks of an in-memory database) they only confuse.
+        why = str(exc).strip().splitlines()[0] if isinstance(exc, duckdb.IOException) else ""
+        raise InputError(
+            Problem(
+                source="--db",
+                message=f"{db}: not a DuckDB database file{f' ({why})' if why else ''}; give "
+                "a .duckdb file (CSV and Parquet files go to --subscriptions, --customers...)",
+            )
+        ) from None
 
 
 def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
@@ -69,6 +93,7 @@ def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
     return name
 
 
+@within_memory
 def load(
     subscriptions: Source | None = None,
     *,
@@ -125,6 +150,21 @@ def load(
     aside (`"quarantine"`): `Book.intake` then holds the rejected rows and the
     reconciliation of every source.
     """
+    inputs = {"subscriptions": subscriptions, "customers": customers, "fx_rates": fx_rates}
+    inputs |= {"usage": usage, "tickets": tickets, "surveys": surveys}
+    inputs |= {"touchpoints": touchpoints, "stakeholders": stakeholders}
+    for role, given_source in inputs.items():
+        check_source(given_source, role)
+    check_kind(currency, str, "currency", "a currency code such as USD")
+    check_kind(db, str | Path | None, "db", "the path of a .duckdb file")
+    check_kind(url, str | None, "url", "a database URL such as postgresql://user@host/db")
+    backend = "duckdb, spark, a database URL or an Ibis backend"
+    check_kind(engine, str | ibis.BaseBackend | None, "engine", backend)
+    check_kind(conventions, Conventions | None, "conventions", "an nrr.conventions.Conventions")
+    check_kind(benchmarks, Benchmarks, "benchmarks", "an nrr.benchmarks.Benchmarks")
+    check_kind(health, HealthSettings, "health", "an nrr.health.settings.HealthSettings")
+    check_kind(cache, CheckedCache | str | Path | bool | None, "cache", "a folder, True or False")
+    check_count(max_problems, flag="max_problems", low=1, high=MAX_ROWS, unit="problems")
     intake = Intake(on_invalid=on_invalid, max_problems=max_problems, progress=progress)
     conventions = conventions or Conventions()
     if source_format not in FORMATS:
@@ -143,6 +183,7 @@ def load(
                 source="--currency", message=f"{currency!r} is not an ISO 4217 code such as USD"
             )
         )
+    columns = check_mapping(columns or {})  # before any file is read: a slip fails fast
     if db is not None and not Path(db).is_file():
         raise InputError(
             Problem(source="--db", message=f"{db}: no such DuckDB file (nrr demo writes one)")
@@ -151,19 +192,21 @@ def load(
     target = open_engine(engine)
     # nrr only reads the file (its own tables are temporary), so several commands, or a
     # running `nrr serve`, can read the same file at once.
-    con = connect_local(str(db), read_only=True) if db is not None else connect_local()
+    con = _open_db(Path(db)) if db is not None else connect_local()
     # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
     con.raw_sql("SET enable_progress_bar_print = false")
     # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.
-    limit = os.environ.get("NRR_MEMORY_LIMIT", "1GB")
+    limit = memory_limit()
     try:
-        con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
+        con.raw_sql(f"SET memory_limit = {sqltext.string(limit)}")
+    except duckdb.OutOfMemoryException as exc:  # a size, but too small to start with
+        raise memory_limit_error(exc) from None
     except duckdb.Error:
         raise InputError(
             Problem(source="NRR_MEMORY_LIMIT", message=f"{limit!r} is not a size such as 2GB")
         ) from None
     spill = Path(tempfile.gettempdir()) / "nrr-spill"
-    con.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
+    con.raw_sql(f"SET temp_directory = {sqltext.string(spill.as_posix())}")
     remote = connect(url) if url is not None else None
     kept = default_cache(cache)
     tables = set(con.list_tables()) if db is not None else set()
@@ -198,7 +241,7 @@ def load(
 
     if subs_raw.unnumbered is None:
         intake.open_account(subs_raw, con)  # else opened once the rows are counted
-    subs_raw, origin = apply_mapping(subs_raw, columns or {})
+    subs_raw, origin = apply_mapping(subs_raw, columns)
     metadata: RawSource | None = None
     if source_format == "stripe":
         subs_raw, metadata = stripe_lines(con, subs_raw, intake, conventions)
@@ -215,12 +258,15 @@ def load(
         origin=origin,
     )
     attributes = None
-    if customers_raw is not None:
-        if customers_raw.unnumbered is None:
+    known = customers_raw or metadata
+    if known is not None:
+        if customers_raw is not None and customers_raw.unnumbered is None:
             intake.open_account(customers_raw, con)
-        attributes = validate_customers(con, customers_raw, intake=intake)
-    elif metadata is not None:
-        attributes = validate_customers(con, metadata, intake=intake)
+        numbered = check_customers(con, known, intake=intake)
+        intake.warnings.extend(lookalike_warnings(lines, subs_raw.name, numbered, known.name))
+        attributes = numbered.drop(ROW)
+    else:
+        intake.warnings.extend(lookalike_warnings(lines, subs_raw.name, None, None))
     # Under quarantine the lines without a rate were set aside already; the range is checked
     # either way.
     if intake.quarantine:

@@ -22,8 +22,10 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 
+from nrr import sqltext
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fetch import records, value
+from nrr.memory import memory_limit_error
 from nrr.outputs import atomic_path, spreadsheet_safe
 from nrr.sources.cache import CheckedCache
 from nrr.sources.files import ROW, RawSource
@@ -195,6 +197,8 @@ def materialize(
     try:
         with _watch(con, raw, intake):
             return con.create_table(ibis.util.gen_name(prefix), expr, temp=True)
+    except duckdb.OutOfMemoryException as exc:
+        raise memory_limit_error(exc) from None
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise InputError(Problem(source=raw.name, message=f"cannot be read: {message}")) from None
@@ -267,7 +271,7 @@ def screen_direct(
         if part is not None and cache is not None:
             cache.discard(part)
         return None  # a problem the careful read names (a ragged row, a stray quote...)
-    columns = ", ".join(f'"{c}"' for c in stored_columns)
+    columns = ", ".join(sqltext.identifier(c) for c in stored_columns)
     if part is None:
         stored = con.table(name, database=("temp", "main"))
         numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {columns} FROM "{name}"')

@@ -30,8 +30,9 @@ import pandas as pd
 import pyarrow as pa
 
 from nrr.book import Book
-from nrr.errors import InputError, InternalError, Problem
+from nrr.errors import InternalError
 from nrr.ledger import as_count, returns, snapshot
+from nrr.limits import check_months_count
 from nrr.months import month_label, parse_month
 from nrr.movements import bridge_rates, customer_movements
 from nrr.results import BridgeMonth, as_decimal, ratio_of
@@ -124,10 +125,7 @@ class MethodsResult:
 def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
     """Every method for the window of `window` months ending `end` (`YYYY-MM`)."""
     e = parse_month(end, what="--end")
-    if window < 1:
-        raise InputError(
-            Problem(source="--window", message=f"{window} is not a positive number of months")
-        )
+    check_months_count(window)
     s = e - window
     per_customer = _per_customer(book, s, e)
     totals = per_customer.to_pyarrow().to_pylist()

@@ -20,8 +20,8 @@ from decimal import Decimal
 import pandas as pd
 
 from nrr.book import Book
-from nrr.errors import InputError, Problem
 from nrr.ledger import returns
+from nrr.limits import check_months_count
 from nrr.months import month_label, parse_month
 from nrr.movements import bridge_rates, customer_movements
 from nrr.results import BridgeMonth, ratio_of
@@ -106,10 +106,7 @@ class RatesResult:
 def churn_rates(book: Book, *, end: str, window: int = 12) -> RatesResult:
     """Rates for each month of the `window` months ending `end`, and for the whole window."""
     e = parse_month(end, what="--end")
-    if window < 1:
-        raise InputError(
-            Problem(source="--window", message=f"{window} is not a positive number of months")
-        )
+    check_months_count(window)
     s = e - window
     rows = book.bridge(month_label(s), end)
     churned = _churned_customers(book, s + 1, e)

@@ -18,6 +18,7 @@ from nrr.analysis.rolling import figures
 from nrr.attributes import ALL, check_attribute
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
+from nrr.limits import MAX_MONTHS
 from nrr.months import month_label, parse_month
 from nrr.results import EXACT, as_decimal, ratio_of
 from nrr.retention import FX_MODES
@@ -101,18 +102,25 @@ class TrendResult:
 
 def parse_windows(text: str | Iterable[int]) -> tuple[int, ...]:
     """Window lengths from `1,3,12` (or a sequence of ints): positive, distinct, in order given."""
-    items = [part.strip() for part in text.split(",")] if isinstance(text, str) else list(text)
+    if isinstance(text, str):
+        items: list[object] = [part.strip() for part in text.split(",")]
+    elif isinstance(text, Iterable):
+        items = list(text)
+    else:
+        items = [text]  # windows=12 from Python: one length, checked as the others
     lengths: list[int] = []
     for item in items:
         try:
-            value = int(item)
-        except (TypeError, ValueError):
+            # Only text or a whole number is a length: int() would take 1.5 or True as 1.
+            whole = isinstance(item, str | int) and not isinstance(item, bool)
+            value = int(item) if whole else 0
+        except ValueError:
             value = 0
-        if value < 1:
+        if not 1 <= value <= MAX_MONTHS:
             raise InputError(
                 Problem(
                     source="--windows",
-                    message=f"{item!r} is not a positive number of months; "
+                    message=f"{item!r} is not a positive number of months up to {MAX_MONTHS:,}; "
                     "give lengths separated by commas, as in 1,3,12",
                 )
             )

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nrr.errors import InputError, InternalError, Problem
+from nrr.limits import check_count
 from nrr.months import month_label, parse_month
 from nrr.results import ARR_FACTOR
 
@@ -179,20 +180,17 @@ def forecast(
 
 def check_options(years: int, horizon: int, interval: float, seed: int, paths: int = PATHS) -> None:
     """Refuse options out of range, before any data is read."""
+    check_count(years, flag="--years", low=1, high=MAX_YEARS, unit="years")
+    check_count(horizon, flag="--horizon", low=1, high=MAX_HORIZON, unit="months")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(Problem(source="--seed", message=f"{seed!r}: give a seed of 0 or more"))
     checks = (
-        ("--years", 1 <= years <= MAX_YEARS, f"{years}: give 1 to {MAX_YEARS} years"),
-        (
-            "--horizon",
-            1 <= horizon <= MAX_HORIZON,
-            f"{horizon}: give 1 to {MAX_HORIZON} months",
-        ),
         (
             "--interval",
-            0 < interval < 1,
+            isinstance(interval, int | float) and 0 < interval < 1,
             f"{interval}: give the interval's coverage as a fraction between 0 and 1, "
             "such as 0.8 for 80%",
         ),
-        ("--seed", seed >= 0, f"{seed}: give a seed of 0 or more"),
         ("paths", paths >= 100, f"{paths}: give at least 100 bootstrap paths"),
     )
     for flag, ok, message in checks:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -32,6 +33,7 @@ from nrr.engine import ENGINE_HELP
 from nrr.errors import InputError, NRRError
 from nrr.health.inputs import HEALTH_INPUTS
 from nrr.loading import load
+from nrr.memory import memory_limit_error
 from nrr.months import month_label, parse_month
 from nrr.outputs import refuse_overwriting_inputs
 from nrr.results import in_arr
@@ -72,7 +74,11 @@ def stdout() -> Console:
 @contextmanager
 def reporting(verbose: bool) -> Iterator[None]:
     try:
-        yield
+        try:
+            yield
+        except duckdb.OutOfMemoryException as exc:
+            # The one engine failure that is the user's to fix: NRR_MEMORY_LIMIT is too low.
+            raise memory_limit_error(exc) from None
     except NRRError as exc:
         if verbose:
             traceback.print_exc()

@@ -26,7 +26,6 @@ from nrr.cli.common import (
     stderr,
     stdout,
 )
-from nrr.errors import InputError
 from nrr.months import month_label, parse_month
 
 __all__ = ["demo", "metrics", "movements"]
@@ -117,8 +116,6 @@ def demo(
     from nrr.present.headline import headline
 
     with reporting(verbose):
-        if customers < 1:
-            raise InputError(f"--customers {customers}: give a positive number")
         with stderr().status("Simulating four years of a SaaS business...", spinner="dots"):
             data = generate_demo(seed=seed, customers=customers)
             paths = write_demo(data, out)

@@ -29,12 +29,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from nrr import sqltext
+from nrr.limits import check_count
 from nrr.outputs import atomic_path, write_text
 
 __all__ = ["DemoData", "generate_demo", "write_demo"]
 
 FIRST_MONTH = date(2022, 1, 1)
 MONTHS = 48
+# Enough to test nrr at scale (bench/ makes millions of lines its own way), small enough to
+# fit in memory: the simulation keeps every customer in Python lists.
+MAX_DEMO_CUSTOMERS = 1_000_000
 SEGMENTS = ("SMB", "Mid-Market", "Enterprise")
 MARKETS = ("North America", "EMEA", "APAC", "LATAM")
 USE_CASES = ("Sales analytics", "Marketing ops", "Finance reporting", "Support operations")
@@ -213,6 +218,7 @@ def generate_demo(*, seed: int = 7, customers: int = 2000, signals: bool = True)
     With `signals` (the default) the health inputs are generated too, from the finished
     history; they never change the subscriptions, customers or FX rates.
     """
+    check_count(customers, flag="--customers", low=1, high=MAX_DEMO_CUSTOMERS, unit="customers")
     rng = np.random.default_rng(seed)
     fx_frame, _ = _fx_rates(rng)
     weights = np.array([1 + m / 24 for m in range(MONTHS)])
@@ -398,8 +404,8 @@ def _write_duckdb(
             if name in signals:
                 # From the Parquet just written: DuckDB reads it many times faster than it
                 # scans pandas' text columns, which matters for the ~640,000 usage rows.
-                source = str(paths[f"{name}.parquet"]).replace("'", "''")
-                con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{source}')")
+                source = sqltext.string(str(paths[f"{name}.parquet"]))
+                con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet({source})")
                 continue
             con.register("frame", frame)
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")

@@ -31,6 +31,7 @@ from nrr.errors import InputError, InternalError, Problem
 from nrr.health.indicators import reference_month
 from nrr.health.results import TIERS, as_of_day, scored_days, scored_on
 from nrr.health.settings import HealthSettings
+from nrr.limits import MAX_MONTHS
 from nrr.months import month_label
 from nrr.results import RetentionFigures, as_decimal, ratio_of
 from nrr.retention import customer_window
@@ -194,11 +195,12 @@ def _rate(part: int, whole: int) -> float | None:
 
 def check_horizon_length(horizon: int) -> None:
     """An InputError unless `horizon` is a positive number of months (before reading data)."""
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= MAX_MONTHS:
         raise InputError(
             Problem(
                 source="--horizon",
-                message=f"{horizon!r} is not a positive number of months; use 1, 3, 6 or 12",
+                message=f"{horizon!r} is not a positive number of months up to {MAX_MONTHS:,}; "
+                "use 1, 3, 6 or 12",
             )
         )
 

@@ -17,7 +17,8 @@ from nrr.analysis.owners import OwnersResult
 from nrr.analysis.rates import RatesResult
 from nrr.analysis.trends import DEFAULT_WINDOWS, TrendResult
 from nrr.book import Book
-from nrr.errors import InputError, Problem
+from nrr.errors import InputError
+from nrr.limits import check_months_count
 from nrr.months import month_label, parse_month
 from nrr.present import charts
 from nrr.results import BridgeMonth, WindowResult
@@ -132,10 +133,7 @@ def build_views(
             raise InputError("the subscriptions hold no revenue; there is no month to report on")
         end = month_label(latest)
     end_m = parse_month(end, what="--end")
-    if window < 1:
-        raise InputError(
-            Problem(source="--window", message=f"{window} is not a positive number of months")
-        )
+    check_months_count(window)
     by = by or default_by(book)
     step("retention over the window")
     window_result = book.window(end, window=window, by=by, fx_mode=fx_mode)

@@ -54,6 +54,7 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 
+from nrr import sqltext
 from nrr.errors import InputError, Problem
 from nrr.sources.cache_files import (
     PRIVATE_FILE,
@@ -209,7 +210,7 @@ class CheckedCache:
         each row's place."""
         return con.sql(
             f'SELECT file_row_number + {first:d} AS "{column}", * EXCLUDE (file_row_number) '
-            f"FROM read_parquet({_literal(path.as_posix())}, file_row_number = true)"
+            f"FROM read_parquet({sqltext.string(path.as_posix())}, file_row_number = true)"
         )
 
     def write(self, con: ibis.BaseBackend, sql: str, part: Path) -> bool:
@@ -218,7 +219,8 @@ class CheckedCache:
         computes without keeping them. Any other error is the query's, raised."""
         # Into `part` itself (0600, `discard`ed on failure): DuckDB's own temporary file would
         # be made as the umask says, and was seen left behind when a write failed.
-        copy = f"COPY ({sql}) TO {_literal(part.as_posix())} (FORMAT parquet, USE_TMP_FILE false)"
+        target = sqltext.string(part.as_posix())
+        copy = f"COPY ({sql}) TO {target} (FORMAT parquet, USE_TMP_FILE false)"
         try:
             con.raw_sql(copy)
         except (duckdb.IOException, OSError) as exc:
@@ -429,16 +431,12 @@ def _nrr_version() -> str:
         return "unknown"
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _view_sql(con: ibis.BaseBackend, name: str) -> str:
     raw = getattr(con, "con", None)
     if not isinstance(raw, duckdb.DuckDBPyConnection):
         return name
     found = raw.execute(
-        f"SELECT sql FROM duckdb_views() WHERE view_name = {_literal(name)}"
+        f"SELECT sql FROM duckdb_views() WHERE view_name = {sqltext.string(name)}"
     ).fetchone()
     # Without its definition the key stays unique to this process: a miss, never a wrong hit.
     return str(found[0]).replace(name, "source") if found else name

@@ -30,7 +30,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr.errors import InputError
 from nrr.fetch import value
+from nrr.memory import memory_limit_error
 from nrr.sources.cache import CheckedCache
 from nrr.sources.csv_layout import (
     MAX_COLUMNS,
@@ -167,7 +169,7 @@ def _open_csv(
     try:
         stored = _stored(con, _read_csv(con, path, name, layout), layout.first_row)
     except duckdb.Error as exc:
-        raise fail(name, f"cannot be read as CSV: {_first_line(exc)}") from None
+        raise _unreadable(name, "CSV", exc) from None
     # With a single column the engine reads an empty line as an empty value, so empty lines
     # at the end would become rows (the scan refuses every other empty line).
     last_row = layout.last_row if len(layout.columns) == 1 else None
@@ -206,7 +208,7 @@ def _read_csv(
             max_line_size=max_line_bytes,
         )
     except duckdb.Error as exc:
-        raise fail(name, f"cannot be read as CSV: {_first_line(exc)}") from None
+        raise _unreadable(name, "CSV", exc) from None
 
 
 def _open_parquet(con: DuckDBBackend, path: Path, name: str) -> RawSource:
@@ -220,7 +222,7 @@ def _open_parquet(con: DuckDBBackend, path: Path, name: str) -> RawSource:
     try:
         table = con.read_parquet(str(path), file_row_number=True)
     except duckdb.Error as exc:
-        raise fail(name, f"cannot be read as Parquet: {_first_line(exc)}") from None
+        raise _unreadable(name, "Parquet", exc) from None
     # The reader numbers the rows itself, in parallel (see `_stored`).
     text = _as_text(table.rename({ROW: "file_row_number"}), keep=(ROW,))
     return _finish(name, text.mutate(**{ROW: text[ROW] + 1}), first_row=1)
@@ -282,6 +284,14 @@ def _finish(
     if last_row is not None:
         table = table.filter(table[ROW] <= last_row)
     return RawSource(name=name, table=table, columns=tuple(renames), rows=rows)
+
+
+def _unreadable(name: str, kind: str, exc: duckdb.Error) -> InputError:
+    """Why a file cannot be read; running out of memory is the memory limit's fault, not the
+    file's, and is said so."""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return memory_limit_error(exc)
+    return fail(name, f"cannot be read as {kind}: {_first_line(exc)}")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from nrr.errors import InputError, Problem
 from nrr.sources.files import ROW, RawSource
 
-__all__ = ["apply_mapping", "parse_mapping"]
+__all__ = ["apply_mapping", "check_mapping", "parse_mapping"]
 
 
 def parse_mapping(pairs: list[str] | None, *, flag: str = "--map") -> dict[str, str]:
@@ -22,16 +22,61 @@ def parse_mapping(pairs: list[str] | None, *, flag: str = "--map") -> dict[str, 
                     message=f"{pair!r} is not NAME=COLUMN (e.g. customer_id=account_id)",
                 )
             )
-        mapping[wanted.strip().lower()] = given.strip().lower()
+        name = wanted.strip().lower()
+        if name in mapping:
+            raise InputError(
+                Problem(
+                    source=flag,
+                    message=f"{name} is mapped twice ({name}={mapping[name]} and {pair.strip()}); "
+                    "map each name once",
+                )
+            )
+        mapping[name] = given.strip().lower()
     return mapping
+
+
+def check_mapping(mapping: object, *, source: str = "--map") -> dict[str, str]:
+    """`mapping` as lower-case names, if it maps names to distinct columns (text to text).
+
+    Two expected names read from one column would give the input two columns of one name
+    (and one column cannot be both the amount and the quantity), so that is refused."""
+    if not isinstance(mapping, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k.strip() and v.strip()
+        for k, v in mapping.items()
+    ):
+        raise InputError(
+            Problem(
+                source=source,
+                message=f"{mapping!r} is not a mapping of expected names to your column names, "
+                'such as {"customer_id": "account_id"}',
+            )
+        )
+    lowered = {k.strip().lower(): v.strip().lower() for k, v in mapping.items()}
+    if len(lowered) != len(mapping):
+        raise InputError(
+            Problem(source=source, message=f"{mapping!r} maps one name twice; map each once")
+        )
+    readers: dict[str, list[str]] = {}
+    for wanted, given in lowered.items():
+        readers.setdefault(given, []).append(wanted)
+    for given, wanted in readers.items():
+        if len(wanted) > 1:
+            raise InputError(
+                Problem(
+                    source=source,
+                    message=f"column {given!r} is mapped to {' and '.join(wanted)}; "
+                    "map each of your columns to one name",
+                )
+            )
+    return lowered
 
 
 def apply_mapping(raw: RawSource, mapping: dict[str, str]) -> tuple[RawSource, dict[str, str]]:
     """Rename source columns to the expected names; return the source and, for messages,
     expected name -> the user's column name."""
+    mapping = check_mapping(mapping)
     if not mapping:
         return raw, {}
-    mapping = {k.lower(): v.lower() for k, v in mapping.items()}
     missing = [given for given in mapping.values() if given not in raw.columns]
     if missing:
         have = ", ".join(c for c in raw.columns if c != ROW)
