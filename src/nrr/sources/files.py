@@ -26,8 +26,6 @@ from pathlib import Path
 import duckdb
 import ibis
 import ibis.expr.datatypes as dt
-import pyarrow as pa
-import pyarrow.parquet as pq
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from nrr.errors import InputError
@@ -213,6 +211,10 @@ def _read_csv(
 
 def _open_parquet(con: DuckDBBackend, path: Path, name: str) -> RawSource:
     # The footer says how wide the file is before the engine builds a reader for every column.
+    # (pyarrow only here: a command over CSV files never pays for importing it.)
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         width = pq.read_metadata(path).num_columns
     except (OSError, pa.ArrowException):
