@@ -20,6 +20,7 @@ class Line:
     end: date | None
     mrr: Decimal  # local currency per month
     currency: str
+    product: str = "default"
 
 
 def month_of(day: date) -> int:
@@ -164,4 +165,99 @@ class Oracle:
             else:
                 first = self.first_active(c)
                 seg["new_mrr" if first > s else "reactivation_mrr"] += e_e
+        return out
+
+    # --- line-level slices (METRICS.md section 4, "Line-level slices: --by product") ---
+
+    def mrr_of(self, customer: str, product: str, month: int, rates_month: int) -> Decimal:
+        return sum(
+            (
+                line.mrr * self.rate(line.currency, rates_month)
+                for line in self.lines
+                if line.customer == customer
+                and line.product == product
+                and line.mrr > 0
+                and in_service(line, month)
+            ),
+            ZERO,
+        )
+
+    def products_in_service(self, months: list[int]) -> list[str]:
+        return sorted(
+            {
+                line.product
+                for line in self.lines
+                if line.mrr > 0 and any(in_service(line, m) for m in months)
+            }
+        )
+
+    def product_window(self, end: int, k: int, fx_mode: str = "spot") -> dict[str, dict]:
+        s = end - k
+        e_rates = end if fx_mode == "spot" else s
+        out: dict[str, dict] = {}
+        for v in self.products_in_service([s, end]):
+            seg = dict.fromkeys(
+                (
+                    "starting_mrr",
+                    "ending_mrr",
+                    "fx",
+                    "expansion",
+                    "contraction",
+                    "churn",
+                    "new_mrr",
+                    "reactivation_mrr",
+                ),
+                ZERO,
+            ) | {"customers_start": 0, "customers_retained": 0}
+            for c in self.customers:
+                in_c = self.mrr(c, s, s) > 0
+                kept = self.mrr(c, end, end) > 0
+                v_s = self.mrr_of(c, v, s, s)
+                v_e_s = self.mrr_of(c, v, end, s)
+                v_e = self.mrr_of(c, v, end, e_rates)
+                if in_c:
+                    seg["starting_mrr"] += v_s
+                    seg["ending_mrr"] += v_e
+                    seg["fx"] += v_e - v_e_s
+                    if kept:
+                        seg["expansion"] += max(v_e_s - v_s, ZERO)
+                        seg["contraction"] += max(v_s - v_e_s, ZERO)
+                    else:
+                        seg["churn"] += v_s
+                    if v_s > 0:
+                        seg["customers_start"] += 1
+                        seg["customers_retained"] += 1 if v_e > 0 else 0
+                elif kept:
+                    first = self.first_active(c)
+                    seg["new_mrr" if first > s else "reactivation_mrr"] += v_e
+            out[v] = seg
+        return out
+
+    def product_bridge(self, month: int, first_shown: int, last_shown: int) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        shown = list(range(first_shown - 1, last_shown + 1))
+        for v in self.products_in_service(shown):
+            seg = dict.fromkeys(
+                ("starting_mrr", "fx", "new", "reactivation", "expansion", "contraction", "churn"),
+                ZERO,
+            ) | {"ending_mrr": ZERO, "active_customers": 0}
+            for c in self.customers:
+                was = self.mrr(c, month - 1, month - 1) > 0
+                now = self.mrr(c, month, month) > 0
+                prev = self.mrr_of(c, v, month - 1, month - 1)
+                cur = self.mrr_of(c, v, month, month - 1)
+                closing = self.mrr_of(c, v, month, month)
+                seg["starting_mrr"] += prev
+                seg["fx"] += closing - cur
+                seg["ending_mrr"] += closing
+                seg["active_customers"] += 1 if closing > 0 else 0
+                if not was and now:
+                    first = self.first_active(c)
+                    seg["new" if first == month else "reactivation"] += cur
+                elif was and not now:
+                    seg["churn"] += prev
+                elif was and now:
+                    seg["expansion"] += max(cur - prev, ZERO)
+                    seg["contraction"] += max(prev - cur, ZERO)
+            out[v] = seg
         return out

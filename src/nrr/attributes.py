@@ -74,6 +74,16 @@ def check_attribute(
     )
     if len(set(names)) != len(names):
         raise InputError(Problem(source=flag, message=f"{by!r} names an attribute twice"))
+    if "product" in names and flag == "--by" and "product" not in available:
+        # `--by product` alone is the line-level slice (nrr.products), handled before here.
+        raise InputError(
+            Problem(
+                source=flag,
+                message="product is a column of the subscription lines, so --by product "
+                "slices lines on its own (in metrics and movements); it cannot be combined "
+                "with another attribute or used by this command",
+            )
+        )
     for name in names:
         if name == "tenure" and not allow_tenure and flag != "--by":
             raise InputError(

@@ -33,6 +33,7 @@ from nrr.limits import check_months_count
 from nrr.memory import within_memory
 from nrr.months import month_label, parse_month
 from nrr.movements import monthly_bridge
+from nrr.products import PRODUCT, product_bridge, product_window
 from nrr.results import BridgeMonth, WindowResult
 from nrr.retention import FX_MODES, window_metrics
 from nrr.screen import Intake
@@ -188,6 +189,16 @@ class Book:
             raise InputError(
                 Problem(source="--fx-mode", message=f"{fx_mode!r} is not spot or constant")
             )
+        if by == PRODUCT:
+            return product_window(
+                self.lines,
+                rates=self.rates,
+                currencies=self.currencies,
+                end=end_m,
+                window=window,
+                fx_mode=fx_mode,
+                reactivation_window=self.conventions.reactivation_window,
+            )
         check_attribute(by, self.customers)
         return window_metrics(
             self.lines,
@@ -212,6 +223,17 @@ class Book:
                     source="--end",
                     message=f"{end} is before --start {start}; give the months in order",
                 )
+            )
+        if by == PRODUCT:
+            # Line-level slices: listed by the months shown, so computed for these alone.
+            return product_bridge(
+                self.lines,
+                ledger=self.ledger,
+                rates=self.rates,
+                currencies=self.currencies,
+                start=start_m,
+                end=end_m,
+                reactivation_window=self.conventions.reactivation_window,
             )
         check_attribute(by, self.customers, allow_tenure=False)
         # A report asks for the bridge of one end month several times (its own chart, the
