@@ -31,7 +31,7 @@ from nrr.ledger import (
 from nrr.months import month_label
 from nrr.movements import MOVEMENT_KINDS, bridge_rates, monthly_bridge
 from nrr.results import EXACT, BridgeMonth, RetentionFigures, WindowResult, as_decimal
-from nrr.retention import classified_window, window_metrics
+from nrr.retention import classified_window, ends_of_lines, window_metrics
 from nrr.validate import MONEY
 
 __all__ = ["PRODUCT", "product_bridge", "product_window"]
@@ -67,31 +67,11 @@ def product_window(
         fx_mode=fx_mode,
         reactivation_window=reactivation_window,
     )
-    table = rates.table(lines, currencies, [start, end])
-    pivot = table.group_by("currency").agg(
-        rate_s=table.rate.max(where=table.month == start),
-        rate_e=table.rate.max(where=table.month == end),
-    )
-    live = live_lines(lines)
-
-    def in_service(month: int) -> ir.BooleanValue:
-        return (live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month))
-
-    flagged = live.select(
-        "customer_id",
-        "product",
-        "currency",
-        "mrr_local",
-        at_s=in_service(start),
-        at_e=in_service(end),
-    )
-    flagged = flagged.filter(flagged.at_s | flagged.at_e)
-    t = flagged.join(pivot, "currency")
-    e_rate = t.rate_e if fx_mode == "spot" else t.rate_s
+    t = ends_of_lines(lines, rates, currencies, start, end, fx_mode, keep=("product",))
     per = t.group_by("customer_id", "product").agg(
         v_s_s=_money_sum(t.at_s, convert_line(t.mrr_local, t.rate_s)),
         v_e_s=_money_sum(t.at_e, convert_line(t.mrr_local, t.rate_s)),
-        v_e_e=_money_sum(t.at_e, convert_line(t.mrr_local, e_rate)),
+        v_e_e=_money_sum(t.at_e, convert_line(t.mrr_local, t.end_rate)),
     )
     # The customer's own state: in the cohort, still active at the end, returning.
     state = classified_window(
