@@ -31,11 +31,13 @@ from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.ledger import Ledger, first_active
 from nrr.limits import check_months_count
 from nrr.memory import within_memory
+from nrr.metrics.bridge import monthly_bridge
+from nrr.metrics.tables import BookTables
+from nrr.metrics.window import window_metrics
 from nrr.months import month_label, parse_month
-from nrr.movements import monthly_bridge
 from nrr.products import PRODUCT, product_bridge, product_window
 from nrr.results import BridgeMonth, WindowResult
-from nrr.retention import FX_MODES, window_metrics
+from nrr.retention import FX_MODES
 from nrr.screen import Intake
 
 if TYPE_CHECKING:
@@ -91,6 +93,7 @@ class Book:
         # (by, end, reactivation window) -> (first month, rows): see `bridge`.
         self._bridges: dict[tuple[str | None, int, int | None], tuple[int, list[BridgeMonth]]] = {}
         self._trends: dict[str, TrendResult] = {}
+        self._tables: BookTables | None = None
         self.ledger = Ledger(lines)
         self.health_settings = health
         self.filters = filters
@@ -107,6 +110,14 @@ class Book:
         record = records(span)[0]
         self.row_count: int = int(record["n"])
         self.first_month: int | None = record["lo"]
+
+    def tables(self) -> BookTables:
+        """Where the checked lines and customers are in the engine, for `nrr.metrics`."""
+        if self._tables is None:
+            from nrr.handover import book_tables
+
+            self._tables = book_tables(self.con, self.lines, self.customers)
+        return self._tables
 
     @property
     def attributes(self) -> list[str]:
@@ -201,10 +212,9 @@ class Book:
             )
         check_attribute(by, self.customers)
         return window_metrics(
-            self.lines,
+            self.tables(),
             rates=self.rates,
             currencies=self.currencies,
-            customers=self.customers,
             end=end_m,
             window=window,
             by=by,
@@ -245,11 +255,9 @@ class Book:
         kept = self._bridges.get(key)
         if kept is None or kept[0] > start_m:
             rows = monthly_bridge(
-                self.lines,
-                ledger=self.ledger,
+                self.tables(),
                 rates=self.rates,
                 currencies=self.currencies,
-                customers=self.customers,
                 start=start_m,
                 end=end_m,
                 by=by,

@@ -1,0 +1,61 @@
+"""The tables an Ibis-built book holds, handed to the SQL layer (`nrr.metrics`) while both
+layers live side by side: the engine behind the Ibis backend, and a name there for the
+checked lines and customers. Goes away with the last Ibis module (issue 22)."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
+from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from nrr.engines.base import Engine
+from nrr.metrics.tables import BookTables
+
+__all__ = ["book_tables"]
+
+
+def _engine(backend: ibis.BaseBackend) -> Engine:
+    if isinstance(backend, DuckDBBackend):
+        from nrr.engines.duckdb import DuckDBEngine
+
+        return DuckDBEngine(backend.con)
+    if backend.name == "postgres":
+        from nrr.engines.postgres import PostgresEngine
+
+        return PostgresEngine(backend.con)
+    if backend.name == "pyspark":
+        from nrr.engines.spark import SparkEngine
+
+        return SparkEngine(backend._session)
+    from nrr.engines.dbapi import DBAPIEngine
+
+    return DBAPIEngine(backend.con, dialect=backend.dialect)
+
+
+def _named(backend: ibis.BaseBackend, engine: Engine, table: ir.Table, prefix: str) -> str:
+    """A name in the engine for `table`: its own when it is a stored table, else a temporary
+    view of its query."""
+    op = table.op()
+    if isinstance(op, ops.DatabaseTable) and op.namespace.database is None:
+        return op.name
+    name = engine.fresh_name(prefix)
+    backend._run_pre_execute_hooks(table)
+    sql = backend.compile(table) if isinstance(backend, DuckDBBackend) else ibis.to_sql(table)
+    engine.execute(f"CREATE TEMPORARY VIEW {engine.quote(name)} AS {sql}")
+    return name
+
+
+def book_tables(
+    backend: ibis.BaseBackend, lines: ir.Table, customers: ir.Table | None
+) -> BookTables:
+    engine = _engine(backend)
+    columns = ["customer_id", "currency", "start_m", "end_m", "mrr_local", "product"]
+    named_lines = _named(backend, engine, lines.select(*columns), "nrr_lines")
+    if customers is None:
+        return BookTables(engine=engine, lines=named_lines)
+    named_customers = _named(backend, engine, customers, "nrr_customers")
+    attributes = tuple(c for c in customers.columns if c != "customer_id")
+    return BookTables(
+        engine=engine, lines=named_lines, customers=named_customers, attributes=attributes
+    )

@@ -1,0 +1,88 @@
+"""Each line tagged with its customer's slice: the value of one attribute, or of several
+joined by ` × ` (`SMB × US`); `(none)` where a customer has no value, `(all)` without `by`.
+
+The derived attributes (METRICS.md section 1) come from the customer's first month with MRR:
+`cohort` is that month as `YYYY-MM`, `tenure` its band of whole months to the window start."""
+
+from __future__ import annotations
+
+import sqlglot
+import sqlglot.expressions as sge
+
+from nrr.attributes import ALL, NONE, PAIR, attribute_names
+from nrr.errors import InternalError
+from nrr.metrics.tables import BookTables
+from nrr.sql.render import bind
+
+__all__ = ["sliced_lines"]
+
+_COLUMNS = ("customer_id", "currency", "start_m", "end_m", "mrr_local", "product")
+
+# The first month with MRR of each customer with a live line.
+_FIRSTS = """
+SELECT customer_id, MIN(start_m) AS first_m
+FROM lines
+WHERE mrr_local > 0 AND (end_m IS NULL OR end_m > start_m)
+GROUP BY customer_id
+"""
+# `YYYY-MM` of a month index, with no integer division (its meaning differs by engine).
+_COHORT = """
+LPAD(CAST(CAST((f.first_m - MOD(f.first_m, 12)) / 12 AS BIGINT) AS VARCHAR), 4, '0')
+|| '-' || LPAD(CAST(MOD(f.first_m, 12) + 1 AS VARCHAR), 2, '0')
+"""
+_TENURE = """
+CASE
+    WHEN :window_start - f.first_m < 0 THEN 'new'
+    WHEN :window_start - f.first_m < 6 THEN '0-5'
+    WHEN :window_start - f.first_m < 12 THEN '6-11'
+    WHEN :window_start - f.first_m < 24 THEN '12-23'
+    ELSE '24+'
+END
+"""
+
+
+def _expression(text: str) -> sge.Expression:
+    return sqlglot.parse_one(text, read="duckdb")
+
+
+def sliced_lines(
+    tables: BookTables, by: str | None, *, window_start: int | None = None
+) -> sge.Query:
+    """(customer_id, currency, start_m, end_m, mrr_local, product, segment) for every line."""
+    names = attribute_names(by)
+    columns = [sge.column(c, table="l") for c in _COLUMNS]
+    lines = sge.Table(this=sge.to_identifier("lines"), alias=sge.TableAlias(this="l"))
+    if not names:
+        return sge.select(*columns, sge.alias_(sge.Literal.string(ALL), "segment")).from_(lines)
+    query = sge.select(*columns).from_(lines)
+    stored = [n for n in names if n not in ("cohort", "tenure")]
+    if stored:
+        if tables.customers is None:
+            raise InternalError(f"attributes {stored} asked for without a customers table")
+        query = query.join(
+            sge.Table(this=sge.to_identifier("customers"), alias=sge.TableAlias(this="c")),
+            on="c.customer_id = l.customer_id",
+            join_type="left",
+        )
+    if len(stored) < len(names):
+        firsts = sge.Subquery(
+            this=sqlglot.parse_one(_FIRSTS, read="duckdb"), alias=sge.TableAlias(this="f")
+        )
+        query = query.join(firsts, on="f.customer_id = l.customer_id", join_type="left")
+    parts: list[sge.Expression] = []
+    for name in names:
+        if name == "cohort":
+            value = _expression(_COHORT)
+        elif name == "tenure":
+            if window_start is None:
+                raise InternalError("tenure needs a window start")
+            value = bind(_expression(_TENURE), params={"window_start": window_start})
+        else:
+            value = sge.column(sge.to_identifier(name, quoted=True), table="c")
+        parts.append(sge.Coalesce(this=value, expressions=[sge.Literal.string(NONE)]))
+    segment = parts[0]
+    for part in parts[1:]:
+        segment = sge.DPipe(
+            this=sge.DPipe(this=segment, expression=sge.Literal.string(PAIR)), expression=part
+        )
+    return query.select(sge.alias_(segment, "segment"))

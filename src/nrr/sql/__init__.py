@@ -1,0 +1,13 @@
+"""nrr's computations as SQL: each stage's statement in its own `.sql` file beside this one,
+written once (in DuckDB's dialect, with explicit types) and rendered for every engine by
+sqlglot (`render`).
+
+    ledger/window.sql      each customer valued at a window's two ends (METRICS.md section 4)
+    ledger/window_returns.sql  who returns inside a window, under a reactivation window
+    metrics/window_totals.sql  a window's sums per slice
+    metrics/bridge.sql     the monthly MRR bridge per slice (METRICS.md section 3)
+
+A statement reads its inputs by logical names (`lines`, `window_rates`, `bridge_rates`,
+`calendar`) and takes values as `:name` parameters; `render.bind` puts in the tables and the
+values (as literals the SQL builder quotes, never text pasted into SQL).
+"""

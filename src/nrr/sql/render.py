@@ -1,0 +1,178 @@
+"""Statements from their files, bound to tables and values, rendered for one dialect."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from importlib import resources
+from typing import Any
+
+import sqlglot
+import sqlglot.expressions as sge
+
+__all__ = [
+    "Relation",
+    "bind",
+    "compose",
+    "literal",
+    "render",
+    "statement",
+    "values",
+]
+
+# What a table input is bound to: a table's name in the engine, or a query.
+Relation = str | sge.Query
+
+
+@functools.cache
+def _parsed(name: str) -> sge.Query:
+    text = resources.files("nrr.sql").joinpath(name).read_text(encoding="utf-8")
+    parsed = sqlglot.parse_one(text, read="duckdb")
+    if not isinstance(parsed, sge.Query):
+        raise TypeError(f"{name} is not a query")
+    return parsed
+
+
+def statement(name: str) -> sge.Query:
+    """The statement in `name` (a path beside this module, such as `metrics/bridge.sql`)."""
+    return _parsed(name).copy()
+
+
+def literal(value: object) -> sge.Expression:
+    """`value` as a SQL literal: numbers exactly, text quoted by the SQL builder."""
+    if value is None:
+        return sge.Null()
+    if isinstance(value, bool):
+        return sge.Boolean(this=value)
+    if isinstance(value, int):
+        return sge.Literal.number(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value} is not a finite number")
+        # Text cast to its exact type: a bare 1.1 is a float on BigQuery.
+        text = format(value, "f")
+        digits = text.lstrip("-").replace(".", "")
+        scale = len(text.partition(".")[2])
+        kind = f"DECIMAL({max(len(digits), scale + 1, 1)}, {scale})"
+        return sge.cast(sge.Literal.string(text), sge.DataType.build(kind, dialect="duckdb"))
+    if isinstance(value, date):
+        return sge.cast(sge.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, str):
+        return sge.Literal.string(value)
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+def bind(
+    query: sge.Query,
+    *,
+    tables: Mapping[str, Relation] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> sge.Query:
+    """`query` with its `:name` parameters replaced by literals (or expressions) and its
+    logical tables by a table name or a subquery."""
+    tables = tables or {}
+    params = params or {}
+    missing: set[str] = set()
+
+    def swap(node: sge.Expression) -> sge.Expression:
+        if isinstance(node, sge.Placeholder) and node.name:
+            if node.name not in params:
+                missing.add(node.name)
+                return node
+            value = params[node.name]
+            return value.copy() if isinstance(value, sge.Expression) else literal(value)
+        if isinstance(node, sge.Table) and not node.args.get("db") and node.name in tables:
+            target = tables[node.name]
+            alias = node.alias or node.name
+            if isinstance(target, str):
+                return sge.Table(
+                    this=sge.to_identifier(target, quoted=True),
+                    alias=sge.TableAlias(this=sge.to_identifier(alias)),
+                )
+            return sge.Subquery(
+                this=target.copy(), alias=sge.TableAlias(this=sge.to_identifier(alias))
+            )
+        return node
+
+    result = query.transform(swap)
+    if missing:
+        raise KeyError(f"no value for parameter(s) {', '.join(sorted(missing))}")
+    return result  # type: ignore[return-value]
+
+
+def compose(query: sge.Query, inputs: Mapping[str, sge.Query]) -> sge.Query:
+    """`query` with each of `inputs` as a common table expression named by its key, placed
+    before `query`'s own, so the whole reads top to bottom as one statement. An input's own
+    CTEs come first, renamed `<input>_<name>` so two inputs may both call a step `live`."""
+    ctes: list[sge.CTE] = []
+    for name, body in inputs.items():
+        body = body.copy()
+        inner = body.args.get("with_")
+        if inner is not None:
+            renames = {cte.alias: f"{name}_{cte.alias}" for cte in inner.expressions}
+            body.set("with_", None)
+            for cte in inner.expressions:
+                ctes.append(_renamed(cte, renames))
+            body = _renamed(body, renames)
+        ctes.append(sge.CTE(this=body, alias=sge.TableAlias(this=sge.to_identifier(name))))
+    query = query.copy()
+    own = query.args.get("with_")
+    if own is not None:
+        ctes.extend(own.expressions)
+    if ctes:
+        query.set("with_", sge.With(expressions=ctes))
+    return query
+
+
+def _renamed(node: sge.Expression, renames: Mapping[str, str]) -> Any:
+    """`node` with references to the CTEs in `renames` (and their definitions) renamed; a
+    reference keeps its old name as its alias, so column references stay valid."""
+
+    def swap(item: sge.Expression) -> sge.Expression:
+        if isinstance(item, sge.CTE) and item.alias in renames:
+            item.set("alias", sge.TableAlias(this=sge.to_identifier(renames[item.alias])))
+            return item
+        if isinstance(item, sge.Table) and not item.args.get("db") and item.name in renames:
+            alias = item.alias or item.name
+            return sge.Table(
+                this=sge.to_identifier(renames[item.name]),
+                alias=sge.TableAlias(this=sge.to_identifier(alias)),
+            )
+        return item
+
+    return node.transform(swap)
+
+
+def values(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> sge.Query:
+    """A small table of Python values as a query, each column cast to its SQL type (in
+    DuckDB's spelling, rendered per dialect); an empty table is a typed row filtered out."""
+    names = [sge.to_identifier(name) for name, _ in columns]
+    data = rows or [tuple(None for _ in columns)]
+    table = sge.values(
+        [tuple(literal(v) for v in row) for row in data], alias="v", columns=[n.name for n in names]
+    )
+    select = sge.select(
+        *[
+            sge.alias_(sge.cast(sge.column(name), sge.DataType.build(kind, dialect="duckdb")), name)
+            for name, (_, kind) in zip(names, columns, strict=True)
+        ]
+    ).from_(table)
+    if not rows:
+        select = select.where(sge.false())
+    return select
+
+
+def _bignumeric(node: sge.Expression) -> sge.Expression:
+    # BigQuery's NUMERIC keeps 9 decimals: money needs BIGNUMERIC (76 digits, 38 decimals).
+    if isinstance(node, sge.DataType) and node.is_type(sge.DataType.Type.DECIMAL):
+        return sge.DataType(this=sge.DataType.Type.BIGDECIMAL, expressions=node.expressions)
+    return node
+
+
+def render(query: sge.Expression, dialect: str, *, pretty: bool = False) -> str:
+    """`query` as SQL text for `dialect` (a sqlglot dialect name)."""
+    if dialect == "bigquery":
+        query = query.transform(_bignumeric)
+    return query.sql(dialect=dialect, pretty=pretty, unsupported_level=sqlglot.ErrorLevel.RAISE)
