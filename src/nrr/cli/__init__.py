@@ -10,7 +10,18 @@ Each command lives in the module of its topic; importing them registers them on 
 from __future__ import annotations
 
 # Importing each topic's module registers its commands on `app`.
-from nrr.cli import backtest, causes, core, health, impact, methods, report, serve, trends  # noqa: F401
+from nrr.cli import (  # noqa: F401
+    backtest,
+    causes,
+    core,
+    health,
+    impact,
+    methods,
+    report,
+    serve,
+    sql,
+    trends,
+)
 from nrr.cli.common import app
 
 __all__ = ["app", "main"]

@@ -10,6 +10,7 @@ and is checked for every month and slice before anything is returned."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from decimal import localcontext
 from typing import Any
 
@@ -21,7 +22,7 @@ from nrr.metrics.slices import sliced_lines
 from nrr.metrics.tables import BookTables, physical
 from nrr.months import month_label
 from nrr.results import EXACT, BridgeMonth, as_decimal
-from nrr.sql.render import bind, compose, render, statement, values
+from nrr.sql.render import Relation, bind, compose, render, statement, values
 
 __all__ = ["bridge_rates", "bridge_statement", "calendar", "monthly_bridge"]
 
@@ -44,7 +45,7 @@ def calendar(first: int, last: int) -> sge.Query:
 
 
 def bridge_statement(
-    tables: BookTables,
+    sources: Mapping[str, Relation],
     *,
     rates: sge.Query,
     months: sge.Query,
@@ -54,7 +55,7 @@ def bridge_statement(
     reactivation_window: int | None,
 ) -> sge.Query:
     """The one statement of the bridge per slice and month (`bridge.sql`'s columns)."""
-    lines = bind(sliced_lines(tables, by), tables=physical(tables))
+    lines = bind(sliced_lines(by), tables=sources)
     starts = "starts_any_gap" if reactivation_window is None else "starts_within_gap"
     query = bind(
         statement("metrics/bridge.sql"),
@@ -79,7 +80,7 @@ def monthly_bridge(
     A start after a gap is a reactivation, or new when the customer was away longer than
     `reactivation_window` months (None: any gap is a reactivation)."""
     query = bridge_statement(
-        tables,
+        physical(tables),
         rates=bridge_rates(rates, currencies, start, end),
         months=calendar(start, end),
         first=start,

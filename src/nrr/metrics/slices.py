@@ -11,7 +11,6 @@ import sqlglot.expressions as sge
 
 from nrr.attributes import ALL, NONE, PAIR, attribute_names
 from nrr.errors import InternalError
-from nrr.metrics.tables import BookTables
 from nrr.sql.render import bind
 
 __all__ = ["sliced_lines"]
@@ -45,9 +44,7 @@ def _expression(text: str) -> sge.Expression:
     return sqlglot.parse_one(text, read="duckdb")
 
 
-def sliced_lines(
-    tables: BookTables, by: str | None, *, window_start: int | None = None
-) -> sge.Query:
+def sliced_lines(by: str | None, *, window_start: int | None = None) -> sge.Query:
     """(customer_id, currency, start_m, end_m, mrr_local, product, segment) for every line."""
     names = attribute_names(by)
     columns = [sge.column(c, table="l") for c in _COLUMNS]
@@ -57,8 +54,6 @@ def sliced_lines(
     query = sge.select(*columns).from_(lines)
     stored = [n for n in names if n not in ("cohort", "tenure")]
     if stored:
-        if tables.customers is None:
-            raise InternalError(f"attributes {stored} asked for without a customers table")
         query = query.join(
             sge.Table(this=sge.to_identifier("customers"), alias=sge.TableAlias(this="c")),
             on="c.customer_id = l.customer_id",

@@ -8,7 +8,7 @@ once, by its net change."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from decimal import Decimal, localcontext
 from typing import Any
@@ -21,7 +21,7 @@ from nrr.metrics.slices import sliced_lines
 from nrr.metrics.tables import BookTables, physical
 from nrr.months import month_label
 from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
-from nrr.sql.render import bind, compose, render, statement, values
+from nrr.sql.render import Relation, bind, compose, render, statement, values
 
 __all__ = ["window_metrics", "window_rates", "window_statement"]
 
@@ -62,7 +62,7 @@ def _parsed(text: str) -> sge.Query:
 
 
 def window_statement(
-    tables: BookTables,
+    sources: Mapping[str, Relation],
     *,
     rates: sge.Query,
     start: int,
@@ -72,7 +72,7 @@ def window_statement(
 ) -> sge.Query:
     """The one statement of a window's figures per slice (`window_totals.sql`'s columns);
     `rates` is `window_rates` or a query giving the same columns."""
-    lines = bind(sliced_lines(tables, by, window_start=start), tables=physical(tables))
+    lines = bind(sliced_lines(by, window_start=start), tables=sources)
     params = {"s": start, "e": end}
     per_customer = bind(statement("ledger/window.sql"), params=params)
     inputs = {"lines": lines, "window_rates": rates, "customer_values": per_customer}
@@ -105,7 +105,7 @@ def window_metrics(
     return inside the window, under the same rule as the monthly bridge."""
     start = end - window
     query = window_statement(
-        tables,
+        physical(tables),
         rates=window_rates(rates, currencies, start, end, fx_mode),
         start=start,
         end=end,

@@ -82,7 +82,11 @@ def bind(
                 missing.add(node.name)
                 return node
             value = params[node.name]
-            return value.copy() if isinstance(value, sge.Expression) else literal(value)
+            if not isinstance(value, sge.Expression):
+                return literal(value)
+            # An expression goes in whole: `2 * :x` with x = `a - b` is 2 * (a - b).
+            atomic = (sge.Column, sge.Literal, sge.Cast, sge.Func, sge.Paren, sge.Null)
+            return value.copy() if isinstance(value, atomic) else sge.Paren(this=value.copy())
         if isinstance(node, sge.Table) and not node.args.get("db") and node.name in tables:
             target = tables[node.name]
             alias = node.alias or node.name
