@@ -52,9 +52,9 @@ _MOVEMENT_MONEY = (
     "churn",
     "ending_mrr",
 )
-# `YYYY-MM` of a month index, with no integer division.
+# `YYYY-MM` of a month index, dividing an exact multiple of 12 in doubles.
 _MONTH_TEXT = """
-LPAD(CAST(CAST((month - MOD(month, 12)) / 12 AS BIGINT) AS VARCHAR), 4, '0')
+LPAD(CAST(CAST(CAST(month - MOD(month, 12) AS DOUBLE) / 12 AS BIGINT) AS VARCHAR), 4, '0')
 || '-' || LPAD(CAST(MOD(month, 12) + 1 AS VARCHAR), 2, '0')
 """
 

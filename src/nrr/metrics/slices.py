@@ -24,9 +24,10 @@ FROM lines
 WHERE mrr_local > 0 AND (end_m IS NULL OR end_m > start_m)
 GROUP BY customer_id
 """
-# `YYYY-MM` of a month index, with no integer division (its meaning differs by engine).
+# `YYYY-MM` of a month index, dividing an exact multiple of 12 in doubles (integer division
+# means different things on different engines).
 _COHORT = """
-LPAD(CAST(CAST((f.first_m - MOD(f.first_m, 12)) / 12 AS BIGINT) AS VARCHAR), 4, '0')
+LPAD(CAST(CAST(CAST(f.first_m - MOD(f.first_m, 12) AS DOUBLE) / 12 AS BIGINT) AS VARCHAR), 4, '0')
 || '-' || LPAD(CAST(MOD(f.first_m, 12) + 1 AS VARCHAR), 2, '0')
 """
 _TENURE = """

@@ -10,4 +10,10 @@ sqlglot (`render`).
 A statement reads its inputs by logical names (`lines`, `window_rates`, `bridge_rates`,
 `calendar`) and takes values as `:name` parameters; `render.bind` puts in the tables and the
 values (as literals the SQL builder quotes, never text pasted into SQL).
+
+Habits that keep the meaning the same on every engine: money is DECIMAL with its precision and
+scale (BigQuery's BIGNUMERIC, `render`); every division is of doubles, typed on both sides,
+or corrected by an exact remainder; no month differences of dates (months are integers); every
+ORDER BY names its null ordering (NULLS FIRST in window functions, BigQuery's only one, over
+months that are never null); no integer division.
 """

@@ -169,9 +169,17 @@ def values(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) ->
 
 
 def _bignumeric(node: sge.Expression) -> sge.Expression:
-    # BigQuery's NUMERIC keeps 9 decimals: money needs BIGNUMERIC (76 digits, 38 decimals).
-    if isinstance(node, sge.DataType) and node.is_type(sge.DataType.Type.DECIMAL):
-        return sge.DataType(this=sge.DataType.Type.BIGDECIMAL, expressions=node.expressions)
+    """BigQuery's NUMERIC keeps 9 decimals, so money is BIGNUMERIC; a cast to DECIMAL(p, s)
+    keeps its scale as ROUND(..., s), which rounds half away from zero as the cast does on
+    the other engines (sqlglot drops a cast's precision and scale for BigQuery)."""
+    if isinstance(node, sge.Cast) and node.to.is_type(sge.DataType.Type.DECIMAL):
+        params = node.to.expressions
+        # A replaced node's children are not visited again: transform them here.
+        inner = node.this.transform(_bignumeric)
+        big = sge.Cast(this=inner, to=sge.DataType(this=sge.DataType.Type.BIGDECIMAL))
+        if len(params) == 2:
+            return sge.Round(this=big, decimals=params[1].this.copy())
+        return big
     return node
 
 

@@ -14,31 +14,35 @@ WITH live AS (
     WHERE l.mrr_local > 0 AND (l.end_m IS NULL OR l.end_m > l.start_m)
 ),
 events AS (
-    SELECT customer_id, start_m AS month, 1 AS change FROM live
+    SELECT customer_id, start_m AS month, 1 AS line_change FROM live
     UNION ALL
-    SELECT customer_id, end_m AS month, -1 AS change FROM live WHERE end_m IS NOT NULL
+    SELECT customer_id, end_m AS month, -1 AS line_change FROM live WHERE end_m IS NOT NULL
+),
+changes AS (
+    SELECT customer_id, month, SUM(line_change) AS line_change
+    FROM events
+    GROUP BY customer_id, month
 ),
 counted AS (
     -- Lines in service just after each month a customer's lines change.
     SELECT
         customer_id,
         month,
-        SUM(SUM(change)) OVER (
-            PARTITION BY customer_id ORDER BY month ASC NULLS LAST
+        line_change,
+        SUM(line_change) OVER (
+            PARTITION BY customer_id ORDER BY month ASC NULLS FIRST
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS after,
-        SUM(change) AS change
-    FROM events
-    GROUP BY customer_id, month
+        ) AS after
+    FROM changes
 ),
 stops AS (
     SELECT
         customer_id,
         month,
-        after - change AS before,
+        after - line_change AS before,
         after,
-        MAX(CASE WHEN after - change > 0 AND after = 0 THEN month END) OVER (
-            PARTITION BY customer_id ORDER BY month ASC NULLS LAST
+        MAX(CASE WHEN after - line_change > 0 AND after = 0 THEN month END) OVER (
+            PARTITION BY customer_id ORDER BY month ASC NULLS FIRST
             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
         ) AS last_stop
     FROM counted
@@ -46,11 +50,16 @@ stops AS (
 starts AS (
     SELECT
         customer_id,
-        last_stop IS NOT NULL AND month - last_stop <= :gap AS is_return,
-        ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY month ASC NULLS LAST) AS nth
+        month,
+        last_stop IS NOT NULL AND month - last_stop <= :gap AS is_return
     FROM stops
     WHERE before = 0 AND after > 0 AND month > :s AND month <= :e
+),
+first_starts AS (
+    SELECT customer_id, MIN(month) AS month
+    FROM starts
+    GROUP BY customer_id
 )
-SELECT customer_id, is_return
-FROM starts
-WHERE nth = 1
+SELECT s.customer_id, s.is_return
+FROM starts AS s
+JOIN first_starts AS f ON f.customer_id = s.customer_id AND f.month = s.month

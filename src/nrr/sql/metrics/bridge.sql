@@ -49,11 +49,11 @@ steps AS (
         month,
         change,
         SUM(line_change) OVER (
-            PARTITION BY customer_id ORDER BY month ASC NULLS LAST
+            PARTITION BY customer_id ORDER BY month ASC NULLS FIRST
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) - line_change AS before,
         SUM(line_change) OVER (
-            PARTITION BY customer_id ORDER BY month ASC NULLS LAST
+            PARTITION BY customer_id ORDER BY month ASC NULLS FIRST
             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
         ) AS after
     FROM changes
@@ -82,7 +82,7 @@ starts_within_gap AS (
             before,
             after,
             MAX(CASE WHEN before > 0 AND after = 0 THEN month END) OVER (
-                PARTITION BY customer_id ORDER BY month ASC NULLS LAST
+                PARTITION BY customer_id ORDER BY month ASC NULLS FIRST
                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
             ) AS last_stop
         FROM steps

@@ -6,8 +6,8 @@
 --
 -- Trusts its input: nrr's checks (nrr metrics on the same tables) name every row this
 -- statement would misread. Months become integers (year * 12 + month - 1). A line's MRR is
--- amount / interval to 8 decimals, exactly: the engine's quotient (a double on some engines)
--- is corrected by its exact remainder.
+-- amount / interval to 8 decimals, exactly: the quotient in doubles (what DuckDB divides
+-- decimals in) is corrected by its exact remainder, so every engine gets the same digits.
 WITH typed AS (
     SELECT
         TRIM(CAST(customer_id AS VARCHAR)) AS customer_id,
@@ -37,7 +37,8 @@ rough AS (
             AS end_m,
         amount,
         interval_months,
-        CAST(amount / interval_months AS DECIMAL(21, 8)) AS approx
+        CAST(CAST(amount AS DOUBLE) / CAST(interval_months AS DOUBLE) AS DECIMAL(21, 8))
+            AS approx
     FROM typed
 )
 SELECT
@@ -46,7 +47,11 @@ SELECT
     start_m,
     end_m,
     CAST(
-        approx + CAST((amount - approx * interval_months) / interval_months AS DECIMAL(20, 8))
+        approx
+        + CAST(
+            CAST(amount - approx * interval_months AS DOUBLE) / CAST(interval_months AS DOUBLE)
+            AS DECIMAL(20, 8)
+        )
         AS DECIMAL(20, 8)
     ) AS mrr_local,
     product
