@@ -30,7 +30,8 @@ from nrr.errors import InputError
 BIG = Decimal("123456789012.123456789012345678")
 TINY = Decimal("-0.000000000000000001")
 TOTAL = Decimal("123456789012.123456789012345677")  # BIG + TINY, past Python's 28 digits
-QUOTED = 'O\'Brien "the" one, Ltd.'
+# Quotes, a comma, a tab, a line break and PostgreSQL's text-format NULL marker, as text.
+QUOTED = 'O\'Brien "the" one, Ltd.\t\n\\N'
 ROWS: list[tuple[Any, ...]] = [
     (BIG, 9_007_199_254_740_993, QUOTED, True),  # 2^53 + 1: no float on the way
     (TINY, -1, "", False),  # an empty text is not NULL
