@@ -27,6 +27,7 @@ COMMANDS = [
     "risks",
     "opportunities",
     "demo",
+    "sql",
 ]
 
 
