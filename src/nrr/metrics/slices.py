@@ -9,11 +9,11 @@ from __future__ import annotations
 import sqlglot
 import sqlglot.expressions as sge
 
-from nrr.attributes import ALL, NONE, PAIR, attribute_names
+from nrr.attributes import ALL, DERIVED, NONE, PAIR, attribute_names
 from nrr.errors import InternalError
 from nrr.sql.render import bind
 
-__all__ = ["sliced_lines"]
+__all__ = ["sliced_customers", "sliced_lines"]
 
 _COLUMNS = ("customer_id", "currency", "start_m", "end_m", "mrr_local", "product")
 
@@ -45,6 +45,29 @@ def _expression(text: str) -> sge.Expression:
     return sqlglot.parse_one(text, read="duckdb")
 
 
+def _value(name: str, window_start: int | None, *, first: str) -> sge.Expression:
+    """One attribute's value, `(none)` when missing; `first` is the table holding first_m."""
+    if name == "cohort":
+        value = _expression(_COHORT.replace("f.first_m", f"{first}.first_m"))
+    elif name == "tenure":
+        if window_start is None:
+            raise InternalError("tenure needs a window start")
+        text = _TENURE.replace("f.first_m", f"{first}.first_m")
+        value = bind(_expression(text), params={"window_start": window_start})  # type: ignore[arg-type]
+    else:
+        value = sge.column(sge.to_identifier(name, quoted=True), table="c")
+    return sge.Coalesce(this=value, expressions=[sge.Literal.string(NONE)])
+
+
+def _joined(parts: list[sge.Expression]) -> sge.Expression:
+    segment = parts[0]
+    for part in parts[1:]:
+        segment = sge.DPipe(
+            this=sge.DPipe(this=segment, expression=sge.Literal.string(PAIR)), expression=part
+        )
+    return segment
+
+
 def sliced_lines(by: str | None, *, window_start: int | None = None) -> sge.Query:
     """(customer_id, currency, start_m, end_m, mrr_local, product, segment) for every line."""
     names = attribute_names(by)
@@ -65,20 +88,25 @@ def sliced_lines(by: str | None, *, window_start: int | None = None) -> sge.Quer
             this=sqlglot.parse_one(_FIRSTS, read="duckdb"), alias=sge.TableAlias(this="f")
         )
         query = query.join(firsts, on="f.customer_id = l.customer_id", join_type="left")
-    parts: list[sge.Expression] = []
-    for name in names:
-        if name == "cohort":
-            value = _expression(_COHORT)
-        elif name == "tenure":
-            if window_start is None:
-                raise InternalError("tenure needs a window start")
-            value = bind(_expression(_TENURE), params={"window_start": window_start})
-        else:
-            value = sge.column(sge.to_identifier(name, quoted=True), table="c")
-        parts.append(sge.Coalesce(this=value, expressions=[sge.Literal.string(NONE)]))
-    segment = parts[0]
-    for part in parts[1:]:
-        segment = sge.DPipe(
-            this=sge.DPipe(this=segment, expression=sge.Literal.string(PAIR)), expression=part
-        )
+    parts = [_value(name, window_start, first="f") for name in names]
+    segment = _joined(parts)
     return query.select(sge.alias_(segment, "segment"))
+
+
+def sliced_customers(by: str | None, *, window_start: int) -> sge.Query:
+    """`customer_values` (one row per customer, with its `first_m`) and each customer's
+    `segment`: the slice is joined once per customer, after the lines are summed."""
+    names = attribute_names(by)
+    query = sge.select(sge.Column(this=sge.Star(), table=sge.to_identifier("v"))).from_(
+        sge.Table(this=sge.to_identifier("customer_values"), alias=sge.TableAlias(this="v"))
+    )
+    if not names:
+        return query.select(sge.alias_(sge.Literal.string(ALL), "segment"))
+    if any(n not in DERIVED for n in names):
+        query = query.join(
+            sge.Table(this=sge.to_identifier("customers"), alias=sge.TableAlias(this="c")),
+            on="c.customer_id = v.customer_id",
+            join_type="left",
+        )
+    parts = [_value(name, window_start, first="v") for name in names]
+    return query.select(sge.alias_(_joined(parts), "segment"))

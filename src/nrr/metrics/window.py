@@ -17,7 +17,7 @@ import sqlglot
 import sqlglot.expressions as sge
 
 from nrr.fx import RATE, RateBook
-from nrr.metrics.slices import sliced_lines
+from nrr.metrics.slices import sliced_customers
 from nrr.metrics.tables import BookTables, physical
 from nrr.months import month_label
 from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
@@ -72,19 +72,22 @@ def window_statement(
 ) -> sge.Query:
     """The one statement of a window's figures per slice (`window_totals.sql`'s columns);
     `rates` is `window_rates` or a query giving the same columns."""
-    lines = bind(sliced_lines(by, window_start=start), tables=sources)
     params = {"s": start, "e": end}
-    per_customer = bind(statement("ledger/window.sql"), params=params)
-    inputs = {"lines": lines, "window_rates": rates, "customer_values": per_customer}
+    per_customer = bind(statement("ledger/window.sql"), tables=sources, params=params)
+    inputs: dict[str, sge.Query] = {"window_rates": rates, "customer_values": per_customer}
+    # Each customer's slice, joined once per customer after its lines are summed.
+    inputs["sliced_values"] = bind(sliced_customers(by, window_start=start), tables=sources)
     if reactivation_window is None:
         valued = bind(_parsed(_ANY_GAP), params=params)
     else:
         inputs["candidates"] = bind(_parsed(_CANDIDATES), params=params)
         inputs["returns"] = bind(
-            statement("ledger/window_returns.sql"), params={**params, "gap": reactivation_window}
+            statement("ledger/window_returns.sql"),
+            tables=sources,
+            params={**params, "gap": reactivation_window},
         )
         valued = _parsed(_WITHIN_GAP)
-    inputs["customers_valued"] = valued
+    inputs["customers_valued"] = bind(valued, tables={"customer_values": "sliced_values"})
     return compose(statement("metrics/window_totals.sql"), inputs)
 
 

@@ -88,44 +88,6 @@ WITH totals_subscription_lines_typed AS (
     TRIM(CAST(customer_id AS VARCHAR(MAX))) AS customer_id,
     NULLIF(TRIM(CAST("segment" AS VARCHAR)), '') AS "segment"
   FROM customers
-), totals_lines AS (
-  SELECT
-    l.customer_id,
-    l.currency,
-    l.start_m,
-    l.end_m,
-    l.mrr_local,
-    l.product,
-    COALESCE(c."segment", '(none)') || ' × ' || COALESCE(
-      CASE
-        WHEN 24299 - f.first_m < 0
-        THEN 'new'
-        WHEN 24299 - f.first_m < 6
-        THEN '0-5'
-        WHEN 24299 - f.first_m < 12
-        THEN '6-11'
-        WHEN 24299 - f.first_m < 24
-        THEN '12-23'
-        ELSE '24+'
-      END,
-      '(none)'
-    ) AS segment
-  FROM totals_subscription_lines AS l
-  LEFT JOIN totals_customer_attributes AS c
-    ON c.customer_id = l.customer_id
-  LEFT JOIN (
-    SELECT
-      customer_id,
-      MIN(start_m) AS first_m
-    FROM totals_subscription_lines AS lines
-    WHERE
-      mrr_local > 0 AND (
-        end_m IS NULL OR end_m > start_m
-      )
-    GROUP BY
-      customer_id
-  ) AS f
-    ON f.customer_id = l.customer_id
 ), totals_window_rates AS (
   SELECT
     currency,
@@ -138,12 +100,11 @@ WITH totals_subscription_lines_typed AS (
   /* Lines that are in service in at least one month and carry MRR. */
   SELECT
     customer_id,
-    segment,
     currency,
     start_m,
     end_m,
     mrr_local
-  FROM totals_lines AS lines
+  FROM totals_subscription_lines AS lines
   WHERE
     mrr_local > 0 AND (
       end_m IS NULL OR end_m > start_m
@@ -151,7 +112,6 @@ WITH totals_subscription_lines_typed AS (
 ), totals_customer_values_valued AS (
   SELECT
     l.customer_id,
-    l.segment,
     l.start_m,
     l.start_m <= 24299 AND (
       l.end_m IS NULL OR l.end_m > 24299
@@ -167,19 +127,16 @@ WITH totals_subscription_lines_typed AS (
 ), totals_customer_values_per_customer AS (
   SELECT
     customer_id,
-    segment,
     CAST(SUM(CASE WHEN at_s THEN at_rate_s ELSE CAST(0 AS DECIMAL(38, 18)) END) AS DECIMAL(38, 18)) AS s_s,
     CAST(SUM(CASE WHEN at_e THEN at_rate_s ELSE CAST(0 AS DECIMAL(38, 18)) END) AS DECIMAL(38, 18)) AS e_s,
     CAST(SUM(CASE WHEN at_e THEN at_rate_e ELSE CAST(0 AS DECIMAL(38, 18)) END) AS DECIMAL(38, 18)) AS e_e,
     MIN(start_m) AS first_m
   FROM totals_customer_values_valued AS valued
   GROUP BY
-    customer_id,
-    segment
+    customer_id
 ), totals_customer_values AS (
   SELECT
     customer_id,
-    segment,
     s_s,
     e_s,
     e_e,
@@ -187,6 +144,26 @@ WITH totals_subscription_lines_typed AS (
   FROM totals_customer_values_per_customer AS per_customer
   WHERE
     s_s > 0 OR e_e > 0
+), totals_sliced_values AS (
+  SELECT
+    v.*,
+    COALESCE(c."segment", '(none)') || ' × ' || COALESCE(
+      CASE
+        WHEN 24299 - v.first_m < 0
+        THEN 'new'
+        WHEN 24299 - v.first_m < 6
+        THEN '0-5'
+        WHEN 24299 - v.first_m < 12
+        THEN '6-11'
+        WHEN 24299 - v.first_m < 24
+        THEN '12-23'
+        ELSE '24+'
+      END,
+      '(none)'
+    ) AS segment
+  FROM totals_customer_values AS v
+  LEFT JOIN totals_customer_attributes AS c
+    ON c.customer_id = v.customer_id
 ), totals_candidates AS (
   SELECT
     customer_id
@@ -198,7 +175,7 @@ WITH totals_subscription_lines_typed AS (
     l.customer_id,
     l.start_m,
     l.end_m
-  FROM totals_lines AS l
+  FROM totals_subscription_lines AS l
   JOIN totals_candidates AS c
     ON c.customer_id = l.customer_id
   WHERE
@@ -282,7 +259,7 @@ WITH totals_subscription_lines_typed AS (
     v.e_s,
     v.e_e,
     COALESCE(r.is_return, FALSE) AS is_return
-  FROM totals_customer_values AS v
+  FROM totals_sliced_values AS v
   LEFT JOIN totals_returns AS r
     ON r.customer_id = v.customer_id
 ), totals AS (
