@@ -9,9 +9,9 @@ import pytest
 
 import nrr
 from nrr.conventions import Conventions
-from nrr.ledger import Ledger, customer_steps, deltas
+from nrr.ledger import customer_steps, deltas
+from nrr.metrics.bridge import monthly_bridge
 from nrr.months import parse_month
-from nrr.movements import monthly_bridge
 
 from .conftest import sub
 
@@ -141,11 +141,9 @@ ADVERSARIAL = {
 def _computed(book: nrr.Book, start: str, end: str, by: str | None) -> list:
     """The bridge computed afresh, as `Book.bridge` does when it has kept none."""
     return monthly_bridge(
-        book.lines,
-        ledger=Ledger(book.lines),
+        book.tables(),
         rates=book.rates,
         currencies=book.currencies,
-        customers=book.customers,
         start=parse_month(start),
         end=parse_month(end),
         by=by,

@@ -13,10 +13,9 @@ import pytest
 import sqlglot
 import sqlglot.expressions as sge
 
-from nrr.cli.sql import DIALECTS
 from nrr.metrics.portable import metrics_statement, movements_statement
 from nrr.months import parse_month
-from nrr.sql.render import render
+from nrr.sql.render import DIALECTS, render
 
 GOLDEN = Path(__file__).parent / "golden" / "sql"
 END = parse_month("2025-12", what="--end")

@@ -203,6 +203,7 @@ class Book:
         if by == PRODUCT:
             return product_window(
                 self.lines,
+                total=self.window(end, window=window, fx_mode=fx_mode),
                 rates=self.rates,
                 currencies=self.currencies,
                 end=end_m,
@@ -238,6 +239,7 @@ class Book:
             # Line-level slices: listed by the months shown, so computed for these alone.
             return product_bridge(
                 self.lines,
+                overall=self.bridge(start, end),
                 ledger=self.ledger,
                 rates=self.rates,
                 currencies=self.currencies,

@@ -98,11 +98,14 @@ class RateBook:
             rate = points[0][1]
         return rate
 
+    def valued(self, currencies: list[str]) -> list[str]:
+        """The currencies of `currencies` that have rates, sorted: a currency seen only on
+        lines that never carry MRR needs no rate, and has none."""
+        return sorted(c for c in set(currencies) if c == self.base or c in self.series)
+
     def rows(self, currencies: list[str], months: list[int]) -> list[tuple[str, int, Decimal]]:
         """(currency, month, rate) for each pair asked for, by `valuation_rate`."""
-        # A currency seen only on lines that never carry MRR needs no rate, and has none.
-        valued = sorted(c for c in set(currencies) if c == self.base or c in self.series)
-        return [(c, m, self.valuation_rate(c, m)) for c in valued for m in months]
+        return [(c, m, self.valuation_rate(c, m)) for c in self.valued(currencies) for m in months]
 
     def table(self, like: ir.Table, currencies: list[str], months: list[int]) -> ir.Table:
         """The `rows` as a (currency, month, rate) table on the engine that computes `like`."""

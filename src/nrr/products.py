@@ -29,9 +29,9 @@ from nrr.ledger import (
     returns_of,
 )
 from nrr.months import month_label
-from nrr.movements import MOVEMENT_KINDS, bridge_rates, monthly_bridge
+from nrr.movements import MOVEMENT_KINDS, bridge_rates
 from nrr.results import EXACT, BridgeMonth, RetentionFigures, WindowResult, as_decimal
-from nrr.retention import classified_window, ends_of_lines, window_metrics
+from nrr.retention import classified_window, ends_of_lines
 from nrr.validate import MONEY
 
 __all__ = ["PRODUCT", "product_bridge", "product_window"]
@@ -47,6 +47,7 @@ def _money_sum(condition: ir.BooleanValue, value: ir.NumericValue) -> ir.Numeric
 def product_window(
     lines: ir.Table,
     *,
+    total: WindowResult,
     rates: RateBook,
     currencies: list[str],
     end: int,
@@ -54,19 +55,9 @@ def product_window(
     fx_mode: str,
     reactivation_window: int | None = None,
 ) -> WindowResult:
-    """The window of METRICS.md section 4 overall and per product."""
+    """The window of METRICS.md section 4 per product; `total` is the book's own window (no
+    slices), whose figures the products' sums must equal."""
     start = end - window
-    total = window_metrics(
-        lines,
-        rates=rates,
-        currencies=currencies,
-        customers=None,
-        end=end,
-        window=window,
-        by=None,
-        fx_mode=fx_mode,
-        reactivation_window=reactivation_window,
-    )
     t = ends_of_lines(lines, rates, currencies, start, end, fx_mode, keep=("product",))
     per = t.group_by("customer_id", "product").agg(
         v_s_s=_money_sum(t.at_s, convert_line(t.mrr_local, t.rate_s)),
@@ -135,6 +126,7 @@ def _check_window(overall: RetentionFigures, segments: list) -> None:
 def product_bridge(
     lines: ir.Table,
     *,
+    overall: list[BridgeMonth],
     ledger: Ledger,
     rates: RateBook,
     currencies: list[str],
@@ -142,23 +134,13 @@ def product_bridge(
     end: int,
     reactivation_window: int | None = None,
 ) -> list[BridgeMonth]:
-    """The monthly bridge per product from `start` to `end` (METRICS.md section 4).
+    """The monthly bridge per product from `start` to `end` (METRICS.md section 4); `overall`
+    is the book's own bridge for those months, whose rows the products' rows must add up to.
 
     A customer's change in a product in month m is the sum of its lines' changes at m-1's
     rates (constant currency), so the amounts need no per-currency balances: new and
     reactivation are that change, churn its opposite, and a customer active in both months
     has the positive part as expansion and the negative part as contraction."""
-    overall = monthly_bridge(
-        lines,
-        ledger=ledger,
-        rates=rates,
-        currencies=currencies,
-        customers=None,
-        start=start,
-        end=end,
-        by=None,
-        reactivation_window=reactivation_window,
-    )
     months = list(range(start - 1, end + 1))
     rate_table = bridge_rates(lines, rates, currencies, months)
     live = live_lines(lines)

@@ -6,23 +6,20 @@ movement is netted over the whole window, so a customer that goes up and down in
 window counts once, by its net change. Movements compare the first two, in constant currency
 at the opening month's rates; `fx` is the revaluation of the closing position (the third
 minus the second), so GRR never carries an exchange-rate effect.
+
+The window's figures themselves are `nrr.metrics.window` (SQL in `sql/ledger/window.sql`);
+these Ibis expressions serve the analyses that still read each customer's values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import fields
-from decimal import Decimal, localcontext
+from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
 
-from nrr.attributes import with_segment
-from nrr.fetch import records
 from nrr.fx import RateBook, convert_line
 from nrr.ledger import as_count, customer_steps, live_lines, returns
-from nrr.months import month_label
-from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
 from nrr.validate import MONEY
 
 __all__ = [
@@ -30,21 +27,10 @@ __all__ = [
     "classified_window",
     "customer_window",
     "ends_of_lines",
-    "window_metrics",
     "window_sums",
 ]
 
 FX_MODES = ("spot", "constant")
-_SUMS = (
-    "starting_mrr",
-    "ending_mrr",
-    "fx",
-    "expansion",
-    "contraction",
-    "churn",
-    "new_mrr",
-    "reactivation_mrr",
-)
 
 
 def customer_window(
@@ -184,88 +170,3 @@ def window_sums(t: ir.Table) -> dict[str, ir.Value]:
         "customers_start": as_count(in_c).sum(),
         "customers_retained": as_count(in_c & kept).sum(),
     }
-
-
-def _aggregate(per_customer: ir.Table) -> ir.Table:
-    t = per_customer
-    in_c, kept = t.s_s > 0, t.e_e > 0
-    return t.group_by("segment").agg(
-        **window_sums(t),
-        new_mrr=_total(~in_c & kept & ~t.returning, t.e_e),
-        reactivation_mrr=_total(~in_c & kept & t.returning, t.e_e),
-    )
-
-
-def _figures(record: dict) -> RetentionFigures:
-    values = {name: as_decimal(record[name]) for name in _SUMS}
-    return RetentionFigures(
-        customers_start=int(record["customers_start"] or 0),
-        customers_retained=int(record["customers_retained"] or 0),
-        **values,
-    )
-
-
-def _sum(parts: Iterable[RetentionFigures]) -> RetentionFigures:
-    total = _EMPTY
-    with localcontext(EXACT):
-        for part in parts:
-            total = RetentionFigures(
-                **{f.name: getattr(total, f.name) + getattr(part, f.name) for f in fields(total)}
-            )
-    return total
-
-
-_EMPTY = RetentionFigures(
-    starting_mrr=Decimal(0),
-    ending_mrr=Decimal(0),
-    fx=Decimal(0),
-    expansion=Decimal(0),
-    contraction=Decimal(0),
-    churn=Decimal(0),
-    customers_start=0,
-    customers_retained=0,
-    new_mrr=Decimal(0),
-    reactivation_mrr=Decimal(0),
-)
-
-
-def window_metrics(
-    lines: ir.Table,
-    *,
-    rates: RateBook,
-    currencies: list[str],
-    customers: ir.Table | None,
-    end: int,
-    window: int,
-    by: str | None,
-    fx_mode: str,
-    reactivation_window: int | None = None,
-) -> WindowResult:
-    """Compute the window metrics overall and, with `by`, per value of that attribute.
-
-    A customer outside the cohort that has MRR at the end is new or reactivated by its first
-    return inside the window, under the same rule as the monthly bridge."""
-    start = end - window
-    per_customer = classified_window(
-        lines, rates, currencies, start, end, fx_mode, reactivation_window
-    )
-
-    sliced = with_segment(per_customer, by=by, customers=customers, first=None, window_start=start)
-    rows = records(_aggregate(sliced))
-    figures = {r["segment"]: _figures(r) for r in rows}
-    # Every customer is in exactly one slice, so the book's figures are the slices' sums:
-    # one query serves both.
-    overall = _sum(figures.values())
-    segments: tuple[tuple[str, RetentionFigures], ...] = ()
-    if by is not None:
-        segments = tuple(sorted(figures.items()))
-    return WindowResult(
-        start=month_label(start),
-        end=month_label(end),
-        window_months=window,
-        currency=rates.base,
-        fx_mode=fx_mode,
-        by=by,
-        overall=overall,
-        segments=segments,
-    )

@@ -107,7 +107,7 @@ def _levels(
     changes: ir.Table, members: ir.Table, rates: ir.Table, ends: list[int], size: int
 ) -> ir.Table:
     """(cohort, month, mrr): each cohort's MRR at every period-end month, at that month's
-    rates. Running sums of the deltas, as in `movements._levels`."""
+    rates. Running sums of the deltas, as `levels` in sql/metrics/bridge.sql."""
     joined = changes.join(members, "customer_id")
     net = joined.group_by("cohort", "currency", "month").agg(delta=joined.delta.sum())
     calendar = _months_table(ends)
@@ -125,7 +125,7 @@ def _levels(
 
 def _active(steps: ir.Table, members: ir.Table, ends: list[int], size: int) -> ir.Table:
     """(cohort, month, active): members with MRR > 0 at every period-end month, from the
-    months customers start or stop being active, as in `movements._active_counts`."""
+    months customers start or stop being active, as `active` in sql/metrics/bridge.sql."""
     per = steps.group_by("customer_id", "month").agg(
         before=steps.before.sum(), after=steps.after.sum()
     )

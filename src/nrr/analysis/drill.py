@@ -1,7 +1,7 @@
 """Drill-down from a slice to its customers (from a customer to its months: history.py).
 
 `slice_customers` gives the customers behind one slice's window figures. Each customer is
-valued exactly as `retention.window_metrics` values it (MRR at the start at the start's rates,
+valued exactly as `nrr.metrics.window` values it (MRR at the start at the start's rates,
 MRR at the end at the start's rates, MRR at the end), and classed by the movement it counts
 in. The cohort customers' columns add up to the slice's figures in
 `Book.window(...)` exactly; that is checked on every call.
@@ -179,7 +179,7 @@ def slice_customers(
     e = parse_month(end, what="--end")
     s = e - window
     lines = book.lines
-    # Valued and classed (new or reactivated) exactly as window_metrics does it.
+    # Valued and classed (new or reactivated) exactly as `nrr.metrics.window` does it.
     per_customer = classified_window(
         lines, book.rates, book.currencies, s, e, fx_mode, book.conventions.reactivation_window
     )

@@ -240,7 +240,7 @@ def trends(
             _point(e, k, name, found.get((e, k, name))) for name in slices for e, k in order
         )
         # Every customer is in exactly one slice, so the book's figures are the slices' sums:
-        # one query serves both, as in `retention.window_metrics`.
+        # one query serves both, as in `nrr.metrics.window.window_metrics`.
         totals = _summed(found)
     overall = tuple(_point(e, k, None, totals.get((e, k, ALL))) for e, k in order)
     return TrendResult(

@@ -13,21 +13,9 @@ from nrr.cli.common import (
     app,
     reporting,
 )
+from nrr.sql.render import DIALECTS
 
 __all__ = ["sql"]
-
-# The dialects nrr's statements are rendered and checked for (tests/test_sql_dialects.py).
-DIALECTS = (
-    "duckdb",
-    "postgres",
-    "spark",
-    "databricks",
-    "snowflake",
-    "bigquery",
-    "trino",
-    "clickhouse",
-    "redshift",
-)
 
 
 class SqlCommand(StrEnum):

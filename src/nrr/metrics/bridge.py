@@ -29,10 +29,9 @@ __all__ = ["bridge_rates", "bridge_statement", "calendar", "monthly_bridge"]
 
 def bridge_rates(rates: RateBook, currencies: list[str], first: int, last: int) -> sge.Query:
     """(currency, month, rate, opening_rate) for months `first - 1` to `last`."""
-    valued = sorted(c for c in set(currencies) if c == rates.base or c in rates.series)
     rows = [
         (c, m, rates.valuation_rate(c, m), rates.valuation_rate(c, m - 1))
-        for c in valued
+        for c in rates.valued(currencies)
         for m in range(first - 1, last + 1)
     ]
     columns = [("currency", "VARCHAR"), ("month", "BIGINT"), ("rate", RATE)]

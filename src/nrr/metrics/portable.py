@@ -10,14 +10,13 @@ they would misread."""
 
 from __future__ import annotations
 
-import sqlglot
 import sqlglot.expressions as sge
 
 from nrr.attributes import DERIVED, attribute_names
 from nrr.metrics.bridge import bridge_statement
 from nrr.metrics.window import window_statement
 from nrr.months import month_label
-from nrr.sql.render import Relation, bind, compose, statement, values
+from nrr.sql.render import Relation, bind, compose, parse, parse_query, statement, values
 from nrr.sql.rounding import half_even, ratio_rounded, ratio_steps
 
 __all__ = ["metrics_statement", "movements_statement"]
@@ -59,14 +58,6 @@ LPAD(CAST(CAST(CAST(month - MOD(month, 12) AS DOUBLE) / 12 AS BIGINT) AS VARCHAR
 """
 
 
-def _parsed(text: str) -> sge.Query:
-    return sqlglot.parse_one(text, read="duckdb")  # type: ignore[return-value]
-
-
-def _column(text: str) -> sge.Expression:
-    return sqlglot.parse_one(text, read="duckdb")
-
-
 def _sources(base: str, by: str | None, rate_months: list[int]) -> dict[str, sge.Query]:
     """The canonical lines, the customers' attributes that `by` names, and each currency's
     valuation rate in `rate_months`, from the three input tables."""
@@ -81,7 +72,7 @@ def _sources(base: str, by: str | None, rate_months: list[int]) -> dict[str, sge
     }
     stored = [n for n in attribute_names(by) if n not in DERIVED]
     if stored:
-        columns = [_column("TRIM(CAST(customer_id AS VARCHAR)) AS customer_id")]
+        columns = [parse("TRIM(CAST(customer_id AS VARCHAR)) AS customer_id")]
         for name in stored:
             quoted = sge.column(sge.to_identifier(name, quoted=True))
             text = sge.Trim(this=sge.cast(quoted, "VARCHAR"))
@@ -112,7 +103,7 @@ def metrics_statement(
     start = end - window
     rate_end = end if fx_mode == "spot" else start
     upstream = _sources(base, by, sorted({start, rate_end}))
-    rates = bind(_parsed(_WINDOW_RATES), params={"s": start, "rate_end": rate_end})
+    rates = bind(parse_query(_WINDOW_RATES), params={"s": start, "rate_end": rate_end})
     totals = window_statement(
         _names(by),
         rates=rates,
@@ -137,7 +128,7 @@ def metrics_statement(
     if by is not None:
         figures = overall.union(sge.select("segment", *sums).from_("totals"), distinct=False)
     layer: sge.Query = figures
-    steps = [ratio_steps(n, _column(top), _column(bottom)) for n, (top, bottom) in _RATIOS.items()]
+    steps = [ratio_steps(n, parse(top), parse(bottom)) for n, (top, bottom) in _RATIOS.items()]
     for depth in range(3):
         added = [sge.alias_(e, c) for step in steps for c, e in step[depth].items()]
         inner = sge.Subquery(this=layer, alias=sge.TableAlias(this=f"step{depth}"))
@@ -152,7 +143,7 @@ def metrics_statement(
     for name in (*_MONEY, *_ARRIVALS):
         params[name] = half_even(sge.column(name), 2)
     for name, (_, bottom) in _RATIOS.items():
-        params[name] = ratio_rounded(name, _column(bottom))
+        params[name] = ratio_rounded(name, parse(bottom))
     shown = bind(statement("present/metrics.sql"), params=params)
     return compose(shown, {"totals": totals, "figures": layer})
 
@@ -171,7 +162,7 @@ def movements_statement(
     months = values([("month", "BIGINT")], [(m,) for m in range(start - 1, end + 1)])
     bridge = bridge_statement(
         _names(by),
-        rates=_parsed(_BRIDGE_RATES),
+        rates=parse_query(_BRIDGE_RATES),
         months=months,
         first=start,
         last=end,
@@ -182,7 +173,7 @@ def movements_statement(
     columns: list[sge.Expression] = []
     if by is not None:
         columns.append(sge.column("segment"))
-    columns.append(sge.alias_(_column(_MONTH_TEXT), "month"))
+    columns.append(sge.alias_(parse(_MONTH_TEXT), "month"))
     columns += [sge.alias_(half_even(sge.column(n), 2), n) for n in _MOVEMENT_MONEY]
     columns.append(sge.column("active_customers"))
     shown = sge.select(*columns).from_("bridge")

@@ -6,12 +6,11 @@ The derived attributes (METRICS.md section 1) come from the customer's first mon
 
 from __future__ import annotations
 
-import sqlglot
 import sqlglot.expressions as sge
 
 from nrr.attributes import ALL, DERIVED, NONE, PAIR, attribute_names
 from nrr.errors import InternalError
-from nrr.sql.render import bind
+from nrr.sql.render import bind, parse
 
 __all__ = ["sliced_customers", "sliced_lines"]
 
@@ -41,19 +40,15 @@ END
 """
 
 
-def _expression(text: str) -> sge.Expression:
-    return sqlglot.parse_one(text, read="duckdb")
-
-
 def _value(name: str, window_start: int | None, *, first: str) -> sge.Expression:
     """One attribute's value, `(none)` when missing; `first` is the table holding first_m."""
     if name == "cohort":
-        value = _expression(_COHORT.replace("f.first_m", f"{first}.first_m"))
+        value = parse(_COHORT.replace("f.first_m", f"{first}.first_m"))
     elif name == "tenure":
         if window_start is None:
             raise InternalError("tenure needs a window start")
         text = _TENURE.replace("f.first_m", f"{first}.first_m")
-        value = bind(_expression(text), params={"window_start": window_start})  # type: ignore[arg-type]
+        value = bind(parse(text), params={"window_start": window_start})  # type: ignore[arg-type]
     else:
         value = sge.column(sge.to_identifier(name, quoted=True), table="c")
     return sge.Coalesce(this=value, expressions=[sge.Literal.string(NONE)])
@@ -84,9 +79,7 @@ def sliced_lines(by: str | None, *, window_start: int | None = None) -> sge.Quer
             join_type="left",
         )
     if len(stored) < len(names):
-        firsts = sge.Subquery(
-            this=sqlglot.parse_one(_FIRSTS, read="duckdb"), alias=sge.TableAlias(this="f")
-        )
+        firsts = sge.Subquery(this=parse(_FIRSTS), alias=sge.TableAlias(this="f"))
         query = query.join(firsts, on="f.customer_id = l.customer_id", join_type="left")
     parts = [_value(name, window_start, first="f") for name in names]
     segment = _joined(parts)

@@ -13,7 +13,6 @@ from dataclasses import fields
 from decimal import Decimal, localcontext
 from typing import Any
 
-import sqlglot
 import sqlglot.expressions as sge
 
 from nrr.fx import RATE, RateBook
@@ -21,7 +20,7 @@ from nrr.metrics.slices import sliced_customers
 from nrr.metrics.tables import BookTables, physical
 from nrr.months import month_label
 from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
-from nrr.sql.render import Relation, bind, compose, render, statement, values
+from nrr.sql.render import Relation, bind, compose, parse_query, render, statement, values
 
 __all__ = ["window_metrics", "window_rates", "window_statement"]
 
@@ -47,18 +46,9 @@ def window_rates(
     at = [start, end if fx_mode == "spot" else start]
     rows = [
         (currency, rates.valuation_rate(currency, at[0]), rates.valuation_rate(currency, at[1]))
-        for currency in _valued(rates, currencies)
+        for currency in rates.valued(currencies)
     ]
     return values([("currency", "VARCHAR"), ("rate_s", RATE), ("rate_e", RATE)], rows)
-
-
-def _valued(rates: RateBook, currencies: list[str]) -> list[str]:
-    # A currency seen only on lines that never carry MRR needs no rate, and has none.
-    return sorted(c for c in set(currencies) if c == rates.base or c in rates.series)
-
-
-def _parsed(text: str) -> sge.Query:
-    return sqlglot.parse_one(text, read="duckdb")  # type: ignore[return-value]
 
 
 def window_statement(
@@ -78,15 +68,15 @@ def window_statement(
     # Each customer's slice, joined once per customer after its lines are summed.
     inputs["sliced_values"] = bind(sliced_customers(by, window_start=start), tables=sources)
     if reactivation_window is None:
-        valued = bind(_parsed(_ANY_GAP), params=params)
+        valued = bind(parse_query(_ANY_GAP), params=params)
     else:
-        inputs["candidates"] = bind(_parsed(_CANDIDATES), params=params)
+        inputs["candidates"] = bind(parse_query(_CANDIDATES), params=params)
         inputs["returns"] = bind(
             statement("ledger/window_returns.sql"),
             tables=sources,
             params={**params, "gap": reactivation_window},
         )
-        valued = _parsed(_WITHIN_GAP)
+        valued = parse_query(_WITHIN_GAP)
     inputs["customers_valued"] = bind(valued, tables={"customer_values": "sliced_values"})
     return compose(statement("metrics/window_totals.sql"), inputs)
 

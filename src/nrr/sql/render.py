@@ -13,10 +13,13 @@ import sqlglot
 import sqlglot.expressions as sge
 
 __all__ = [
+    "DIALECTS",
     "Relation",
     "bind",
     "compose",
     "literal",
+    "parse",
+    "parse_query",
     "render",
     "statement",
     "values",
@@ -24,15 +27,36 @@ __all__ = [
 
 # What a table input is bound to: a table's name in the engine, or a query.
 Relation = str | sge.Query
+# The dialects nrr's statements are rendered and checked for (tests/test_sql_dialects.py);
+# DuckDB, PostgreSQL and Spark also run them in the tests.
+DIALECTS = (
+    "duckdb",
+    "postgres",
+    "spark",
+    "databricks",
+    "snowflake",
+    "bigquery",
+    "trino",
+    "clickhouse",
+    "redshift",
+)
+
+
+def parse(text: str) -> sge.Expression:
+    """SQL text nrr wrote (never a user's), in the dialect its statements are written in."""
+    return sqlglot.parse_one(text, read="duckdb")
+
+
+def parse_query(text: str) -> sge.Query:
+    parsed = parse(text)
+    if not isinstance(parsed, sge.Query):
+        raise TypeError(f"not a query: {text[:60]!r}")
+    return parsed
 
 
 @functools.cache
 def _parsed(name: str) -> sge.Query:
-    text = resources.files("nrr.sql").joinpath(name).read_text(encoding="utf-8")
-    parsed = sqlglot.parse_one(text, read="duckdb")
-    if not isinstance(parsed, sge.Query):
-        raise TypeError(f"{name} is not a query")
-    return parsed
+    return parse_query(resources.files("nrr.sql").joinpath(name).read_text(encoding="utf-8"))
 
 
 def statement(name: str) -> sge.Query:

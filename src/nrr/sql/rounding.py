@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import sqlglot
 import sqlglot.expressions as sge
 
-from nrr.sql.render import bind, literal
+from nrr.sql.render import bind, literal, parse
 
 __all__ = ["half_even", "ratio_rounded", "ratio_steps"]
 
@@ -46,7 +45,7 @@ CAST(
 
 
 def _expression(text: str, **params: object) -> sge.Expression:
-    return bind(sqlglot.parse_one(text, read="duckdb"), params=params)  # type: ignore[arg-type]
+    return bind(parse(text), params=params)  # type: ignore[arg-type]
 
 
 def half_even(value: sge.Expression, places: int) -> sge.Expression:
