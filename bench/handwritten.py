@@ -3,9 +3,12 @@
     .venv/bin/python bench/handwritten.py metrics DIR --end 2025-12 --window 12
     .venv/bin/python bench/handwritten.py movements DIR --start 2022-01 --end 2025-12
     .venv/bin/python bench/handwritten.py both DIR --start 2022-01 --end 2025-12 --window 12
+    .venv/bin/python bench/handwritten.py metrics DIR --end 2025-12 --parquet
 
-DIR holds `subscriptions.csv`, `customers.csv` and `fx_rates.csv` (bench/generate.py). The
-queries read the CSV files straight into DuckDB with their types given, trust every row (no
+DIR holds `subscriptions.csv`, `customers.csv` and `fx_rates.csv` (bench/generate.py), and
+with `--parquet` the subscriptions and customers are read from the `.parquet` files beside
+them instead (typed already: the yardstick for nrr over its checked copy). The
+queries read the files straight into DuckDB with their types given, trust every row (no
 row-level checks, no error messages), and use the same exact rules as nrr (METRICS.md):
 per-line MRR in DECIMAL(20, 8), rates in DECIMAL(17, 9), deltas at month boundaries,
 movements in constant currency at the opening month's rates with the revaluation of the
@@ -33,23 +36,30 @@ READ_SUBSCRIPTIONS = """read_csv('{dir}/subscriptions.csv', header = true, colum
     'customer_id': 'VARCHAR', 'product': 'VARCHAR', 'start_date': 'DATE', 'end_date': 'DATE',
     'amount': 'DECIMAL(18, 8)', 'interval': 'VARCHAR', 'quantity': 'DECIMAL(18, 8)',
     'currency': 'VARCHAR'}})"""
+# The same columns from the Parquet file, with the CSV read's types.
+READ_SUBSCRIPTIONS_PARQUET = """(SELECT customer_id, product, start_date, end_date,
+    CAST(amount AS DECIMAL(18, 8)) AS amount, interval,
+    CAST(quantity AS DECIMAL(18, 8)) AS quantity, currency
+  FROM read_parquet('{dir}/subscriptions.parquet'))"""
+READ_CUSTOMERS = "read_csv('{dir}/customers.csv', header = true, all_varchar = true)"
+READ_CUSTOMERS_PARQUET = "read_parquet('{dir}/customers.parquet')"
 
-_LINES = f"""
+_LINES = """
 CREATE TEMP TABLE lines AS
 WITH raw AS (
-  SELECT customer_id, coalesce(nullif(currency, ''), '{{base}}') AS currency,
+  SELECT customer_id, coalesce(nullif(currency, ''), '{base}') AS currency,
     year(start_date) * 12 + month(start_date) - 1 AS sm,
     year(end_date) * 12 + month(end_date) - 1 AS em,
     (amount / CASE interval WHEN 'month' THEN 1 WHEN 'quarter' THEN 3
         WHEN 'half_year' THEN 6 WHEN 'year' THEN 12 END)::DECIMAL(20, 8) AS mrr
-  FROM {READ_SUBSCRIPTIONS}
+  FROM {subscriptions}
 )
 SELECT * FROM raw WHERE mrr > 0 AND (em IS NULL OR em > sm);
 
 CREATE TEMP TABLE rates AS
 SELECT currency, month[1:4]::INT * 12 + month[6:7]::INT - 1 AS m, rate::DECIMAL(17, 9) AS rate
-FROM read_csv('{{dir}}/fx_rates.csv', header = true, all_varchar = true)
-UNION ALL SELECT '{{base}}', 0, 1;
+FROM read_csv('{dir}/fx_rates.csv', header = true, all_varchar = true)
+UNION ALL SELECT '{base}', 0, 1;
 """
 
 # Rate in force in month M: the latest rate at or before it.
@@ -66,8 +76,7 @@ WITH r AS (
   FROM lines JOIN r USING (currency) GROUP BY customer_id
 ), tagged AS (
   SELECT per.*, coalesce(c.segment, '(none)') AS segment
-  FROM per LEFT JOIN read_csv('{dir}/customers.csv', header = true, all_varchar = true) c
-    USING (customer_id)
+  FROM per LEFT JOIN {customers} c USING (customer_id)
   WHERE s_s > 0 OR e_e > 0
 )
 SELECT segment,
@@ -161,12 +170,23 @@ def _ratio(top: object, bottom: object) -> float | None:
     return float(value.quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
 
 
-def metrics(con: duckdb.DuckDBPyConnection, folder: str, end: str, window: int) -> dict:
+def lines_sql(folder: str, base: str, *, parquet: bool = False) -> str:
+    """The statements that read the subscriptions and rates of `folder` into `lines` and
+    `rates`."""
+    read = READ_SUBSCRIPTIONS_PARQUET if parquet else READ_SUBSCRIPTIONS
+    return _LINES.format(subscriptions=read.format(dir=folder), dir=folder, base=base)
+
+
+def metrics(
+    con: duckdb.DuckDBPyConnection, folder: str, end: str, window: int, *, parquet: bool = False
+) -> dict:
     e = _month(end)
     s = e - window
+    customers = (READ_CUSTOMERS_PARQUET if parquet else READ_CUSTOMERS).format(dir=folder)
     sql = _METRICS.format(
-        s=s, e=e, rate_s=_RATE_AT.format(month=s), rate_e=_RATE_AT.format(month=e), dir=folder
-    )
+        s=s, e=e, rate_s=_RATE_AT.format(month=s), rate_e=_RATE_AT.format(month=e),
+        customers=customers,
+    )  # fmt: skip
     rows = con.execute(sql).fetchall()
     names = [c[0] for c in con.description]
     out = []
@@ -206,17 +226,18 @@ def main() -> None:
     parser.add_argument("--end", required=True)
     parser.add_argument("--window", type=int, default=12)
     parser.add_argument("--currency", default="USD")
+    parser.add_argument("--parquet", action="store_true", help="read the .parquet files")
     args = parser.parse_args()
     folder = args.dir.resolve().as_posix()
     con = duckdb.connect()
-    con.execute(_LINES.format(dir=folder, base=args.currency))
+    con.execute(lines_sql(folder, args.currency, parquet=args.parquet))
     if args.command == "metrics":
-        result: object = metrics(con, folder, args.end, args.window)
+        result: object = metrics(con, folder, args.end, args.window, parquet=args.parquet)
     elif args.command == "movements":
         result = movements(con, args.start, args.end)
     else:  # one read of the CSV for both, as a notebook session would do
         result = {
-            "metrics": metrics(con, folder, args.end, args.window),
+            "metrics": metrics(con, folder, args.end, args.window, parquet=args.parquet),
             "movements": movements(con, args.start, args.end),
         }
     print(json.dumps(result))

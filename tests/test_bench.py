@@ -52,7 +52,7 @@ def test_the_generated_book_has_what_the_benchmark_needs(book: dict[str, Path]) 
 def test_hand_written_sql_prints_nrrs_numbers(book: dict[str, Path]) -> None:
     folder = book["subscriptions.csv"].parent
     con = duckdb.connect()
-    con.execute(handwritten._LINES.format(dir=folder.as_posix(), base="USD"))
+    con.execute(handwritten.lines_sql(folder.as_posix(), "USD"))
     inputs = ["-s", str(book["subscriptions.csv"]), "-c", str(book["customers.csv"])]
     inputs += ["--fx-rates", str(book["fx_rates.csv"])]
     mine = _nrr("metrics", *inputs, "--end", "2025-12", "--window", "12", "--by", "segment")
@@ -66,6 +66,22 @@ def test_hand_written_sql_prints_nrrs_numbers(book: dict[str, Path]) -> None:
     assert not _same(moves, hand)
 
 
+def test_hand_written_sql_reads_the_parquet_files_to_the_same_numbers(
+    book: dict[str, Path],
+) -> None:
+    # The yardstick for nrr over its checked copy reads the typed Parquet files instead.
+    folder = book["subscriptions.csv"].parent.as_posix()
+    from_csv, from_parquet = duckdb.connect(), duckdb.connect()
+    from_csv.execute(handwritten.lines_sql(folder, "USD"))
+    from_parquet.execute(handwritten.lines_sql(folder, "USD", parquet=True))
+    assert handwritten.metrics(from_parquet, folder, "2025-12", 12, parquet=True) == (
+        handwritten.metrics(from_csv, folder, "2025-12", 12)
+    )
+    assert handwritten.movements(from_parquet, "2022-01", "2025-12") == (
+        handwritten.movements(from_csv, "2022-01", "2025-12")
+    )
+
+
 def test_one_process_session_prints_the_same_numbers(book: dict[str, Path]) -> None:
     # bench/scale.py times the API session against the yardstick reading the CSV once.
     files = [str(book[n]) for n in ("subscriptions.csv", "customers.csv", "fx_rates.csv")]
@@ -75,7 +91,7 @@ def test_one_process_session_prints_the_same_numbers(book: dict[str, Path]) -> N
     ).stdout
     folder = book["subscriptions.csv"].parent
     con = duckdb.connect()
-    con.execute(handwritten._LINES.format(dir=folder.as_posix(), base="USD"))
+    con.execute(handwritten.lines_sql(folder.as_posix(), "USD"))
     hand = {
         "metrics": handwritten.metrics(con, folder.as_posix(), "2025-12", 12),
         "movements": handwritten.movements(con, "2022-01", "2025-12"),
