@@ -24,7 +24,6 @@ from nrr.attributes import check_attribute, segment_of
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.conventions import Conventions
 from nrr.errors import InputError, Problem
-from nrr.fetch import column, records
 from nrr.fx import RateBook
 from nrr.health.inputs import Signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
@@ -32,6 +31,7 @@ from nrr.ledger import Ledger, first_active
 from nrr.limits import check_months_count
 from nrr.memory import within_memory
 from nrr.metrics.bridge import monthly_bridge
+from nrr.metrics.contents import currencies, restricted, slice_values, span
 from nrr.metrics.tables import BookTables
 from nrr.metrics.window import window_metrics
 from nrr.months import month_label, parse_month
@@ -87,13 +87,14 @@ class Book:
         filters: tuple[tuple[str, str], ...] = (),
         signals: Callable[[], Signals] | None = None,
         health: HealthSettings = DEFAULT_HEALTH,
+        tables: BookTables | None = None,
     ) -> None:
         self.con = con
         self._signals = _Once(signals or Signals)
         # (by, end, reactivation window) -> (first month, rows): see `bridge`.
         self._bridges: dict[tuple[str | None, int, int | None], tuple[int, list[BridgeMonth]]] = {}
         self._trends: dict[str, TrendResult] = {}
-        self._tables: BookTables | None = None
+        self._tables = tables
         self.ledger = Ledger(lines)
         self.health_settings = health
         self.filters = filters
@@ -105,11 +106,10 @@ class Book:
         self.conventions = conventions or Conventions()
         self.benchmarks = benchmarks
         self.currency = rates.base
-        self.currencies: list[str] = sorted(column(lines.select("currency").distinct()))
-        span = lines.aggregate(lo=lines.start_m.min(), hi=lines.start_m.max(), n=lines.count())
-        record = records(span)[0]
-        self.row_count: int = int(record["n"])
-        self.first_month: int | None = record["lo"]
+        self.currencies: list[str] = currencies(self.tables())
+        self._span = span(self.tables())
+        self.row_count: int = self._span.line_count
+        self.first_month: int | None = self._span.first
 
     def tables(self) -> BookTables:
         """Where the checked lines and customers are in the engine, for `nrr.metrics`."""
@@ -131,13 +131,7 @@ class Book:
     def values(self, attribute: str) -> list[str]:
         """The values `attribute` takes in this book (`(none)` for customers without one)."""
         check_attribute(attribute, self.customers, allow_tenure=False)
-        segments = segment_of(
-            self.lines,
-            by=attribute,
-            customers=self.customers,
-            first=first_active(self.lines),
-        )
-        return sorted(column(segments.select("segment").distinct()))
+        return slice_values(self.tables(), attribute)
 
     @within_memory
     def where(self, attribute: str, value: str) -> Book:
@@ -165,6 +159,7 @@ class Book:
         )
         chosen = segments.filter(segments.segment == ibis.literal(value, type="string"))
         lines = self.lines.semi_join(chosen, "customer_id")
+        # The SQL layer reads the same customers through a query over the book's own tables.
         return Book(
             con=self.con,
             lines=lines,
@@ -177,17 +172,14 @@ class Book:
             filters=(*self.filters, (attribute, value)),
             signals=self._signals,
             health=self.health_settings,
+            tables=restricted(self.tables(), attribute, value),
         )
 
     @within_memory
     def latest_month(self) -> int | None:
-        """The last month any line starts or ends in: the natural default window end."""
-        lines = self.lines
-        record = records(lines.aggregate(start=lines.start_m.max(), end=lines.end_m.max()))[0]
-        candidates = [record["start"]] if record["start"] is not None else []
-        if record["end"] is not None:
-            candidates.append(record["end"] - 1)  # the last month in service before the end
-        return max(candidates) if candidates else None
+        """The last month any line starts or is in service in: the natural default window
+        end."""
+        return self._span.last
 
     @within_memory
     def window(

@@ -125,16 +125,9 @@ class Service:
         return self.cached(("values", attribute), lambda: self.book.values(attribute))
 
     def customer_ids(self) -> frozenset[str]:
-        def compute() -> frozenset[str]:
-            ids = set(
-                self.book.lines.select("customer_id").distinct().to_pyarrow().column(0).to_pylist()
-            )
-            if self.book.customers is not None:
-                column = self.book.customers.select("customer_id").to_pyarrow().column(0)
-                ids.update(column.to_pylist())
-            return frozenset(i for i in ids if i is not None)
+        from nrr.metrics.contents import customer_ids
 
-        return self.cached(("customer_ids",), compute)
+        return self.cached(("customer_ids",), lambda: customer_ids(self.book.tables()))
 
     def scoped(self, params: Params) -> Book:
         """The book, or with a segment filter the book restricted to that slice."""

@@ -1,0 +1,70 @@
+"""What a book holds (its currencies, its months, the values of a slice) and a book restricted
+to one slice, as statements in `sql/book/` run in the book's engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from nrr.metrics.slices import sliced_lines
+from nrr.metrics.tables import BookTables, physical
+from nrr.sql.render import bind, compose, render, statement, values
+
+__all__ = ["Span", "currencies", "customer_ids", "restricted", "slice_values", "span"]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A book's size and months: `first` and `last` are the first month a line starts and
+    the last month one is in service (None in an empty book)."""
+
+    line_count: int
+    first: int | None
+    last: int | None
+
+
+def span(tables: BookTables) -> Span:
+    query = bind(statement("book/span.sql"), tables=physical(tables))
+    record = tables.engine.fetch(render(query, tables.engine.dialect)).records()[0]
+    candidates = [] if record["last_start"] is None else [int(record["last_start"])]
+    if record["last_end"] is not None:
+        candidates.append(int(record["last_end"]) - 1)  # the last month in service
+    first = record["first_start"]
+    return Span(
+        line_count=int(record["line_count"]),
+        first=None if first is None else int(first),
+        last=max(candidates) if candidates else None,
+    )
+
+
+def currencies(tables: BookTables) -> list[str]:
+    query = bind(statement("book/currencies.sql"), tables=physical(tables))
+    rows = tables.engine.fetch(render(query, tables.engine.dialect)).rows
+    return sorted(str(row[0]) for row in rows if row[0] is not None)
+
+
+def customer_ids(tables: BookTables) -> frozenset[str]:
+    """Every customer id of the lines and of the customers input."""
+    found = physical(tables)
+    if tables.customers is None:
+        found["customers"] = values([("customer_id", "VARCHAR")], [])
+    query = bind(statement("book/customer_ids.sql"), tables=found)
+    rows = tables.engine.fetch(render(query, tables.engine.dialect)).rows
+    return frozenset(str(row[0]) for row in rows)
+
+
+def slice_values(tables: BookTables, by: str) -> list[str]:
+    """The values `by` takes among the book's customers, sorted."""
+    sliced = bind(sliced_lines(by), tables=physical(tables))
+    query = compose(statement("book/slice_values.sql"), {"sliced": sliced})
+    rows = tables.engine.fetch(render(query, tables.engine.dialect)).rows
+    return sorted(str(row[0]) for row in rows)
+
+
+def restricted(tables: BookTables, by: str, value: str) -> BookTables:
+    """`tables` with only the lines of the customers whose slice of `by` is `value`: a query
+    over the same tables, so nothing is copied."""
+    sliced = bind(sliced_lines(by), tables=physical(tables))
+    lines = bind(
+        compose(statement("book/restricted.sql"), {"sliced": sliced}), params={"value": value}
+    )
+    return replace(tables, lines=lines)
