@@ -50,7 +50,7 @@ def book_tables(
     backend: ibis.BaseBackend, lines: ir.Table, customers: ir.Table | None
 ) -> BookTables:
     engine = _engine(backend)
-    columns = ["customer_id", "currency", "start_m", "end_m", "mrr_local", "product"]
+    columns = ["customer_id", "currency", "start_m", "end_m", "mrr_local", "product", "quantity"]
     named_lines = _named(backend, engine, lines.select(*columns), "nrr_lines")
     if customers is None:
         return BookTables(engine=engine, lines=named_lines)

@@ -23,22 +23,21 @@ the window's expansion and contraction; that is checked here on every call.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Context, Decimal, localcontext
 from fractions import Fraction
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
+import sqlglot.expressions as sge
 
-from nrr.attributes import ALL, segment_of
+from nrr.attributes import ALL
 from nrr.errors import InternalError
-from nrr.fx import convert
-from nrr.ledger import LOCAL_SUM, cached, first_active, live_lines
+from nrr.metrics.tables import physical
+from nrr.metrics.window import window_customers, window_rates
 from nrr.months import parse_month
 from nrr.results import WindowResult, as_decimal
-from nrr.retention import customer_window
-from nrr.validate import MONEY
+from nrr.sql.render import bind, compose, parse_query, render, statement
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -57,7 +56,6 @@ __all__ = [
 
 CAUSES = ("seats", "price", "cross_sell", "dropped")
 MOVEMENTS = ("expansion", "contraction")
-_QUANTITY = "decimal(38, 10)"
 # The seat part is rounded half to even to 17 places, which MONEY (18 decimals) holds exactly.
 _SCALE = 10**17
 # Room for every exact sum and difference of 38-digit amounts (the default context has 28).
@@ -188,10 +186,9 @@ def split_causes(book: Book, totals: WindowResult, *, detail: bool = False) -> C
     """Split the expansion and contraction of a computed window by cause, and check the sums."""
     end = parse_month(totals.end, what="--end")
     start = end - totals.window_months
-    # Materialized once: the aggregate, the exact seat rows and the detail all read it.
-    with cached(_rows(book, start, end, totals.fx_mode, totals.by)) as rows:
-        split = _aggregate(rows)
-        lines = _detail(rows, split) if detail else None
+    steps = _steps(book, start, end, totals.fx_mode, totals.by)
+    split = _aggregate(book, steps)
+    lines = _detail(book, steps, split) if detail else None
     names = [name for name, _ in totals.segments]
     unknown = set(split) - set(names) - ({ALL} if totals.by is None else set())
     if unknown:
@@ -218,101 +215,49 @@ def split_causes(book: Book, totals: WindowResult, *, detail: bool = False) -> C
     )
 
 
-def _product_mrr(
-    live: ir.Table, pivot: ir.Table, month: int, rate: str, value: str, units: str
-) -> ir.Table:
-    """(customer_id, product, value, units): MRR and quantity of each product in `month`."""
-    inside = live.filter((live.start_m <= month) & (live.end_m.isnull() | (live.end_m > month)))
-    per_currency = inside.group_by("customer_id", "product", "currency").agg(
-        local=inside.mrr_local.sum().cast(LOCAL_SUM),
-        units=inside.quantity.sum().cast(_QUANTITY),
+# The rows whose seat part needs the exact division, and every row (the detail).
+_SEAT_ROWS = """
+SELECT segment, movement, prev, q_prev, q_cur
+FROM cause_rows
+WHERE exact_seats
+"""
+_ALL_ROWS = """
+SELECT customer_id, product, segment, movement, prev, cur, q_prev, q_cur, delta
+FROM cause_rows
+"""
+
+
+def _steps(book: Book, start: int, end: int, fx_mode: str, by: str | None) -> dict[str, sge.Query]:
+    """The steps up to `cause_rows` (cause_rows.sql), by the names they read each other by:
+    the customers valued and sliced exactly as the window's figures value them."""
+    sources = physical(book.tables())
+    rates = window_rates(book.rates, book.currencies, start, end, fx_mode)
+    # Movers are all in the cohort, so whether a customer outside it came back is moot.
+    steps = window_customers(
+        sources, rates=rates, start=start, end=end, by=by, reactivation_window=None
     )
-    joined = per_currency.join(pivot, "currency")
-    return joined.group_by("customer_id", "product").agg(
-        **{
-            value: convert(joined.local, joined[rate]).sum().cast(MONEY),
-            units: joined.units.sum().cast(_QUANTITY),
-        }
-    )
+    rows = statement("analysis/cause_rows.sql")
+    steps["cause_rows"] = bind(rows, tables=sources, params={"s": start, "e": end})
+    return steps
 
 
-def _rows(book: Book, start: int, end: int, fx_mode: str, by: str | None) -> ir.Table:
-    """Customer x product rows of the customers of C that expanded or contracted."""
-    table = book.rates.table(book.lines, book.currencies, [start])
-    pivot = table.select("currency", rate_s=table.rate)
-    # Movements are in constant currency at s's rates in both fx modes, as customer_window
-    # values s_s and e_s (METRICS.md section 4).
-    rate = "rate_s"
-    live = live_lines(book.lines)
-    at_s = _product_mrr(live.view(), pivot, start, rate, "prev", "q_prev")
-    at_e = _product_mrr(live.view(), pivot.view(), end, rate, "cur", "q_cur")
-    joined = at_s.outer_join(at_e, ["customer_id", "product"])
-    money_zero = ibis.literal(Decimal(0)).cast(MONEY)
-    units_zero = ibis.literal(Decimal(0)).cast(_QUANTITY)
-    pairs = joined.select(
-        customer_id=ibis.coalesce(at_s.customer_id, at_e.customer_id),
-        product=ibis.coalesce(at_s.product, at_e.product),
-        prev=ibis.coalesce(at_s.prev, money_zero),
-        cur=ibis.coalesce(at_e.cur, money_zero),
-        q_prev=ibis.coalesce(at_s.q_prev, units_zero),
-        q_cur=ibis.coalesce(at_e.q_cur, units_zero),
-    ).view()
-    window = customer_window(book.lines, book.rates, book.currencies, start, end, fx_mode)
-    # In C, still active at e, and changed: exactly the customers with expansion or contraction.
-    moved = window.filter((window.s_s > 0) & (window.e_e > 0) & (window.e_s != window.s_s))
-    segments = segment_of(
-        moved,
-        by=by,
-        customers=book.customers,
-        first=first_active(book.lines),
-        window_start=start,
-    )
-    moved = moved.join(segments, "customer_id").view()
-    rows = pairs.join(moved, "customer_id")
-    return rows.select(
-        customer_id=pairs.customer_id,
-        product=pairs.product,
-        segment=moved.segment,
-        movement=ibis.ifelse(moved.e_s > moved.s_s, "expansion", "contraction"),
-        prev=pairs.prev,
-        cur=pairs.cur,
-        q_prev=pairs.q_prev,
-        q_cur=pairs.q_cur,
-        delta=(pairs.cur - pairs.prev).cast(MONEY),
-    )
+def _fetch(book: Book, query: sge.Query, steps: Mapping[str, sge.Query]) -> list[dict[str, Any]]:
+    engine = book.tables().engine
+    return engine.fetch(render(compose(query, steps), engine.dialect)).records()
 
 
-def _flags(rows: ir.Table) -> tuple[ir.BooleanValue, ir.BooleanValue]:
-    both = (rows.prev > 0) & (rows.cur > 0)
-    # Only these rows need the seat division, done exactly in Python (DuckDB divides
-    # decimals as DOUBLE); every other both-sides row is all price.
-    exact = both & (rows.q_prev > 0) & (rows.q_prev != rows.q_cur)
-    return both, exact
-
-
-def _aggregate(rows: ir.Table) -> dict[str, CauseSplit]:
-    zero = ibis.literal(Decimal(0)).cast(MONEY)
-    both, exact = _flags(rows)
-
-    def total(condition: ir.BooleanValue) -> ir.NumericValue:
-        return ibis.ifelse(condition, rows.delta, zero).cast(MONEY).sum().cast(MONEY)
-
-    sums = rows.group_by("segment", "movement").agg(
-        total=rows.delta.sum().cast(MONEY),
-        cross_sell=total(rows.prev == 0),
-        dropped=total(rows.cur == 0),
-        plain_price=total(both & ~exact),
-        exact_delta=total(exact),
-        customers=rows.customer_id.nunique(),
-    )
-    picked = rows.filter(exact).select("segment", "movement", "prev", "q_prev", "q_cur")
+def _aggregate(book: Book, steps: Mapping[str, sge.Query]) -> dict[str, CauseSplit]:
+    # Only the rows that need the seat division come out of SQL (an exact division of
+    # decimals means different things on different engines); every other part is a sum.
+    picked = _fetch(book, parse_query(_SEAT_ROWS), steps)
+    sums = _fetch(book, statement("analysis/cause_totals.sql"), steps)
     seats: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     with localcontext(_EXACT):
-        for r in picked.to_pyarrow().to_pylist():
+        for r in picked:
             part = seat_part(as_decimal(r["q_prev"]), as_decimal(r["q_cur"]), as_decimal(r["prev"]))
             seats[(r["segment"], r["movement"])] += part
         parts: dict[str, dict[str, CauseParts]] = defaultdict(dict)
-        for r in sums.to_pyarrow().to_pylist():
+        for r in sums:
             key = (r["segment"], r["movement"])
             values = {
                 name: as_decimal(r[name])
@@ -338,10 +283,12 @@ def _aggregate(rows: ir.Table) -> dict[str, CauseSplit]:
     }
 
 
-def _detail(rows: ir.Table, split: dict[str, CauseSplit]) -> tuple[CauseLine, ...]:
+def _detail(
+    book: Book, steps: Mapping[str, sge.Query], split: dict[str, CauseSplit]
+) -> tuple[CauseLine, ...]:
     lines = []
     with localcontext(_EXACT):
-        for r in rows.to_pyarrow().to_pylist():
+        for r in _fetch(book, parse_query(_ALL_ROWS), steps):
             prev, cur = as_decimal(r["prev"]), as_decimal(r["cur"])
             q_prev, q_cur = as_decimal(r["q_prev"]), as_decimal(r["q_cur"])
             delta = as_decimal(r["delta"])

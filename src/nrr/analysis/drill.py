@@ -6,7 +6,7 @@ MRR at the end at the start's rates, MRR at the end), and classed by the movemen
 in. The cohort customers' columns add up to the slice's figures in
 `Book.window(...)` exactly; that is checked on every call.
 
-The slice value is compared as data (an ibis literal), never spliced into SQL.
+The slice value is compared as data (a bound literal), never spliced into SQL.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING
 
-import ibis
-
-from nrr.attributes import attribute_names, segment_of, with_segment
+from nrr.attributes import attribute_names
 from nrr.errors import InputError, InternalError, Problem
-from nrr.ledger import first_active
+from nrr.metrics.slices import sliced_customers
+from nrr.metrics.tables import physical
+from nrr.metrics.window import window_customers, window_rates
 from nrr.months import month_label, parse_month
 from nrr.results import RetentionFigures, as_decimal
-from nrr.retention import classified_window
+from nrr.sql.render import bind, compose, parse_query, render, statement
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,6 +42,14 @@ MOVEMENTS = ("expanded", "contracted", "churned", "flat", "new", "reactivated")
 # context keeps 28 digits).
 _EXACT = Context(prec=100)
 _ZERO = Decimal(0)
+# The first month with MRR of every customer with a live line, as ledger/window.sql's first_m.
+_FIRSTS = """
+SELECT customer_id, MIN(start_m) AS first_m
+FROM lines
+WHERE mrr_local > 0 AND (end_m IS NULL OR end_m > start_m)
+GROUP BY customer_id
+"""
+_KNOWN = "SELECT COUNT(*) AS customers FROM sliced_firsts WHERE segment = :value"
 
 
 SLICE_COLUMNS = (
@@ -152,7 +160,7 @@ def _totals(rows: tuple[SliceCustomer, ...]) -> RetentionFigures:
 
 
 def _classify(s_s: Decimal, e_s: Decimal, e_e: Decimal, returning: bool) -> tuple[str, Decimal]:
-    """The movement and amount, by the same tests as `retention._aggregate`."""
+    """The movement and amount, by the same tests as `sql/metrics/window_totals.sql`."""
     if s_s > 0:
         if e_e == 0:
             return "churned", s_s
@@ -178,21 +186,27 @@ def slice_customers(
     result = book.window(end, window=window, by=by, fx_mode=fx_mode)
     e = parse_month(end, what="--end")
     s = e - window
-    lines = book.lines
-    # Valued and classed (new or reactivated) exactly as `nrr.metrics.window` does it.
-    per_customer = classified_window(
-        lines, book.rates, book.currencies, s, e, fx_mode, book.conventions.reactivation_window
+    tables = book.tables()
+    sources = physical(tables)
+    # Valued, sliced and classed (new or reactivated) exactly as the window's figures.
+    steps = window_customers(
+        sources,
+        rates=window_rates(book.rates, book.currencies, s, e, fx_mode),
+        start=s,
+        end=e,
+        by=by,
+        reactivation_window=book.conventions.reactivation_window,
     )
-    tagged = with_segment(per_customer, by=by, customers=book.customers, first=None, window_start=s)
-    chosen = tagged.filter(tagged.segment == ibis.literal(value, type="string"))
-    records = chosen.to_pyarrow().to_pylist()
+    chosen = bind(statement("analysis/slice_customers.sql"), params={"value": value})
+    engine = tables.engine
+    records = engine.fetch(render(compose(chosen, steps), engine.dialect)).records()
 
     rows = []
     for r in records:
         s_s, e_s, e_e = as_decimal(r["s_s"]), as_decimal(r["e_s"]), as_decimal(r["e_e"])
         if s_s <= 0 and e_e <= 0:
             continue  # neither in the cohort nor there at the end: in no figure
-        movement, amount = _classify(s_s, e_s, e_e, bool(r["returning"]))
+        movement, amount = _classify(s_s, e_s, e_e, bool(r["is_return"]))
         rows.append(
             SliceCustomer(
                 customer_id=r["customer_id"],
@@ -237,12 +251,15 @@ def _check_value(book: Book, by: str, value: str, window_start: int) -> None:
     a value whether or not a customer is in it at this window's start.)"""
     if "tenure" in attribute_names(by):
         return
-    first = first_active(book.lines)
-    segments = segment_of(
-        first, by=by, customers=book.customers, first=first, window_start=window_start
+    tables = book.tables()
+    sources = physical(tables)
+    sliced = bind(sliced_customers(by, window_start=window_start), tables=sources)
+    known = compose(
+        bind(parse_query(_KNOWN), params={"value": value}),
+        {"customer_values": bind(parse_query(_FIRSTS), tables=sources), "sliced_firsts": sliced},
     )
-    known = segments.filter(segments.segment == ibis.literal(value, type="string")).count()
-    if int(known.to_pyarrow().as_py()) == 0:
+    engine = tables.engine
+    if int(engine.fetch(render(known, engine.dialect)).records()[0]["customers"]) == 0:
         raise InputError(
             Problem(
                 source="--value",

@@ -115,14 +115,12 @@ class OwnersResult:
 
 def check_owner_column(book: Book, column: str, flag: str) -> None:
     """A clear InputError when the owner column is not a column of the customers input."""
-    customers = book.customers
-    available = (
-        [c for c in customers.columns if c != "customer_id"] if customers is not None else []
-    )
+    tables = book.tables()
+    available = list(tables.attributes)
     if column in available:
         return
     role = "CSM" if flag == "--csm" else "account manager"
-    if customers is None:
+    if tables.customers is None:
         message = (
             f"no customers input, so no {column!r} column names each customer's {role}; "
             f"give --customers FILE with that column (or name another with {flag} COLUMN)"

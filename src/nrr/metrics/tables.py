@@ -14,8 +14,9 @@ __all__ = ["BookTables", "physical"]
 @dataclass(frozen=True)
 class BookTables:
     """`lines` has the columns customer_id, currency, start_m, end_m, mrr_local, product
-    (months as integers, year * 12 + month - 1); `customers` customer_id and one text column
-    per attribute, named in `attributes`."""
+    (months as integers, year * 12 + month - 1) and quantity (DECIMAL(38, 10), read by the
+    causes only); `customers` customer_id and one text column per attribute, named in
+    `attributes`."""
 
     engine: Engine
     lines: Relation

@@ -22,7 +22,7 @@ from nrr.months import month_label
 from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
 from nrr.sql.render import Relation, bind, compose, parse_query, render, statement, values
 
-__all__ = ["window_metrics", "window_rates", "window_statement"]
+__all__ = ["window_customers", "window_metrics", "window_rates", "window_statement"]
 
 # Customers outside the cohort that come back inside the window: under no reactivation window
 # every one active before the start returns.
@@ -51,7 +51,7 @@ def window_rates(
     return values([("currency", "VARCHAR"), ("rate_s", RATE), ("rate_e", RATE)], rows)
 
 
-def window_statement(
+def window_customers(
     sources: Mapping[str, Relation],
     *,
     rates: sge.Query,
@@ -59,9 +59,12 @@ def window_statement(
     end: int,
     by: str | None,
     reactivation_window: int | None,
-) -> sge.Query:
-    """The one statement of a window's figures per slice (`window_totals.sql`'s columns);
-    `rates` is `window_rates` or a query giving the same columns."""
+) -> dict[str, sge.Query]:
+    """The steps that value, slice and class each customer, by the names they read each other
+    by (inputs of `compose`). `sliced_values` is window.sql's rows with each customer's
+    `segment`; the last, `customers_valued`, is what `window_totals.sql` sums: (customer_id,
+    segment, s_s, e_s, e_e, is_return). `rates` is `window_rates` or a query giving the same
+    columns."""
     params = {"s": start, "e": end}
     per_customer = bind(statement("ledger/window.sql"), tables=sources, params=params)
     inputs: dict[str, sge.Query] = {"window_rates": rates, "customer_values": per_customer}
@@ -78,6 +81,28 @@ def window_statement(
         )
         valued = parse_query(_WITHIN_GAP)
     inputs["customers_valued"] = bind(valued, tables={"customer_values": "sliced_values"})
+    return inputs
+
+
+def window_statement(
+    sources: Mapping[str, Relation],
+    *,
+    rates: sge.Query,
+    start: int,
+    end: int,
+    by: str | None,
+    reactivation_window: int | None,
+) -> sge.Query:
+    """The one statement of a window's figures per slice (`window_totals.sql`'s columns);
+    `rates` is `window_rates` or a query giving the same columns."""
+    inputs = window_customers(
+        sources,
+        rates=rates,
+        start=start,
+        end=end,
+        by=by,
+        reactivation_window=reactivation_window,
+    )
     return compose(statement("metrics/window_totals.sql"), inputs)
 
 
