@@ -97,3 +97,14 @@ def test_every_statement_file_is_packaged() -> None:
     assert files
     missing = [f for f in files if not any(fnmatch.fnmatch(f, p) for p in patterns)]
     assert not missing
+
+
+def test_a_restricted_book_keeps_every_column_of_the_lines(
+    paths: dict[str, Path], engine: str | None
+) -> None:
+    # Analyses read more than the money (the causes read quantity): a restricted book's
+    # lines are its parent's, with every column.
+    book = _load(paths, engine)
+    smb = book.where("segment", "SMB")
+    sliced = dict(book.causes("2024-01", window=6, by="segment").segments)
+    assert smb.causes("2024-01", window=6).overall == sliced["SMB"]

@@ -64,7 +64,6 @@ def restricted(tables: BookTables, by: str, value: str) -> BookTables:
     """`tables` with only the lines of the customers whose slice of `by` is `value`: a query
     over the same tables, so nothing is copied."""
     sliced = bind(sliced_lines(by), tables=physical(tables))
-    lines = bind(
-        compose(statement("book/restricted.sql"), {"sliced": sliced}), params={"value": value}
-    )
+    query = compose(statement("book/restricted.sql"), {"sliced": sliced})
+    lines = bind(query, tables=physical(tables), params={"value": value})
     return replace(tables, lines=lines)
