@@ -194,7 +194,7 @@ class Book:
             )
         if by == PRODUCT:
             return product_window(
-                self.lines,
+                self.tables(),
                 total=self.window(end, window=window, fx_mode=fx_mode),
                 rates=self.rates,
                 currencies=self.currencies,
@@ -230,9 +230,8 @@ class Book:
         if by == PRODUCT:
             # Line-level slices: listed by the months shown, so computed for these alone.
             return product_bridge(
-                self.lines,
+                self.tables(),
                 overall=self.bridge(start, end),
-                ledger=self.ledger,
                 rates=self.rates,
                 currencies=self.currencies,
                 start=start_m,

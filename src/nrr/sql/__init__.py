@@ -6,6 +6,9 @@ sqlglot (`render`).
     ledger/window_returns.sql  who returns inside a window, under a reactivation window
     metrics/window_totals.sql  a window's sums per slice
     metrics/bridge.sql     the monthly MRR bridge per slice (METRICS.md section 3)
+    products/window.sql    a window's figures per product (`--by product`, section 4)
+    products/customer_kinds.sql  each customer's own kind of change by month, from bridge.sql
+    products/bridge.sql    the monthly bridge per product
 
 A statement reads its inputs by logical names (`lines`, `window_rates`, `bridge_rates`,
 `calendar`) and takes values as `:name` parameters; `render.bind` puts in the tables and the
