@@ -7,13 +7,15 @@
 --                 s = e - k) and the month whose rates value its end side (e in spot mode, s in
 --                 constant currency)
 -- rolling_rates   (currency, month, rate): every currency's rate at each s and valued_at
--- profiles        (customer_id, profile): each customer with MRR and its profile, a customer
---                 standing for every customer whose slice is named alike in every window
+-- profiles        (customer_id, first_m, profile): each customer with MRR, its first month
+--                 with MRR, and its profile: a customer standing for every customer whose
+--                 slice is named alike in every window
 -- profile_slices  (profile, s, segment): each profile's slice in a window starting at s
 --
 -- Returns (e, k, segment, starting_mrr, ending_mrr, fx, expansion, contraction, churn,
 -- customers_start, customers_retained) for every window and every slice with a customer at
--- either of its ends; an amount is NULL where no customer adds to it.
+-- either of its ends; starting_mrr, expansion, contraction and churn are NULL where no
+-- customer adds to them.
 --
 -- Pairing every customer with every window would cost customers x windows. Instead:
 -- - a customer whose MRR changes in some month of (s, e] is valued at both ends of that
