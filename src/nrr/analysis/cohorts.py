@@ -1,34 +1,33 @@
-"""Signup cohorts: revenue and logo retention by age (docs/trends-and-cohorts.md).
+"""Signup cohorts: revenue and logo retention by age (docs/trends-and-cohorts.md), computed
+by `sql/analysis/cohorts.sql` in the book's engine in one statement.
 
-A customer's cohort is the period (month, quarter or year) of its first month with MRR > 0
-(`ledger.first_active`). For a cohort and an age `a` (0, 1, 2... periods), the value is the
-members' MRR in the LAST month of period `cohort + a`, at that month's rates; revenue
-retention divides it by the members' first-month MRR (each member's MRR in its own first
-month, at that month's rates), logo retention divides the members active then by the
-cohort's size.
+A customer's cohort is the period (month, quarter or year) of its first month with MRR > 0.
+For a cohort and an age `a` (0, 1, 2... periods), the value is the members' MRR in the LAST
+month of period `cohort + a`, at that month's rates; revenue retention divides it by the
+members' first-month MRR (each member's MRR in its own first month, at that month's rates),
+logo retention divides the members active then by the cohort's size.
 
-Like the bridge's levels, everything comes from the ledger's deltas: summed per (cohort,
+Like the bridge's levels, everything comes from the lines' changes: summed per (cohort,
 currency, month) and spread to the period-end months by a join on `month <= calendar month`,
 so the work grows with cohorts x change months, never with customers x months.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
-import pyarrow as pa
+import sqlglot.expressions as sge
 
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
-from nrr.fx import convert
-from nrr.ledger import as_count, first_active
+from nrr.fx import RATE, RateBook
+from nrr.metrics.tables import physical
 from nrr.months import month_label, parse_month
 from nrr.results import as_decimal, ratio_of
-from nrr.validate import MONEY
+from nrr.sql.render import Relation, bind, compose, render, statement, values
 
 __all__ = ["GRAINS", "Cohort", "CohortAge", "CohortResult", "cohorts", "period_label"]
 
@@ -99,59 +98,35 @@ class CohortResult:
         return pd.DataFrame(cohort_records(self))
 
 
-def _months_table(months: list[int]) -> ir.Table:
-    return ibis.memtable(pa.table({"cal_month": pa.array(months, pa.int64())}))
-
-
-def _levels(
-    changes: ir.Table, members: ir.Table, rates: ir.Table, ends: list[int], size: int
-) -> ir.Table:
-    """(cohort, month, mrr): each cohort's MRR at every period-end month, at that month's
-    rates. Running sums of the deltas, as `levels` in sql/metrics/bridge.sql."""
-    joined = changes.join(members, "customer_id")
-    net = joined.group_by("cohort", "currency", "month").agg(delta=joined.delta.sum())
-    calendar = _months_table(ends)
-    # Only months from the cohort's own first period end: earlier ones would be negative ages.
-    spread = net.join(
-        calendar,
-        (net.month <= calendar.cal_month) & (net.cohort * size + size - 1 <= calendar.cal_month),
-    )
-    level = spread.group_by("cohort", "currency", "cal_month").agg(local=spread.delta.sum())
-    valued = level.join(rates, [level.currency == rates.currency, level.cal_month == rates.month])
-    return valued.group_by("cohort", month=valued.cal_month).agg(
-        mrr=convert(valued.local, valued.rate).sum().cast(MONEY)
+def cohort_rates(rates: RateBook, currencies: list[str], first: int, last: int) -> sge.Query:
+    """(currency, month, rate) for every currency with a rate, months `first` to `last`."""
+    return values(
+        [("currency", "VARCHAR"), ("month", "BIGINT"), ("rate", RATE)],
+        rates.rows(currencies, list(range(first, last + 1))),
     )
 
 
-def _active(steps: ir.Table, members: ir.Table, ends: list[int], size: int) -> ir.Table:
-    """(cohort, month, active): members with MRR > 0 at every period-end month, from the
-    months customers start or stop being active, as `active` in sql/metrics/bridge.sql."""
-    per = steps.group_by("customer_id", "month").agg(
-        before=steps.before.sum(), after=steps.after.sum()
-    )
-    change = as_count(per.after > 0) - as_count(per.before > 0)
-    events = per.mutate(change=change).filter(change != 0).join(members, "customer_id")
-    net = events.group_by("cohort", "month").agg(change=events.change.sum())
-    calendar = _months_table(ends)
-    spread = net.join(
-        calendar,
-        (net.month <= calendar.cal_month) & (net.cohort * size + size - 1 <= calendar.cal_month),
-    )
-    return spread.group_by("cohort", month=spread.cal_month).agg(active=spread.change.sum())
+def cohort_calendar(first_period: int, last_period: int, size: int) -> sge.Query:
+    """(month): the last month of every period from `first_period` to `last_period`."""
+    ends = [(p * size + size - 1,) for p in range(first_period, last_period + 1)]
+    return values([("month", "BIGINT")], ends)
 
 
-def _bases(changes: ir.Table, members: ir.Table, rates: ir.Table) -> ir.Table:
-    """(cohort, customers, first_month_mrr). A member's MRR in its first month is its deltas in
-    that month: it had no MRR before, and no line can end in the month its first line starts."""
-    joined = changes.join(members, "customer_id")
-    firsts = joined.filter(joined.month == joined.first_m)
-    net = firsts.group_by("cohort", "currency", "month").agg(local=firsts.delta.sum())
-    valued = net.join(rates, [net.currency == rates.currency, net.month == rates.month])
-    base = valued.group_by("cohort").agg(
-        first_month_mrr=convert(valued.local, valued.rate).sum().cast(MONEY)
-    )
-    counts = members.group_by("cohort").agg(customers=members.count())
-    return counts.left_join(base, "cohort").select(counts.cohort, "customers", "first_month_mrr")
+def cohort_statement(
+    sources: Mapping[str, Relation],
+    *,
+    rates: sge.Query,
+    calendar: sge.Query,
+    size: int,
+    last_period: int,
+    since_period: int | None,
+) -> sge.Query:
+    """The one statement of every cohort's size, base and values (`cohorts.sql`'s columns);
+    `rates` and `calendar` are `cohort_rates` and `cohort_calendar` or queries giving the
+    same columns."""
+    params = {"size": size, "last_period": last_period, "since_period": since_period}
+    query = bind(statement("analysis/cohorts.sql"), tables=sources, params=params)
+    return compose(query, {"cohort_rates": rates, "cohort_calendar": calendar})
 
 
 def cohorts(
@@ -176,46 +151,47 @@ def cohorts(
     last_period = (end_m + 1) // size - 1  # the last period whose last month is <= end
     first_period = None if since_m is None else since_m // size
 
-    first = first_active(book.lines)
-    member_period = first.first_m // size
-    keep = member_period <= last_period
-    if first_period is not None:
-        keep &= member_period >= first_period
-    members = first.filter(keep).select("customer_id", "first_m", cohort=member_period)
-
-    bounds = members.aggregate(lo=members.first_m.min()).to_pyarrow().to_pylist()[0]
-    if bounds["lo"] is None:
+    # No cohort starts before the book's first line (or the `since` period): the rates and
+    # the calendar start there.
+    if book.first_month is None:
         return CohortResult(
             end=month_label(end_m), grain=grain, since=since, currency=book.currency, cohorts=()
         )
-    lo = bounds["lo"]
-    ends = [p * size + size - 1 for p in range(lo // size, last_period + 1)]
-    rates = book.rates.table(book.lines, book.currencies, list(range(lo, end_m + 1)))
-    changes = book.ledger.changes
-
-    base_rows = _bases(changes, members.view(), rates).to_pyarrow().to_pylist()
+    first_month = book.first_month
+    if first_period is not None:
+        first_month = max(first_month, first_period * size)
+    tables = book.tables()
+    query = cohort_statement(
+        physical(tables),
+        rates=cohort_rates(book.rates, book.currencies, first_month, end_m),
+        calendar=cohort_calendar(first_month // size, last_period, size),
+        size=size,
+        last_period=last_period,
+        since_period=first_period,
+    )
+    engine = tables.engine
+    base_rows: dict[int, dict] = {}
     series: dict[int, dict[int, dict]] = {}
-    for frame in (
-        _levels(changes, members.view(), rates, ends, size),
-        _active(book.ledger.steps, members.view(), ends, size),
-    ):
-        for record in frame.to_pyarrow().to_pylist():
-            series.setdefault(record["cohort"], {}).setdefault(record["month"], {}).update(record)
+    for record in engine.fetch(render(query, engine.dialect)).records():
+        period = int(record["cohort"])
+        base_rows.setdefault(period, record)
+        if record["month"] is not None:
+            series.setdefault(period, {})[int(record["month"])] = record
 
     result = []
-    for row in sorted(base_rows, key=lambda r: r["cohort"]):
-        period, customers = row["cohort"], int(row["customers"])
+    for period, row in sorted(base_rows.items()):
+        customers = int(row["customers"])
         base = as_decimal(row["first_month_mrr"])
         ages = []
         for age in range(last_period - period + 1):
             month = (period + age) * size + size - 1
-            values = series.get(period, {}).get(month, {})
+            at = series.get(period, {}).get(month, {})
             ages.append(
                 CohortAge(
                     age=age,
                     month=month_label(month),
-                    mrr=as_decimal(values.get("mrr")),
-                    active=int(values.get("active") or 0),
+                    mrr=as_decimal(at.get("mrr")),
+                    active=int(at.get("active") or 0),
                     first_month_mrr=base,
                     customers=customers,
                 )

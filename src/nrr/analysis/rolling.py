@@ -1,265 +1,138 @@
-"""The figures of every point of a rolling-retention series (`trends.trends`), from the engine.
+"""The figures of every point of a rolling-retention series (`trends.trends`), computed by
+`sql/analysis/rolling.sql` in the book's engine in one statement.
 
 A series point is the window of METRICS.md section 4 that ends in month `e` and is `k` months
-long (start `s = e - k`), exactly as `Book.window(e, window=k)` computes it. Looping over
-`window_metrics` would run one query per point, and pairing every customer's MRR at s and
-at e for every pair costs customers x pairs; instead the pairs share three queries whose cost
-grows with the number of lines:
-
-1. a *pairs* table (e, k, s, currency, rate_s, rate_e): one row per pair and currency, with
-   the rate that values MRR(s) at s and the rate that values the window's end side (e's
-   rates in spot mode, s's in constant mode);
-2. the customers whose MRR changes in some month of (s, e]: each change month of a customer
-   (`ledger.customer_steps`) falls in the windows ending in that month and the k - 1 after
-   it, and the first and last of its changes in (s, e] give its MRR at s and at e. These
-   customers get their own figures, as `retention.customer_window` computes them;
-3. everyone else has the same MRR at s and at e: kept, with no expansion, contraction or
-   churn, their MRR at s valued at the end side. Their sums are everyone's (running sums of
-   the deltas and of the months customers start or stop, per start month and slice, as the
-   bridge's opening balances are) less the changed customers'.
+long (start `s = e - k`), exactly as `Book.window(e, window=k)` computes it. The statement
+values only the customers whose MRR changes inside a window; everyone else's MRR at s comes
+from running sums per *profile*: the customers whose slice is named alike in every window
+(the same stored attributes of `by` and, when `by` has cohort or tenure, the same first
+month), so a tenure band can follow each window's start without a row per customer and
+window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import nullcontext
-from decimal import localcontext
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import ibis
-import ibis.expr.types as ir
-import pyarrow as pa
+import sqlglot.expressions as sge
 
-from nrr.attributes import ALL, PAIR, attribute_names, segment_of, tenure_band
+from nrr.attributes import ALL, DERIVED, attribute_names
 from nrr.book import Book
-from nrr.fx import convert
-from nrr.ledger import LOCAL_SUM, as_count, cached, customer_totals, first_active
-from nrr.results import EXACT, as_decimal
-from nrr.retention import window_sums
-from nrr.validate import MONEY
+from nrr.fx import RATE, RateBook
+from nrr.metrics.slices import sliced_customers
+from nrr.metrics.tables import physical
+from nrr.sql.render import Relation, bind, compose, parse_query, render, statement, values
 
-__all__ = ["figures"]
+__all__ = ["figures", "rolling_rates", "rolling_statement", "rolling_windows"]
+
+# The first month with MRR of each customer with a live line, as `slices` finds it.
+_FIRSTS = """
+SELECT customer_id, MIN(start_m) AS first_m
+FROM lines
+WHERE mrr_local > 0 AND (end_m IS NULL OR end_m > start_m)
+GROUP BY customer_id
+"""
+# One row per profile and start month, the profile's own customer standing for it.
+_REPRESENTED = """
+SELECT r.customer_id, r.first_m, t.s
+FROM (
+    SELECT profile AS customer_id, MIN(first_m) AS first_m
+    FROM profiles
+    GROUP BY profile
+) AS r
+CROSS JOIN (SELECT DISTINCT s FROM windows) AS t
+"""
+_SLICES = "SELECT customer_id AS profile, s, segment FROM represented"
+
+
+def rolling_windows(ends: list[int], lengths: Sequence[int], fx_mode: str) -> sge.Query:
+    """(e, k, s, valued_at) for every window: its end, length, start, and the month whose
+    rates value its end side (the start's in constant currency)."""
+    rows = [(e, k, e - k, e if fx_mode == "spot" else e - k) for e in ends for k in lengths]
+    columns = [("e", "BIGINT"), ("k", "BIGINT"), ("s", "BIGINT"), ("valued_at", "BIGINT")]
+    return values(columns, rows)
+
+
+def rolling_rates(
+    rates: RateBook, currencies: list[str], ends: list[int], lengths: Sequence[int]
+) -> sge.Query:
+    """(currency, month, rate) for every currency with a rate, at every window's start and
+    end (`RateBook.valuation_rate`, as `Book.window` values them)."""
+    months = sorted(set(ends) | {e - k for e in ends for k in lengths})
+    return values(
+        [("currency", "VARCHAR"), ("month", "BIGINT"), ("rate", RATE)],
+        rates.rows(currencies, months),
+    )
+
+
+def _profiles(by: str | None) -> sge.Query:
+    """(customer_id, first_m, profile): each customer with MRR, and the least id among the
+    customers with the same values of what its slice is named from."""
+    names = attribute_names(by)
+    firsts = sge.Subquery(this=parse_query(_FIRSTS), alias=sge.TableAlias(this="f"))
+    keys: list[sge.Expression] = [
+        sge.column(sge.to_identifier(name, quoted=True), table="c")
+        for name in dict.fromkeys(names)
+        if name not in DERIVED
+    ]
+    if any(name in DERIVED for name in names):
+        keys.append(sge.column("first_m", table="f"))
+    profile: sge.Expression = sge.Literal.string(ALL)  # without `by`, one slice for all
+    if keys:
+        least = sge.Min(this=sge.column("customer_id", table="f"))
+        profile = sge.Window(this=least, partition_by=keys)
+    query = sge.select(
+        sge.column("customer_id", table="f"),
+        sge.column("first_m", table="f"),
+        sge.alias_(profile, "profile"),
+    ).from_(firsts)
+    if any(name not in DERIVED for name in names):
+        query = query.join(
+            sge.Table(this=sge.to_identifier("customers"), alias=sge.TableAlias(this="c")),
+            on="c.customer_id = f.customer_id",
+            join_type="left",
+        )
+    return query
+
+
+def rolling_statement(
+    sources: Mapping[str, Relation], *, windows: sge.Query, rates: sge.Query, by: str | None
+) -> sge.Query:
+    """The one statement of every window's figures per slice (`rolling.sql`'s columns);
+    `windows` and `rates` are `rolling_windows` and `rolling_rates` or queries giving the
+    same columns."""
+    # A profile's slice in each window, named by `slices` with the window's own start.
+    window_start = sge.column("s", table="v")
+    represented = bind(
+        sliced_customers(by, window_start=window_start),
+        tables={**sources, "customer_values": parse_query(_REPRESENTED)},
+    )
+    inputs = {
+        "windows": windows,
+        "rolling_rates": rates,
+        "profiles": bind(_profiles(by), tables=sources),
+        "profile_slices": bind(parse_query(_SLICES), tables={"represented": represented}),
+    }
+    return compose(bind(statement("analysis/rolling.sql"), tables=sources), inputs)
 
 
 def figures(
     book: Book, ends: list[int], lengths: Sequence[int], by: str | None, fx_mode: str
-) -> dict[tuple[int, int, str], dict]:
-    """(e, k, slice) -> the sums and counts of `retention._aggregate` for the window of k
-    months ending e, for every e of `ends` and k of `lengths`; the slice is `attributes.ALL`
-    without `by`. A slice with no customer at either end of a window has no entry."""
-    pairs = _pairs(book, ends, lengths, fx_mode)
-    names = attribute_names(by)
-    first = first_active(book.lines)
-    # The deltas feed the steps and the start balances, the steps the changed customers and
-    # the active counts: the book's ledger keeps them.
-    changes, steps = book.ledger.changes, book.ledger.steps
-    with cached(_attributes(book, names, first)) if names else nullcontext() as attributes:
-        changed = _changed(steps, pairs, lengths, ends)
-        if attributes is not None:
-            changed = changed.join(attributes, "customer_id")
-        changed = changed.mutate(segment=_label(changed, names, changed.s))
-        money, counts = _starts(changes, customer_totals(steps), attributes, names, pairs)
-        tables = (money, counts, _aggregate(changed))
-        return _combined(*(t.to_pyarrow().to_pylist() for t in tables))
-
-
-def _pairs(book: Book, ends: list[int], windows: Sequence[int], fx_mode: str) -> ir.Table:
-    """(e, k, s, currency, rate_s, rate_e) for every pair and every currency with a rate."""
-    months = sorted({e for e in ends} | {e - k for e in ends for k in windows})
-    # `RateBook.rows` applies the carry-forward and first-rate rules, as `Book.window` does.
-    rate = {(c, m): r for c, m, r in book.rates.rows(book.currencies, months)}
-    currencies = sorted({c for c, _ in rate})
-    records = []
-    for e in ends:
-        for k in windows:
-            s = e - k
-            for c in currencies:
-                end_side = rate[(c, e)] if fx_mode == "spot" else rate[(c, s)]
-                records.append((e, k, s, c, rate[(c, s)], end_side))
-    columns = list(zip(*records, strict=True)) if records else [[]] * 6
-    return ibis.memtable(
-        pa.table(
-            {
-                "e": pa.array(columns[0], pa.int64()),
-                "k": pa.array(columns[1], pa.int64()),
-                "s": pa.array(columns[2], pa.int64()),
-                "currency": pa.array(columns[3], pa.string()),
-                "rate_s": pa.array(columns[4], pa.decimal128(17, 9)),
-                "rate_e": pa.array(columns[5], pa.decimal128(17, 9)),
-            }
-        )
+) -> dict[tuple[int, int, str], dict[str, Any]]:
+    """(e, k, slice) -> the sums and counts of the window of k months ending e, for every e of
+    `ends` and k of `lengths`; the slice is `attributes.ALL` without `by`. A slice with no
+    customer at either end of a window has no entry; an amount no customer adds to is None."""
+    tables = book.tables()
+    query = rolling_statement(
+        physical(tables),
+        windows=rolling_windows(ends, lengths, fx_mode),
+        rates=rolling_rates(book.rates, book.currencies, ends, lengths),
+        by=by,
     )
-
-
-def _offsets(lengths: Sequence[int]) -> ir.Table:
-    """(k, j) for j < k: a change in month m lies inside the k-month window ending m + j."""
-    rows = [(k, j) for k in lengths for j in range(k)]
-    return ibis.memtable(
-        pa.table(
-            {
-                "k": pa.array([k for k, _ in rows], pa.int64()),
-                "j": pa.array([j for _, j in rows], pa.int64()),
-            }
-        )
-    )
-
-
-def _changed(steps: ir.Table, pairs: ir.Table, lengths: Sequence[int], ends: list[int]) -> ir.Table:
-    """(e, k, s, customer_id, s_s, e_s, e_e, s_x) for every pair and every customer whose MRR
-    changes in some month of (s, e]: `retention.customer_window` for those customers only,
-    and `s_x`, MRR(s) valued at the end side, which `_combined` takes off everyone's.
-
-    The first of a customer's steps in (s, e] starts from its MRR at s (`before`), the last
-    ends at its MRR at e (`after`); `customer_steps` gives a customer in several currencies
-    a step in each of them at each of its change months, so every currency is seen."""
-    order = ibis.window(group_by=[steps.customer_id, steps.currency], order_by=steps.month)
-    steps = steps.mutate(
-        prev_m=steps.month.lag().over(order), next_m=steps.month.lead().over(order)
-    )
-    t = steps.cross_join(_offsets(lengths))
-    t = t.mutate(e=t.month + t.j)
-    t = t.filter((t.e >= ends[0]) & (t.e <= ends[-1]))
-    t = t.mutate(s=t.e - t.k)
-    opens = t.prev_m.isnull() | (t.prev_m <= t.s)
-    closes = t.next_m.isnull() | (t.next_m > t.e)
-    t = t.filter(opens | closes)
-    zero = ibis.literal(0).cast(LOCAL_SUM)
-    t = t.select(
-        "e",
-        "k",
-        "s",
-        "customer_id",
-        "currency",
-        local_s=ibis.ifelse(opens, t.before, zero).cast(LOCAL_SUM),
-        local_e=ibis.ifelse(closes, t.after, zero).cast(LOCAL_SUM),
-    )
-    rates = pairs.select("e", "k", "currency", "rate_s", "rate_e")
-    v = t.join(rates, ["e", "k", "currency"])
-    return v.group_by("e", "k", "s", "customer_id").agg(
-        s_s=convert(v.local_s, v.rate_s).sum().cast(MONEY),
-        e_s=convert(v.local_e, v.rate_s).sum().cast(MONEY),
-        e_e=convert(v.local_e, v.rate_e).sum().cast(MONEY),
-        s_x=convert(v.local_s, v.rate_e).sum().cast(MONEY),
-    )
-
-
-def _attributes(book: Book, names: list[str], first: ir.Table) -> ir.Table:
-    """(customer_id, first_m, value_i, ...): each customer's value of every attribute of
-    `names` but tenure, whose band depends on the window and is taken from `first_m`."""
-    t = first
-    for index, name in enumerate(names):
-        if name == "tenure":
-            continue
-        one = segment_of(first, by=name, customers=book.customers, first=first)
-        one = one.rename({f"value_{index}": "segment"})
-        t = t.view()
-        t = t.left_join(one, "customer_id").select(
-            *[t[c] for c in t.columns], one[f"value_{index}"]
-        )
-    return t
-
-
-def _keys(names: list[str]) -> list[str]:
-    """The columns of `_attributes` a slice is made of."""
-    keys = [f"value_{i}" for i, name in enumerate(names) if name != "tenure"]
-    return [*keys, "first_m"] if "tenure" in names else keys
-
-
-def _label(t: ir.Table, names: list[str], s: ir.IntegerValue) -> ir.StringValue:
-    """The slice's name, as `attributes.segment_of` names it for a window starting at `s`."""
-    if not names:
-        return ibis.literal(ALL)
-    # tenure_band(first_m, start) bands `start - first_m`; with start 0 and first_m shifted by
-    # each row's own s, it bands s - first_m for every window in one expression.
-    values = [
-        tenure_band(t.first_m - s, 0) if name == "tenure" else t[f"value_{index}"]
-        for index, name in enumerate(names)
-    ]
-    segment = values[0]
-    for value in values[1:]:
-        segment = segment.concat(PAIR, value)
-    return segment
-
-
-def _aggregate(t: ir.Table) -> ir.Table:
-    """`retention.window_sums` grouped by pair and slice, how many customers have MRR at the
-    window's end, and the cohort's MRR(s) valued at the end side."""
-    zero = ibis.literal(0).cast(MONEY)
-    return t.group_by("e", "k", "segment").agg(
-        **window_sums(t),
-        customers_end=as_count(t.e_e > 0).sum(),
-        start_moved=ibis.ifelse(t.s_s > 0, t.s_x, zero).sum().cast(MONEY),
-    )
-
-
-def _starts(
-    changes: ir.Table,
-    per: ir.Table,
-    attributes: ir.Table | None,
-    names: list[str],
-    pairs: ir.Table,
-) -> tuple[ir.Table, ir.Table]:
-    """Per pair and slice, everyone's MRR at s valued at s and at the end side (start, moved),
-    and per start month and slice the customers with MRR: running sums of the deltas and of
-    the months customers start or stop, as the bridge's opening balances are."""
-    keys = _keys(names)
-    starts = pairs.select("s").distinct().rename(m="s")
-
-    def sliced(table: ir.Table) -> ir.Table:
-        return table if attributes is None else table.join(attributes, "customer_id")
-
-    d = sliced(changes)
-    net = d.group_by(*keys, "currency", "month").agg(delta=d.delta.sum().cast(LOCAL_SUM))
-    spread = net.join(starts, net.month <= starts.m)
-    level = spread.group_by(*keys, "currency", "m").agg(local=spread.delta.sum().cast(LOCAL_SUM))
-    level = level.mutate(segment=_label(level, names, level.m))
-    valued = level.join(pairs, [level.m == pairs.s, level.currency == pairs.currency])
-    money = valued.group_by("e", "k", "segment").agg(
-        start=convert(valued.local, valued.rate_s).sum().cast(MONEY),
-        moved=convert(valued.local, valued.rate_e).sum().cast(MONEY),
-    )
-
-    change = as_count(per.after > 0) - as_count(per.before > 0)
-    events = sliced(per.mutate(change=change).filter(change != 0))
-    net = events.group_by(*keys, "month").agg(change=events.change.sum())
-    spread = net.join(starts, net.month <= starts.m)
-    active = spread.group_by(*keys, "m").agg(active=spread.change.sum())
-    active = active.mutate(segment=_label(active, names, active.m))
-    counts = active.group_by("segment", s=active.m).agg(active=active.active.sum())
-    return money, counts
-
-
-def _combined(money: list[dict], counts: list[dict], changed: list[dict]) -> dict:
-    """The figures of every (e, k, slice) from the customers whose MRR is the same at s and
-    e (everyone's sums less the changed customers') plus the changed customers' own.
-
-    A customer whose MRR is the same at both ends is kept at its start MRR valued at the
-    end side: it adds nothing to expansion, contraction or churn."""
-    active = {(r["s"], r["segment"]): int(r["active"]) for r in counts}
-    moved = {(r["e"], r["k"], r["segment"]): r for r in money}
-    diff = {(r["e"], r["k"], r["segment"]): r for r in changed}
-    # Slices named as the engine would group per-customer rows: those with a customer
-    # that has MRR at a start or at an end.
-    named = {(e, k, g) for (e, k, g), r in moved.items() if active.get((e - k, g), 0) > 0}
-    named |= {key for key, r in diff.items() if r["customers_start"] or r["customers_end"]}
-    found: dict[tuple[int, int, str], dict] = {}
-    with localcontext(EXACT):
-        for e, k, segment in named:
-            everyone = moved.get((e, k, segment), {})
-            start, end_side = as_decimal(everyone.get("start")), as_decimal(everyone.get("moved"))
-            some = diff.get((e, k, segment), {})
-            some_start = as_decimal(some.get("starting_mrr"))
-            some_moved = as_decimal(some.get("start_moved"))
-            # The unchanged customers' fx revalues MRR(s), which is their MRR(e) too.
-            unchanged_fx = (end_side - some_moved) - (start - some_start)
-            customers = active.get((e - k, segment), 0)
-            found[(e, k, segment)] = {
-                "starting_mrr": start,
-                "fx": unchanged_fx + as_decimal(some.get("fx")),
-                "ending_mrr": end_side - some_moved + as_decimal(some.get("ending_mrr")),
-                **{n: as_decimal(some.get(n)) for n in ("expansion", "contraction", "churn")},
-                "customers_start": customers,
-                "customers_retained": customers
-                - int(some.get("customers_start") or 0)
-                + int(some.get("customers_retained") or 0),
-            }
+    engine = tables.engine
+    found: dict[tuple[int, int, str], dict[str, Any]] = {}
+    for record in engine.fetch(render(query, engine.dialect)).records():
+        key = (int(record.pop("e")), int(record.pop("k")), record.pop("segment"))
+        found[key] = record
     return found

@@ -2,8 +2,9 @@
 
 A series point is the window of METRICS.md section 4 that ends in month `e` and is `k` months
 long (start `s = e - k`), exactly as `Book.window(e, window=k)` computes it. Every point's
-figures come from one set of engine queries (`rolling.figures`), whose cost grows with the
-number of lines, not with customers x points.
+figures come from one statement on the book's engine (`rolling.figures`,
+`sql/analysis/rolling.sql`), whose cost grows with the lines' changes, not with customers x
+points.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ END
 """
 
 
-def _value(name: str, window_start: int | None, *, first: str) -> sge.Expression:
+def _value(name: str, window_start: int | sge.Expression | None, *, first: str) -> sge.Expression:
     """One attribute's value, `(none)` when missing; `first` is the table holding first_m."""
     if name == "cohort":
         value = parse(_COHORT.replace("f.first_m", f"{first}.first_m"))
@@ -86,9 +86,10 @@ def sliced_lines(by: str | None, *, window_start: int | None = None) -> sge.Quer
     return query.select(sge.alias_(segment, "segment"))
 
 
-def sliced_customers(by: str | None, *, window_start: int) -> sge.Query:
+def sliced_customers(by: str | None, *, window_start: int | sge.Expression) -> sge.Query:
     """`customer_values` (one row per customer, with its `first_m`) and each customer's
-    `segment`: the slice is joined once per customer, after the lines are summed."""
+    `segment`: the slice is joined once per customer, after the lines are summed.
+    `window_start` may be a column of `customer_values` (`v.s`): each row's own start."""
     names = attribute_names(by)
     query = sge.select(sge.Column(this=sge.Star(), table=sge.to_identifier("v"))).from_(
         sge.Table(this=sge.to_identifier("customer_values"), alias=sge.TableAlias(this="v"))
