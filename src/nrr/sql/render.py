@@ -79,13 +79,20 @@ def literal(value: object) -> sge.Expression:
         text = format(value, "f")
         digits = text.lstrip("-").replace(".", "")
         scale = len(text.partition(".")[2])
-        kind = f"DECIMAL({max(len(digits), scale + 1, 1)}, {scale})"
-        return sge.cast(sge.Literal.string(text), sge.DataType.build(kind, dialect="duckdb"))
+        kind = _decimal_type(max(len(digits), scale + 1, 1), scale)
+        return sge.Cast(this=sge.Literal.string(text), to=kind.copy())
     if isinstance(value, date):
         return sge.cast(sge.Literal.string(value.isoformat()), "DATE")
     if isinstance(value, str):
         return sge.Literal.string(value)
     raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+@functools.cache
+def _decimal_type(precision: int, scale: int) -> sge.DataType:
+    # Built once per precision and scale: parsing a type costs about 0.3 ms, and a statement
+    # may carry hundreds of rates.
+    return sge.DataType.build(f"DECIMAL({precision}, {scale})", dialect="duckdb")
 
 
 def bind(
