@@ -15,12 +15,16 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import sqlglot.expressions as sge
 
 from nrr.errors import InputError, Problem
+from nrr.health.handover import health_tables
 from nrr.health.indicators import Ledger, measure, month_start, reference_month
+from nrr.health.queries import fetch_frame
 from nrr.health.score import change, component_columns, inputs_used, previous_month, score_frame
 from nrr.health.settings import HealthSettings
 from nrr.months import month_label
+from nrr.sql.render import bind
 
 if TYPE_CHECKING:
     from nrr.book import Book
@@ -128,9 +132,14 @@ def _cents(value: Decimal) -> Decimal:
 
 
 def _attributes(book: Book) -> pd.DataFrame | None:
-    if book.customers is None:
+    """The customers input, one row per customer: customer_id and its attributes (text)."""
+    tables = book.tables()
+    if tables.customers is None:
         return None
-    return book.customers.to_pyarrow().to_pandas()
+    names = ("customer_id", *tables.attributes)
+    query = sge.select(*(sge.column(sge.to_identifier(n, quoted=True)) for n in names))
+    query = bind(query.from_("customers"), tables={"customers": tables.customers})
+    return fetch_frame(tables.engine, query, dict.fromkeys(names, "text"))
 
 
 def _default_day(book: Book) -> date:
@@ -153,8 +162,9 @@ def scored_days(
             "formats: docs/health-inputs.md"
         )
     settings = settings or book.health_settings
-    ledger = Ledger(book.lines, book.rates, book.currencies, book.customers)
-    measured = measure(ledger, signals, days, settings)
+    named = health_tables(book)
+    ledger = Ledger(book.tables(), named.seat_lines, book.rates, book.currencies)
+    measured = measure(ledger, named.signals, days, settings)
     if measured.empty:
         return measured
     return score_frame(measured, settings, _attributes(book))

@@ -1,0 +1,113 @@
+"""The health score's ledger statements (`sql/health/cohort.sql` over `ledger/window.sql`)
+bound to a book's tables, and any statement's rows read back as a typed data frame."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import sqlglot.expressions as sge
+
+from nrr.engines.base import Engine
+from nrr.fx import RateBook
+from nrr.metrics.tables import BookTables, physical
+from nrr.metrics.window import window_rates
+from nrr.results import as_decimal
+from nrr.sql.render import bind, compose, parse_query, render, statement
+
+__all__ = ["Kind", "cohort_statement", "fetch_frame", "population_statement"]
+
+# How a column of a statement's rows becomes a data frame column: `float` (NULL is NaN),
+# `count` (a whole number; int64, or float64 once a NULL is among them), `bool`, `date`,
+# `text` (NULL stays None) and `money` (Decimal).
+Kind = Literal["float", "count", "bool", "date", "text", "money"]
+
+# One customer's MRR in a reference month, tagged with the as-of day it is the population of.
+_ON_DAY = """
+SELECT CAST(:as_of AS DATE) AS as_of, customer_id, s_s AS mrr, first_m
+FROM cohort
+"""
+
+
+def cohort_statement(
+    tables: BookTables, rates: RateBook, currencies: list[str], start: int, end: int
+) -> sge.Query:
+    """`health/cohort.sql`: the customers active in `start`, valued there and at `end`, at
+    spot rates (what `retention.customer_window` gave, active at the start)."""
+    per_customer = bind(
+        statement("ledger/window.sql"),
+        tables=physical(tables),
+        params={"s": start, "e": end},
+    )
+    return compose(
+        statement("health/cohort.sql"),
+        {
+            "window_rates": window_rates(rates, currencies, start, end, "spot"),
+            "customer_values": per_customer,
+        },
+    )
+
+
+def population_statement(
+    tables: BookTables, rates: RateBook, currencies: list[str], refs: Mapping[date, int]
+) -> sge.Query:
+    """(as_of, customer_id, mrr, first_m): for each day of `refs`, the customers active in its
+    reference month with their MRR there (base currency, that month's rates); one cohort per
+    distinct month, however many days share it."""
+    months = sorted(set(refs.values()))
+    cohorts = {
+        f"cohort_{i}": cohort_statement(tables, rates, currencies, month, month)
+        for i, month in enumerate(months)
+    }
+    per_day = [
+        bind(
+            parse_query(_ON_DAY),
+            tables={"cohort": f"cohort_{months.index(month)}"},
+            params={"as_of": day},
+        )
+        for day, month in sorted(refs.items())
+    ]
+    union: sge.Query = per_day[0]
+    for part in per_day[1:]:
+        union = sge.union(union, part, distinct=False)
+    return compose(union, cohorts)
+
+
+def fetch_frame(engine: Engine, query: sge.Query, kinds: Mapping[str, Kind]) -> pd.DataFrame:
+    """The rows of `query`, run on `engine`, as a data frame with the columns of `kinds`
+    typed as they say (the same dtypes whatever the engine returns, and when no row)."""
+    found = engine.fetch(render(query, engine.dialect))
+    columns = {name: [row[i] for row in found.rows] for i, name in enumerate(found.columns)}
+    return pd.DataFrame({name: _column(columns[name], kind) for name, kind in kinds.items()})
+
+
+def _column(items: list[Any], kind: Kind) -> pd.Series:
+    if kind == "float":
+        return pd.Series([np.nan if v is None else float(v) for v in items], dtype="float64")
+    if kind == "count":
+        if any(v is None for v in items):
+            return pd.Series([np.nan if v is None else float(v) for v in items], dtype="float64")
+        return pd.Series([int(v) for v in items], dtype="int64")
+    if kind == "bool":
+        if any(v is None for v in items):
+            return pd.Series([None if v is None else bool(v) for v in items], dtype=object)
+        return pd.Series([bool(v) for v in items], dtype="bool")
+    if kind == "money":
+        return pd.Series([as_decimal(v) for v in items], dtype=object)
+    if kind == "date":
+        return pd.Series([_day(v) for v in items], dtype=object)
+    return pd.Series(items, dtype=object)
+
+
+def _day(value: object) -> date | None:
+    """A DATE as a `date` (a driver may give a datetime at midnight)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"not a date: {value!r}")
