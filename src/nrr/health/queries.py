@@ -32,23 +32,31 @@ FROM cohort
 """
 
 
+def _cohort_inputs(
+    tables: BookTables, rates: RateBook, currencies: list[str], start: int, end: int, tag: str
+) -> dict[str, sge.Query]:
+    """The inputs of `health/cohort.sql` for (`start`, `end`), named with `tag`, and the
+    cohort itself last (as `cohort<tag>`)."""
+    per_customer = bind(
+        statement("ledger/window.sql"),
+        tables={**physical(tables), "window_rates": f"window_rates{tag}"},
+        params={"s": start, "e": end},
+    )
+    cohort = bind(statement("health/cohort.sql"), tables={"customer_values": f"values{tag}"})
+    return {
+        f"window_rates{tag}": window_rates(rates, currencies, start, end, "spot"),
+        f"values{tag}": per_customer,
+        f"cohort{tag}": cohort,
+    }
+
+
 def cohort_statement(
     tables: BookTables, rates: RateBook, currencies: list[str], start: int, end: int
 ) -> sge.Query:
     """`health/cohort.sql`: the customers active in `start`, valued there and at `end`, at
     spot rates (what `retention.customer_window` gave, active at the start)."""
-    per_customer = bind(
-        statement("ledger/window.sql"),
-        tables=physical(tables),
-        params={"s": start, "e": end},
-    )
-    return compose(
-        statement("health/cohort.sql"),
-        {
-            "window_rates": window_rates(rates, currencies, start, end, "spot"),
-            "customer_values": per_customer,
-        },
-    )
+    inputs = _cohort_inputs(tables, rates, currencies, start, end, "")
+    return compose(inputs.pop("cohort"), inputs)
 
 
 def population_statement(
@@ -58,10 +66,9 @@ def population_statement(
     reference month with their MRR there (base currency, that month's rates); one cohort per
     distinct month, however many days share it."""
     months = sorted(set(refs.values()))
-    cohorts = {
-        f"cohort_{i}": cohort_statement(tables, rates, currencies, month, month)
-        for i, month in enumerate(months)
-    }
+    inputs: dict[str, sge.Query] = {}
+    for i, month in enumerate(months):
+        inputs |= _cohort_inputs(tables, rates, currencies, month, month, f"_{i}")
     per_day = [
         bind(
             parse_query(_ON_DAY),
@@ -73,7 +80,7 @@ def population_statement(
     union: sge.Query = per_day[0]
     for part in per_day[1:]:
         union = sge.union(union, part, distinct=False)
-    return compose(union, cohorts)
+    return compose(union, inputs)
 
 
 def fetch_frame(engine: Engine, query: sge.Query, kinds: Mapping[str, Kind]) -> pd.DataFrame:
