@@ -87,34 +87,25 @@ def fetch_frame(engine: Engine, query: sge.Query, kinds: Mapping[str, Kind]) -> 
     """The rows of `query`, run on `engine`, as a data frame with the columns of `kinds`
     typed as they say (the same dtypes whatever the engine returns, and when no row)."""
     found = engine.fetch(render(query, engine.dialect))
-    columns = {name: [row[i] for row in found.rows] for i, name in enumerate(found.columns)}
-    return pd.DataFrame({name: _column(columns[name], kind) for name, kind in kinds.items()})
+    position = {name: i for i, name in enumerate(found.columns)}
+    columns = list(zip(*found.rows, strict=True)) or [() for _ in found.columns]
+    return pd.DataFrame(
+        {name: _column(list(columns[position[name]]), kind) for name, kind in kinds.items()}
+    )
 
 
 def _column(items: list[Any], kind: Kind) -> pd.Series:
     if kind == "float":
-        return pd.Series([np.nan if v is None else float(v) for v in items], dtype="float64")
+        return pd.Series(np.array(items, dtype="float64"))  # NULL is NaN
     if kind == "count":
-        if any(v is None for v in items):
-            return pd.Series([np.nan if v is None else float(v) for v in items], dtype="float64")
-        return pd.Series([int(v) for v in items], dtype="int64")
+        whole = None not in items
+        return pd.Series(np.array(items, dtype="int64" if whole else "float64"))
     if kind == "bool":
-        if any(v is None for v in items):
-            return pd.Series([None if v is None else bool(v) for v in items], dtype=object)
-        return pd.Series([bool(v) for v in items], dtype="bool")
+        return pd.Series(items, dtype="bool" if None not in items else object)
     if kind == "money":
         return pd.Series([as_decimal(v) for v in items], dtype=object)
     if kind == "date":
-        return pd.Series([_day(v) for v in items], dtype=object)
-    return pd.Series(items, dtype=object)
-
-
-def _day(value: object) -> date | None:
-    """A DATE as a `date` (a driver may give a datetime at midnight)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    raise TypeError(f"not a date: {value!r}")
+        # A driver may give a DATE as a datetime at midnight.
+        days = [v.date() if isinstance(v, datetime) else v for v in items]
+        return pd.Series(days, dtype=object)
+    return pd.Series(items, dtype="str")  # pandas' text, NULL as NaN

@@ -150,10 +150,15 @@ def _default_day(book: Book) -> date:
 
 
 def scored_days(
-    book: Book, days: list[date], settings: HealthSettings | None = None
+    book: Book,
+    days: list[date],
+    settings: HealthSettings | None = None,
+    *,
+    attributes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every customer active in each day's reference month, measured and scored as of that
-    day (`indicators.measure` + `score.score_frame`), one row per (as_of, customer_id)."""
+    day (`indicators.measure` + `score.score_frame`), one row per (as_of, customer_id).
+    `attributes`: the customers input when the caller has read it already."""
     signals = book.signals()
     if not signals.present():
         raise InputError(
@@ -167,7 +172,9 @@ def scored_days(
     measured = measure(ledger, named.signals, days, settings)
     if measured.empty:
         return measured
-    return score_frame(measured, settings, _attributes(book))
+    if attributes is None:
+        attributes = _attributes(book)
+    return score_frame(measured, settings, attributes)
 
 
 def scored_on(scored: pd.DataFrame, day: date) -> pd.DataFrame:
@@ -199,10 +206,10 @@ def health_scores(
     day = as_of_day(book, as_of)
     settings = settings or book.health_settings
     before = previous_month(day)
-    scored = scored_days(book, [before, day], settings)
+    attributes = _attributes(book)
+    scored = scored_days(book, [before, day], settings, attributes=attributes)
     now = scored_on(scored, day)
     now["change"] = change(now, scored[scored["as_of"] == before])
-    attributes = _attributes(book)
     if attributes is not None:
         owners = [c for c in OWNERS if c in attributes.columns]
         now = now.merge(attributes[["customer_id", *owners]], on="customer_id", how="left")
