@@ -131,12 +131,13 @@ def _cents(value: Decimal) -> Decimal:
     return Decimal(value).quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
-def _attributes(book: Book) -> pd.DataFrame | None:
-    """The customers input, one row per customer: customer_id and its attributes (text)."""
+def _attributes(book: Book, wanted: tuple[str, ...]) -> pd.DataFrame | None:
+    """The customers input, one row per customer: customer_id and those of the attributes
+    `wanted` it has (text); None without a customers input."""
     tables = book.tables()
     if tables.customers is None:
         return None
-    names = ("customer_id", *tables.attributes)
+    names = ("customer_id", *(a for a in tables.attributes if a in wanted))
     query = sge.select(*(sge.column(sge.to_identifier(n, quoted=True)) for n in names))
     query = bind(query.from_("customers"), tables={"customers": tables.customers})
     return fetch_frame(tables.engine, query, dict.fromkeys(names, "text"))
@@ -172,9 +173,14 @@ def scored_days(
     measured = measure(ledger, named.signals, days, settings)
     if measured.empty:
         return measured
-    if attributes is None:
-        attributes = _attributes(book)
+    if attributes is None and settings.profiles:
+        attributes = _attributes(book, _profile_by(settings))
     return score_frame(measured, settings, attributes)
+
+
+def _profile_by(settings: HealthSettings) -> tuple[str, ...]:
+    """The customers column the score reads: the one that names a customer's profile."""
+    return (settings.profile_by,) if settings.profiles and settings.profile_by else ()
 
 
 def scored_on(scored: pd.DataFrame, day: date) -> pd.DataFrame:
@@ -206,7 +212,7 @@ def health_scores(
     day = as_of_day(book, as_of)
     settings = settings or book.health_settings
     before = previous_month(day)
-    attributes = _attributes(book)
+    attributes = _attributes(book, (*OWNERS, *_profile_by(settings)))
     scored = scored_days(book, [before, day], settings, attributes=attributes)
     now = scored_on(scored, day)
     now["change"] = change(now, scored[scored["as_of"] == before])
