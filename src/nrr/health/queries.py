@@ -22,7 +22,7 @@ __all__ = ["Kind", "cohort_statement", "fetch_frame", "population_statement"]
 
 # How a column of a statement's rows becomes a data frame column: `float` (NULL is NaN),
 # `count` (a whole number; int64, or float64 once a NULL is among them), `bool`, `date`,
-# `text` (NULL stays None) and `money` (Decimal).
+# `text` (pandas' text type, NULL as NaN, as Arrow reads gave) and `money` (Decimal).
 Kind = Literal["float", "count", "bool", "date", "text", "money"]
 
 # One customer's MRR in a reference month, tagged with the as-of day it is the population of.
