@@ -12,7 +12,7 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from nrr.engines.base import Engine
 from nrr.metrics.tables import BookTables
 
-__all__ = ["book_tables"]
+__all__ = ["book_tables", "engine_relation"]
 
 
 def _engine(backend: ibis.BaseBackend) -> Engine:
@@ -59,3 +59,9 @@ def book_tables(
     return BookTables(
         engine=engine, lines=named_lines, customers=named_customers, attributes=attributes
     )
+
+
+def engine_relation(backend: ibis.BaseBackend, engine: Engine, table: ir.Table, prefix: str) -> str:
+    """A name in `engine` for another table the Ibis layer holds (the health inputs, the
+    lines with their quantities), for the SQL layer to read."""
+    return _named(backend, engine, table, prefix)

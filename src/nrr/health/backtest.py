@@ -29,12 +29,12 @@ import pandas as pd
 
 from nrr.errors import InputError, InternalError, Problem
 from nrr.health.indicators import reference_month
+from nrr.health.queries import Kind, cohort_statement, fetch_frame
 from nrr.health.results import TIERS, as_of_day, scored_days, scored_on
 from nrr.health.settings import HealthSettings
 from nrr.limits import MAX_MONTHS
 from nrr.months import month_label
-from nrr.results import RetentionFigures, as_decimal, ratio_of
-from nrr.retention import customer_window
+from nrr.results import RetentionFigures, ratio_of
 
 if TYPE_CHECKING:
     from nrr.book import Book
@@ -236,11 +236,10 @@ def outcomes(book: Book, day: date, horizon: int) -> pd.DataFrame:
     month: its MRR there, its MRR at the outcome at the reference month's rates and at the
     outcome month's."""
     ref = reference_month(day)
-    window = customer_window(book.lines, book.rates, book.currencies, ref, ref + horizon, "spot")
-    frame = window.filter(window.s_s > 0).to_pyarrow().to_pandas()
-    for column in ("s_s", "e_s", "e_e"):
-        frame[column] = [as_decimal(v) for v in frame[column]]
-    return frame
+    tables = book.tables()
+    query = cohort_statement(tables, book.rates, book.currencies, ref, ref + horizon)
+    kinds: dict[str, Kind] = {"customer_id": "text", "s_s": "money", "e_s": "money"}
+    return fetch_frame(tables.engine, query, {**kinds, "e_e": "money"})
 
 
 def backtest(
@@ -295,7 +294,7 @@ def evaluate(
 def _joined(now: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
     keep = ["customer_id", "mrr", "score", "tier", *(c for c in now.columns if c[:2] == "c_")]
     frame = now[keep].merge(after, on="customer_id", how="outer", indicator=True)
-    # Both sides are "active in the reference month" by the same query (customer_window):
+    # Both sides are "active in the reference month" by the same query (health/cohort.sql):
     # a customer on one side only would be a bug, not a data problem.
     if (frame.pop("_merge") != "both").any() or (frame["mrr"] != frame["s_s"]).any():
         raise InternalError("the scored customers and the backtest cohort differ")

@@ -6,27 +6,28 @@ last month that ended before D (the reference month: the customers scored, their
 their licensed seats). Nothing dated D or later can change a measure, which is what lets a
 backtest score a past day honestly.
 
-Each input is read with one query for all the days asked for, so a backtest over many days
-costs about what one day costs.
+Each measure is one statement (`sql/health/*.sql`) run in the book's engine for all the days
+asked for, which travel as a small table (`days`), so a backtest over many days costs about
+what one day costs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import sqlglot.expressions as sge
 
 from nrr.fx import RateBook
-from nrr.health.inputs import Signals
+from nrr.health.queries import Kind, fetch_frame, population_statement
 from nrr.health.settings import HealthSettings
-from nrr.ledger import first_active, live_lines
+from nrr.metrics.tables import BookTables
 from nrr.months import month_of
-from nrr.retention import customer_window
+from nrr.sql.render import Relation, bind, compose, statement, values
 
 __all__ = ["INPUT_OF", "LOOKBACK", "Ledger", "measure", "month_start", "reference_month"]
 
@@ -50,15 +51,43 @@ CHAMPION_DAYS = 90  # a champion who left in the last 90 days, not replaced
 NEW_USER_DAYS = 90  # new users: active users now against the 90 days before the last 30
 SEVERITY = {"low": 0.5, "normal": 1.0, "high": 2.0, "urgent": 3.0}
 
+# Each signal's statement and the columns of its rows (the keys as_of, customer_id first).
+_KEYS: dict[str, Kind] = {"as_of": "date", "customer_id": "text"}
+_MEASURES: dict[str, dict[str, Kind]] = {
+    "usage": {
+        "trend_now": "float",
+        "trend_before": "float",
+        "seats_used": "float",
+        "active_users": "float",
+        "active_before": "float",
+    },
+    "tickets": {
+        "ticket_load": "float",
+        "ticket_base": "float",
+        "tickets": "count",
+        "serious": "count",
+    },
+    "surveys": {"nps": "float", "nps_answers": "count", "csat": "float", "csat_answers": "count"},
+    "touchpoints": {"last_touch": "date"},
+    "stakeholders": {
+        "champion_there": "bool",
+        "decider_there": "bool",
+        "champion_gone": "bool",
+        "gone_name": "text",
+        "gone_on": "date",
+    },
+}
+
 
 @dataclass(frozen=True)
 class Ledger:
-    """What the indicators need from the book: lines, rates, currencies, attributes."""
+    """What the indicators need from the book: where its lines are in the engine (`tables`;
+    `seat_lines`, the same lines with their quantities), its rates and currencies."""
 
-    lines: ir.Table
+    tables: BookTables
+    seat_lines: Relation
     rates: RateBook
     currencies: list[str]
-    customers: ir.Table | None
 
 
 def reference_month(as_of: date) -> int:
@@ -66,186 +95,121 @@ def reference_month(as_of: date) -> int:
     return month_of(as_of) - 1
 
 
-def _bounds(days: Sequence[date]) -> ir.Table:
-    """One row per as-of day with the start of each look-back window, as dates."""
+def _bounds(days: Sequence[date]) -> sge.Query:
+    """(as_of, ref, d30, d60, d90, d_base, d_survey): each as-of day, its reference month and
+    the first day of each of its look-back windows."""
+    back = {
+        "d30": LOOKBACK,
+        "d60": 2 * LOOKBACK,
+        "d90": CHAMPION_DAYS,
+        "d_base": LOOKBACK + max(TICKET_BASELINE, NEW_USER_DAYS),
+        "d_survey": SURVEY_DAYS,
+    }
+    columns = [("as_of", "DATE"), ("ref", "BIGINT"), *((name, "DATE") for name in back)]
+    rows = [
+        (day, reference_month(day), *(day - timedelta(days=n) for n in back.values()))
+        for day in days
+    ]
+    return values(columns, rows)
 
-    def back(n: int) -> list[date]:
-        return [d - timedelta(days=n) for d in days]
 
-    frame = pd.DataFrame(
-        {
-            "as_of": list(days),
-            "d30": back(LOOKBACK),
-            "d60": back(2 * LOOKBACK),
-            "d90": back(CHAMPION_DAYS),
-            "d_base": back(LOOKBACK + max(TICKET_BASELINE, NEW_USER_DAYS)),
-            "d_survey": back(SURVEY_DAYS),
-        }
+def _signal(
+    ledger: Ledger, kind: str, table: Relation, bounds: sge.Query, settings: HealthSettings
+) -> pd.DataFrame:
+    """One signal's measures per (as_of, customer_id) with rows dated in its look-back."""
+    params = {"metric": settings.usage_metric} if kind == "usage" else {}
+    query = bind(statement(f"health/{kind}.sql"), tables={kind: table}, params=params)
+    inputs = {"days": bounds}
+    if kind == "tickets":
+        weights = [(name, Decimal(str(w))) for name, w in SEVERITY.items()]
+        inputs["severity"] = values([("priority", "VARCHAR"), ("weight", "DECIMAL(9, 2)")], weights)
+    engine = ledger.tables.engine
+    return fetch_frame(engine, compose(query, inputs), {**_KEYS, **_MEASURES[kind]})
+
+
+def _population(
+    ledger: Ledger, days: Sequence[date], bounds: sge.Query, settings: HealthSettings
+) -> pd.DataFrame:
+    """Customers active in each day's reference month: MRR there, licensed seats, seat
+    price, and the first month each had MRR (`first_m`)."""
+    refs = {day: reference_month(day) for day in days}
+    query = population_statement(ledger.tables, ledger.rates, ledger.currencies, refs)
+    engine = ledger.tables.engine
+    kinds: dict[str, Kind] = {"customer_id": "text", "mrr": "money", "as_of": "date"}
+    frame = fetch_frame(engine, query, {**kinds, "first_m": "count"})
+    seats = bind(statement("health/seat_products.sql"), tables={"lines": ledger.seat_lines})
+    products = fetch_frame(
+        engine,
+        compose(seats, {"days": bounds}),
+        {**_KEYS, "product": "text", "quantity": "float", "local_mrr": "float"},
     )
-    for column in frame.columns:
-        frame[column] = pd.to_datetime(frame[column]).dt.date
-    schema = {c: "date" for c in frame.columns}
-    return ibis.memtable(frame, schema=schema)
-
-
-def _since(table: ir.Table, column: str, bounds: ir.Table, start: str) -> ir.Table:
-    """Rows of `table` dated in [bounds.start, as_of), once per as-of day they fall in."""
-    b = bounds.view()
-    return table.join(b, [table[column] >= b[start], table[column] < b.as_of])
-
-
-def _frame(expr: ir.Table) -> pd.DataFrame:
-    frame = expr.to_pyarrow().to_pandas()
-    if "as_of" in frame.columns:
-        frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
-    return frame
-
-
-def _usage(usage: ir.Table, bounds: ir.Table, metric: str) -> pd.DataFrame:
-    wanted = usage.filter(usage.metric.isin([metric, "seats_used", "active_users"]))
-    t = _since(wanted, "date", bounds, "d_base")
-    value = t.value.cast("float64")
-    recent = t.date >= t.d30
-    prior = (t.date >= t.d60) & ~recent
-    # Means per reported row, so daily and weekly reporting give the same figures.
-    agg = t.group_by("as_of", "customer_id").agg(
-        trend_now=value.mean(where=(t.metric == metric) & recent),
-        trend_before=value.mean(where=(t.metric == metric) & prior),
-        seats_used=value.mean(where=(t.metric == "seats_used") & recent),
-        active_users=value.mean(where=(t.metric == "active_users") & recent),
-        active_before=value.mean(where=(t.metric == "active_users") & ~recent),
-    )
-    return _frame(agg)
-
-
-def _tickets(tickets: ir.Table, bounds: ir.Table) -> pd.DataFrame:
-    t = _since(tickets, "opened_at", bounds, "d_base")
-    weight = ibis.cases(
-        *((t.priority == name, ibis.literal(w)) for name, w in SEVERITY.items()),
-        else_=ibis.literal(1.0),
-    ).cast("decimal(9, 2)")  # summed exactly, then a float: the same type on every engine
-    recent = t.opened_at >= t.d30
-    base = t.opened_at < t.d30
-    serious = t.priority.isin(["high", "urgent"])
-    agg = t.group_by("as_of", "customer_id").agg(
-        ticket_load=weight.sum(where=recent).cast("float64"),
-        ticket_base=weight.sum(where=base).cast("float64"),
-        tickets=recent.sum(),
-        serious=(recent & serious).sum(),
-    )
-    return _frame(agg)
-
-
-def _surveys(surveys: ir.Table, bounds: ir.Table) -> pd.DataFrame:
-    t = _since(surveys, "date", bounds, "d_survey")
-    score = t.score.cast("float64")
-    agg = t.group_by("as_of", "customer_id").agg(
-        nps=score.mean(where=t.kind == "nps"),
-        nps_answers=(t.kind == "nps").sum(),
-        csat=score.mean(where=t.kind == "csat"),
-        csat_answers=(t.kind == "csat").sum(),
-    )
-    return _frame(agg)
-
-
-def _touchpoints(touchpoints: ir.Table, bounds: ir.Table) -> pd.DataFrame:
-    b = bounds.view()
-    t = touchpoints.join(b, touchpoints.date < b.as_of)
-    agg = t.group_by("as_of", "customer_id").agg(last_touch=t.date.max())
-    return _frame(agg)
-
-
-def _stakeholders(stakeholders: ir.Table, bounds: ir.Table) -> pd.DataFrame:
-    b = bounds.view()
-    t = stakeholders.cross_join(b)
-    arrived = t.active_from.isnull() | (t.active_from < t.as_of)
-    there = arrived & (t.active_until.isnull() | (t.active_until >= t.as_of))
-    left = arrived & t.champion & t.active_until.notnull() & (t.active_until >= t.d90)
-    left = left & (t.active_until < t.as_of)
-    agg = t.group_by("as_of", "customer_id").agg(
-        champion_there=(t.champion & there).any(),
-        decider_there=(t.decision_maker & there).any(),
-        champion_gone=left.any(),
-        gone_name=t.name.argmax(ibis.ifelse(left, t.active_until, ibis.null("date"))),
-        gone_on=t.active_until.max(where=left),
-    )
-    return _frame(agg)
-
-
-def _population(ledger: Ledger, as_of: date, settings: HealthSettings) -> pd.DataFrame:
-    """Customers active in the reference month: MRR there, licensed seats, seat price."""
-    ref = reference_month(as_of)
-    window = customer_window(ledger.lines, ledger.rates, ledger.currencies, ref, ref, "spot")
-    active = window.filter(window.s_s > 0).select("customer_id", mrr=window.s_s)
-    frame = _frame(active)
-    live = live_lines(ledger.lines)
-    inside = live.filter((live.start_m <= ref) & (live.end_m.isnull() | (live.end_m > ref)))
-    per_product = inside.group_by("customer_id", "product").agg(
-        quantity=inside.quantity.sum().cast("float64"),
-        local=inside.mrr_local.sum().cast("float64"),
-    )
-    products = _frame(per_product)
-    frame["as_of"] = as_of
-    return frame.merge(_seats(products, settings), on="customer_id", how="left")
+    return frame.merge(_seats(products, settings), on=list(_KEYS), how="left")
 
 
 def _seats(products: pd.DataFrame, settings: HealthSettings) -> pd.DataFrame:
-    """Licensed seats: the seat products' quantity, or else the product with the most."""
-    total = products.groupby("customer_id")["local"].sum()
+    """Licensed seats: the seat products' quantity, or else the product with the most (of
+    products with as many, the one with the most MRR, then the first by name)."""
+    keys = list(_KEYS)
+    total = products.groupby(keys)["local_mrr"].sum()
     if settings.seat_products:
         chosen = products[products["product"].isin(settings.seat_products)]
-        seats = chosen.groupby("customer_id")[["quantity", "local"]].sum()
+        seats = chosen.groupby(keys)[["quantity", "local_mrr"]].sum()
     else:
-        top = products.sort_values(["customer_id", "quantity"], ascending=[True, False])
-        seats = top.drop_duplicates("customer_id").set_index("customer_id")[["quantity", "local"]]
+        # A stable sort of rows in product order, so a full tie goes to the first by name.
+        order = [*keys, "quantity", "local_mrr"]
+        top = products.sort_values(order, ascending=[True, True, False, False])
+        seats = top.drop_duplicates(keys).set_index(keys)[["quantity", "local_mrr"]]
     out = pd.DataFrame({"licensed_seats": seats["quantity"]})
     # The seat products' share of the customer's MRR (a ratio of local amounts, so the
     # currency cancels): what one more seat is worth, for sizing expansion.
-    out["seat_share"] = (seats["local"] / total.reindex(seats.index)).fillna(0.0)
+    out["seat_share"] = (seats["local_mrr"] / total.reindex(seats.index)).fillna(0.0)
     return out.reset_index()
 
 
 def measure(
-    ledger: Ledger, signals: Signals, days: Sequence[date], settings: HealthSettings
+    ledger: Ledger, signals: Mapping[str, Relation], days: Sequence[date], settings: HealthSettings
 ) -> pd.DataFrame:
     """One row per (as_of, customer active in the reference month) with every raw measure.
 
-    Columns: as_of, customer_id, mrr (Decimal, the reference month's MRR in base currency),
-    licensed_seats, seat_share, the indicators of INPUT_OF whose input is given (NaN where
-    the customer has no data for it), and the details the reasons quote.
+    `signals` names where each health input given is in the engine (`inputs.validate_signal`'s
+    columns), by kind. Columns: as_of, customer_id, mrr (Decimal, the reference month's MRR
+    in base currency), licensed_seats, seat_share, the indicators of INPUT_OF whose input is
+    given (NaN where the customer has no data for it), and the details the reasons quote.
     """
     days = sorted(set(days))
-    frame = pd.concat([_population(ledger, d, settings) for d in days], ignore_index=True)
+    bounds = _bounds(days)
+    frame = _population(ledger, days, bounds, settings)
+    # The first month with MRR is the customer's, whatever the day.
+    first = dict(zip(frame["customer_id"], frame.pop("first_m"), strict=True))
     if frame.empty:
         return frame
-    bounds = _bounds(days)
-    keys = ["as_of", "customer_id"]
+    keys = list(_KEYS)
 
-    def join(part: pd.DataFrame) -> None:
+    def join(kind: str) -> None:
         nonlocal frame
+        part = _signal(ledger, kind, signals[kind], bounds, settings)
         frame = frame.merge(part, on=keys, how="left")
 
-    if signals.usage is not None:
-        usage = _usage(signals.usage, bounds, settings.usage_metric)
-        join(usage)
+    if "usage" in signals:
+        join("usage")
         frame["usage_trend"] = _ratio(frame["trend_now"], frame["trend_before"]) - 1.0
         frame["seat_utilization"] = _ratio(frame["seats_used"], frame["licensed_seats"])
         frame["active_user_ratio"] = _ratio(frame["active_users"], frame["seats_used"])
         frame["new_user_growth"] = _ratio(frame["active_users"], frame["active_before"]) - 1.0
-    if signals.tickets is not None:
-        join(_tickets(signals.tickets, bounds))
+    if "tickets" in signals:
+        join("tickets")
         for column in ("ticket_load", "ticket_base", "tickets", "serious"):
             frame[column] = frame[column].fillna(0.0)
         frame["ticket_trend"] = frame["ticket_load"] - frame["ticket_base"] * (
             LOOKBACK / TICKET_BASELINE
         )
-    if signals.surveys is not None:
-        join(_surveys(signals.surveys, bounds))
-    if signals.touchpoints is not None:
-        join(_touchpoints(signals.touchpoints, bounds))
-        frame["days_since_touch"] = _days_since_touch(frame, ledger)
-    if signals.stakeholders is not None:
-        join(_stakeholders(signals.stakeholders, bounds))
+    if "surveys" in signals:
+        join("surveys")
+    if "touchpoints" in signals:
+        join("touchpoints")
+        frame["days_since_touch"] = _days_since_touch(frame, first)
+    if "stakeholders" in signals:
+        join("stakeholders")
         # A customer with no stakeholder listed has no champion and no decision maker.
         for column in ("champion_there", "decider_there", "champion_gone"):
             frame[column] = frame[column].astype("boolean").fillna(False).astype(bool)
@@ -262,12 +226,11 @@ def _ratio(top: pd.Series, bottom: pd.Series) -> pd.Series:
     return (top / bottom.where(bottom > 0)).astype(float)
 
 
-def _days_since_touch(frame: pd.DataFrame, ledger: Ledger) -> pd.Series:
+def _days_since_touch(frame: pd.DataFrame, first: Mapping[str, int]) -> pd.Series:
     """Days from the last touchpoint before the day; never touched: since becoming a
-    customer (the first day of its first month with MRR)."""
+    customer (the first day of its first month with MRR, `first`)."""
     as_of = pd.to_datetime(frame["as_of"])
     last = pd.to_datetime(frame["last_touch"])
-    first = _frame(first_active(ledger.lines)).set_index("customer_id")["first_m"]
     first_m = frame["customer_id"].map(first)
     began = pd.to_datetime([month_start(int(m)) if pd.notna(m) else pd.NaT for m in first_m])
     since = last.where(last.notna(), pd.Series(began, index=frame.index))

@@ -15,12 +15,16 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import sqlglot.expressions as sge
 
 from nrr.errors import InputError, Problem
+from nrr.health.handover import health_tables
 from nrr.health.indicators import Ledger, measure, month_start, reference_month
+from nrr.health.queries import fetch_frame
 from nrr.health.score import change, component_columns, inputs_used, previous_month, score_frame
 from nrr.health.settings import HealthSettings
 from nrr.months import month_label
+from nrr.sql.render import bind
 
 if TYPE_CHECKING:
     from nrr.book import Book
@@ -127,10 +131,16 @@ def _cents(value: Decimal) -> Decimal:
     return Decimal(value).quantize(_CENT, rounding=ROUND_HALF_EVEN)
 
 
-def _attributes(book: Book) -> pd.DataFrame | None:
-    if book.customers is None:
+def _attributes(book: Book, wanted: tuple[str, ...]) -> pd.DataFrame | None:
+    """The customers input, one row per customer: customer_id and those of the attributes
+    `wanted` it has (text); None without a customers input."""
+    tables = book.tables()
+    if tables.customers is None:
         return None
-    return book.customers.to_pyarrow().to_pandas()
+    names = ("customer_id", *(a for a in tables.attributes if a in wanted))
+    query = sge.select(*(sge.column(sge.to_identifier(n, quoted=True)) for n in names))
+    query = bind(query.from_("customers"), tables={"customers": tables.customers})
+    return fetch_frame(tables.engine, query, dict.fromkeys(names, "text"))
 
 
 def _default_day(book: Book) -> date:
@@ -141,10 +151,15 @@ def _default_day(book: Book) -> date:
 
 
 def scored_days(
-    book: Book, days: list[date], settings: HealthSettings | None = None
+    book: Book,
+    days: list[date],
+    settings: HealthSettings | None = None,
+    *,
+    attributes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every customer active in each day's reference month, measured and scored as of that
-    day (`indicators.measure` + `score.score_frame`), one row per (as_of, customer_id)."""
+    day (`indicators.measure` + `score.score_frame`), one row per (as_of, customer_id).
+    `attributes`: the customers input when the caller has read it already."""
     signals = book.signals()
     if not signals.present():
         raise InputError(
@@ -153,11 +168,19 @@ def scored_days(
             "formats: docs/health-inputs.md"
         )
     settings = settings or book.health_settings
-    ledger = Ledger(book.lines, book.rates, book.currencies, book.customers)
-    measured = measure(ledger, signals, days, settings)
+    named = health_tables(book)
+    ledger = Ledger(book.tables(), named.seat_lines, book.rates, book.currencies)
+    measured = measure(ledger, named.signals, days, settings)
     if measured.empty:
         return measured
-    return score_frame(measured, settings, _attributes(book))
+    if attributes is None and settings.profiles:
+        attributes = _attributes(book, _profile_by(settings))
+    return score_frame(measured, settings, attributes)
+
+
+def _profile_by(settings: HealthSettings) -> tuple[str, ...]:
+    """The customers column the score reads: the one that names a customer's profile."""
+    return (settings.profile_by,) if settings.profiles and settings.profile_by else ()
 
 
 def scored_on(scored: pd.DataFrame, day: date) -> pd.DataFrame:
@@ -189,10 +212,10 @@ def health_scores(
     day = as_of_day(book, as_of)
     settings = settings or book.health_settings
     before = previous_month(day)
-    scored = scored_days(book, [before, day], settings)
+    attributes = _attributes(book, (*OWNERS, *_profile_by(settings)))
+    scored = scored_days(book, [before, day], settings, attributes=attributes)
     now = scored_on(scored, day)
     now["change"] = change(now, scored[scored["as_of"] == before])
-    attributes = _attributes(book)
     if attributes is not None:
         owners = [c for c in OWNERS if c in attributes.columns]
         now = now.merge(attributes[["customer_id", *owners]], on="customer_id", how="left")
