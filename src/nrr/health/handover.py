@@ -1,7 +1,6 @@
-"""The health inputs (read and checked through Ibis, `inputs.py`) and the book's lines with
-their quantities, handed to the SQL layer by a name in the book's engine, as
-`nrr.handover` hands over the lines and customers. Goes away with the last Ibis module
-(issue 22)."""
+"""The health inputs (read and checked through Ibis, `inputs.py`), handed to the SQL layer by
+a name in the book's engine, as `nrr.handover` hands over the lines and customers. Goes away
+with the last Ibis module (issue 22)."""
 
 from __future__ import annotations
 
@@ -40,7 +39,8 @@ def health_tables(book: Book) -> HealthTables:
         engine = book.tables().engine
         signals = book.signals()
         found = HealthTables(
-            seat_lines=engine_relation(book.con, engine, book.lines, "nrr_seat_lines"),
+            # The book's lines carry their quantities (`BookTables`).
+            seat_lines=book.tables().lines,
             signals={
                 kind: engine_relation(book.con, engine, getattr(signals, kind), f"nrr_{kind}")
                 for kind in HEALTH_INPUTS
