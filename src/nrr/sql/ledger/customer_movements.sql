@@ -117,8 +117,8 @@ steps AS (
                 AS DECIMAL(38, 18))
         ) AS DECIMAL(38, 18)) AS cur
     FROM balances AS b
-    LEFT JOIN bridge_rates AS r
-        ON r.currency = b.currency AND r.month = b.month AND b.month >= :first
+    LEFT JOIN (SELECT currency, month, opening_rate FROM bridge_rates WHERE month >= :first) AS r
+        ON r.currency = b.currency AND r.month = b.month
     GROUP BY b.customer_id, b.month
 ),
 starts_any_gap AS (
