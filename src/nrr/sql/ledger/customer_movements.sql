@@ -43,6 +43,7 @@ changes AS (
     HAVING SUM(delta) <> 0
 ),
 kinds AS (
+    -- Whether the customer was ever billed in more than one currency.
     SELECT
         customer_id,
         currency,
@@ -56,7 +57,7 @@ grid AS (
     -- A customer billed in one currency has its changes as its steps already. One billed in
     -- several gets a row for each of its currencies at each month any of them changes, so
     -- that its MRR in the currencies that did not move is counted too.
-    SELECT customer_id, currency, month, delta
+    SELECT customer_id, currency, month, delta, several
     FROM kinds
     WHERE NOT several
     UNION ALL
@@ -64,7 +65,8 @@ grid AS (
         m.customer_id,
         c.currency,
         m.month,
-        COALESCE(k.delta, CAST(0 AS DECIMAL(38, 8))) AS delta
+        COALESCE(k.delta, CAST(0 AS DECIMAL(38, 8))) AS delta,
+        TRUE AS several
     FROM (SELECT DISTINCT customer_id, month FROM kinds WHERE several) AS m
     JOIN (SELECT DISTINCT customer_id, currency FROM kinds WHERE several) AS c
         ON c.customer_id = m.customer_id
@@ -78,6 +80,7 @@ balances AS (
         customer_id,
         currency,
         month,
+        several,
         COALESCE(
             SUM(delta) OVER (
                 PARTITION BY customer_id, currency ORDER BY month ASC NULLS FIRST
@@ -91,35 +94,55 @@ balances AS (
         ) AS after_local
     FROM grid
 ),
-steps AS (
-    -- Per customer and month: local MRR before and after summed over its currencies, which
-    -- mixes currencies and so only says whether it had MRR (every line's MRR is > 0), and,
-    -- in the months asked for, its MRR at the opening month's rates. A sum of local MRR is
-    -- converted by the rate's whole part and the rest separately, so each product fits 38
-    -- digits (METRICS.md: monthly totals below 10^15, rates below 10^8).
+valued AS (
+    -- Each step's balances at the opening month's rates, in the months asked for. A sum of
+    -- local MRR is converted by the rate's whole part and the rest separately, so each
+    -- product fits 38 digits (METRICS.md: monthly totals below 10^15, rates below 10^8).
     SELECT
         b.customer_id,
         b.month,
-        CAST(SUM(b.before_local) AS DECIMAL(38, 8)) AS before,
-        CAST(SUM(b.after_local) AS DECIMAL(38, 8)) AS after,
-        CAST(SUM(
+        b.several,
+        b.before_local,
+        b.after_local,
+        CAST(
             CAST(CAST(b.before_local AS DECIMAL(24, 9)) * CAST(r.opening_rate AS DECIMAL(9, 0))
                 AS DECIMAL(38, 18))
             + CAST(CAST(b.before_local AS DECIMAL(24, 9))
                 * CAST(r.opening_rate - CAST(r.opening_rate AS DECIMAL(9, 0)) AS DECIMAL(10, 9))
                 AS DECIMAL(38, 18))
-        ) AS DECIMAL(38, 18)) AS prev,
-        CAST(SUM(
+            AS DECIMAL(38, 18)
+        ) AS prev,
+        CAST(
             CAST(CAST(b.after_local AS DECIMAL(24, 9)) * CAST(r.opening_rate AS DECIMAL(9, 0))
                 AS DECIMAL(38, 18))
             + CAST(CAST(b.after_local AS DECIMAL(24, 9))
                 * CAST(r.opening_rate - CAST(r.opening_rate AS DECIMAL(9, 0)) AS DECIMAL(10, 9))
                 AS DECIMAL(38, 18))
-        ) AS DECIMAL(38, 18)) AS cur
+            AS DECIMAL(38, 18)
+        ) AS cur
     FROM balances AS b
     LEFT JOIN (SELECT currency, month, opening_rate FROM bridge_rates WHERE month >= :first) AS r
         ON r.currency = b.currency AND r.month = b.month
-    GROUP BY b.customer_id, b.month
+),
+steps AS (
+    -- Per customer and month: local MRR before and after summed over its currencies, which
+    -- mixes currencies and so only says whether it had MRR (every line's MRR is > 0), and,
+    -- in the months asked for, its MRR at the opening month's rates. A customer in one
+    -- currency has one step a month already: only the others are summed.
+    SELECT customer_id, month, before_local AS before, after_local AS after, prev, cur
+    FROM valued
+    WHERE NOT several
+    UNION ALL
+    SELECT
+        customer_id,
+        month,
+        CAST(SUM(before_local) AS DECIMAL(38, 8)) AS before,
+        CAST(SUM(after_local) AS DECIMAL(38, 8)) AS after,
+        CAST(SUM(prev) AS DECIMAL(38, 18)) AS prev,
+        CAST(SUM(cur) AS DECIMAL(38, 18)) AS cur
+    FROM valued
+    WHERE several
+    GROUP BY customer_id, month
 ),
 starts_any_gap AS (
     -- Without a reactivation window any gap counts: every start but a customer's first is a
