@@ -197,3 +197,18 @@ def test_compounded_uses_the_one_month_cohort_nrr(make_book):
     r = compare_methods(book, end="2024-04", window=3)
     assert dict(r.monthly_nrr)["2024-03"] == 1  # a alone, unchanged
     assert r.method("compounded").nrr == 1
+
+
+def test_a_currency_without_rates_and_without_mrr_needs_no_rate(make_book):
+    # b's only line is in yen and carries no MRR, and the rates have no yen: nothing is ever
+    # valued in yen. The trailing revenue used to ask for a yen rate for every month anyway
+    # and stopped with an internal error (exit 1).
+    book = make_book(
+        [sub("a", "2023-01-01", None, 100), sub("b", "2023-01-01", None, 0, currency="JPY")],
+        fx=[["2023-01", "EUR", "1.1"]],
+    )
+    assert book.currencies == ["JPY", "USD"]
+    r = compare_methods(book, end="2024-06", window=3)
+    assert (r.prior_revenue, r.recent_revenue) == (300, 300)
+    assert r.method("trailing_revenue").nrr == 1
+    assert churn_rates(book, end="2024-06", window=3).cohort.customers_start == 1

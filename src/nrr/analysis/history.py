@@ -2,7 +2,9 @@
 the monthly bridge values it) and its movements per month, with its attributes and lines.
 Every customer's months added together give `Book.bridge(...)`.
 
-The customer id is compared as data (an ibis literal), never spliced into SQL.
+The movements are `sql/ledger/customer_movements.sql` over the customer's lines alone; its
+month-end levels are summed from those lines here. The customer id is compared as data (a
+bound literal), never spliced into SQL.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING
 
-import ibis
-
 from nrr.errors import InputError, InternalError, Problem
-from nrr.ledger import customer_steps, deltas, first_active, returns
+from nrr.metrics.movements import MOVEMENT_KINDS, customer_movements
+from nrr.metrics.tables import BookTables, physical
 from nrr.months import month_label, parse_month
-from nrr.movements import MOVEMENT_KINDS, bridge_rates, customer_movements
 from nrr.results import as_decimal
+from nrr.sql.render import bind, parse_query, render
 
 if TYPE_CHECKING:
     import pandas as pd
+    import sqlglot.expressions as sge
 
     from nrr.book import Book
 
@@ -36,6 +38,8 @@ __all__ = [
 # Sums of 38-digit amounts, exactly (the default context keeps 28 digits).
 _EXACT = Context(prec=100)
 _ZERO = Decimal(0)
+# One customer's rows of a book table (`lines` or `customers`, bound as `book_table`).
+_THEIRS = "SELECT * FROM book_table WHERE customer_id = :customer_id"
 
 
 class UnknownCustomer(InputError):
@@ -120,10 +124,12 @@ def customer_history(
     """
     lo_given = parse_month(start, what="--start") if start is not None else None
     hi_given = parse_month(end, what="--end") if end is not None else None
-    key = ibis.literal(customer_id, type="string")
-    lines = book.lines.filter(book.lines.customer_id == key)
+    # The lines as checked, with their dates and quantities, which the engine's copy of the
+    # lines (`book.tables()`) does not carry.
+    lines = book.lines.filter(book.lines.customer_id == customer_id)
     own = lines.order_by(["start_m", "_row"]).to_pyarrow().to_pylist()
-    attributes = _attributes(book, key)
+    tables = book.tables()
+    attributes = _attributes(tables, customer_id)
     if not own and attributes is None:
         raise UnknownCustomer(
             Problem(source="customer", message=f"no customer {customer_id!r} in the data")
@@ -145,27 +151,44 @@ def customer_history(
             )
         )
 
-    months = _months(book, lines, lo, hi)
-    first = first_active(lines).to_pyarrow().to_pylist()
+    live = [r for r in own if _in_service(r)]
+    months = _months(book, tables, customer_id, live, lo, hi)
+    first = min((r["start_m"] for r in live), default=None)
     return CustomerHistory(
         customer_id=customer_id,
         currency=book.currency,
         start=month_label(lo),
         end=month_label(hi),
-        cohort=month_label(first[0]["first_m"]) if first else None,
+        cohort=month_label(first) if first is not None else None,
         attributes=tuple((attributes or {}).items()),
         months=months,
         lines=tuple(_line(r) for r in own),
     )
 
 
-def _attributes(book: Book, key: ibis.expr.types.StringValue) -> dict[str, str | None] | None:
-    if book.customers is None:
+def _theirs(tables: BookTables, table: str, customer_id: str) -> sge.Query:
+    """The rows of `table` (`lines` or `customers`) with this customer id, as a query."""
+    return bind(
+        parse_query(_THEIRS),
+        tables={"book_table": physical(tables)[table]},
+        params={"customer_id": customer_id},
+    )
+
+
+def _attributes(tables: BookTables, customer_id: str) -> dict[str, str | None] | None:
+    if tables.customers is None:
         return None
-    row = book.customers.filter(book.customers.customer_id == key).to_pyarrow().to_pylist()
+    query = _theirs(tables, "customers", customer_id)
+    row = tables.engine.fetch(render(query, tables.engine.dialect)).records()
     if not row:
         return None
     return {k: v for k, v in row[0].items() if k != "customer_id"}
+
+
+def _in_service(r: dict) -> bool:
+    """Whether a line is in service in at least one month and carries MRR (`live` in the
+    statements)."""
+    return r["mrr_local"] > 0 and (r["end_m"] is None or r["end_m"] > r["start_m"])
 
 
 def _line(r: dict) -> CustomerLine:
@@ -184,14 +207,17 @@ def _line(r: dict) -> CustomerLine:
 
 
 def _months(
-    book: Book, lines: ibis.expr.types.Table, lo: int, hi: int
+    book: Book, tables: BookTables, customer_id: str, live: list[dict], lo: int, hi: int
 ) -> tuple[CustomerMonth, ...]:
-    # Month-end levels per currency from the deltas, valued at each month's rates: exactly the
-    # bridge's closing balances (8-decimal MRR times 9-decimal rates, no rounding).
-    changes = deltas(lines).to_pyarrow().to_pylist()
+    # Month-end levels per currency from the live lines' changes, valued at each month's
+    # rates: exactly the bridge's closing balances (8-decimal MRR times 9-decimal rates, no
+    # rounding).
     by_currency: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)
-    for r in changes:
-        by_currency[r["currency"]].append((r["month"], as_decimal(r["delta"])))
+    for r in live:
+        mrr = as_decimal(r["mrr_local"])
+        by_currency[r["currency"]].append((r["start_m"], mrr))
+        if r["end_m"] is not None:
+            by_currency[r["currency"]].append((r["end_m"], -mrr))
 
     def level(month: int, rate_month: int) -> Decimal:
         with localcontext(_EXACT):
@@ -203,11 +229,16 @@ def _months(
             return total
 
     moves: dict[int, dict[str, Decimal]] = {}
-    if changes:
-        steps = customer_steps(lines)
-        began = returns(steps, book.conventions.reactivation_window)
-        rates = bridge_rates(book.lines, book.rates, book.currencies, list(range(lo, hi + 1)))
-        for r in customer_movements(steps, rates, began, lo, hi).to_pyarrow().to_pylist():
+    if live:
+        query = customer_movements(
+            {"lines": _theirs(tables, "lines", customer_id)},
+            rates=book.rates,
+            currencies=book.currencies,
+            first=lo,
+            last=hi,
+            reactivation_window=book.conventions.reactivation_window,
+        )
+        for r in tables.engine.fetch(render(query, tables.engine.dialect)).records():
             moves[r["month"]] = {kind: as_decimal(r[kind]) for kind in MOVEMENT_KINDS}
 
     result = []

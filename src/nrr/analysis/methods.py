@@ -22,27 +22,26 @@ from __future__ import annotations
 import decimal
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
-import pyarrow as pa
 
-from nrr.book import Book
 from nrr.errors import InternalError
-from nrr.ledger import as_count, returns, snapshot
 from nrr.limits import check_months_count
+from nrr.metrics.movements import customer_movements
+from nrr.metrics.tables import physical
+from nrr.metrics.window import window_rates
 from nrr.months import month_label, parse_month
-from nrr.movements import bridge_rates, customer_movements
 from nrr.results import BridgeMonth, as_decimal, ratio_of
-from nrr.retention import customer_window
-from nrr.validate import MONEY
+from nrr.sql.render import bind, compose, render, statement, values
+
+if TYPE_CHECKING:
+    from nrr.book import Book
 
 __all__ = ["Method", "MethodsResult", "Movements", "compare_methods"]
 
-_WEIGHT = "decimal(18, 9)"
-_LOCAL = "decimal(20, 9)"  # 8 decimals, widened to the weights' scale for ibis
+# A sum of rates over up to `window` months, at the rates' scale.
+_WEIGHT = "DECIMAL(18, 9)"
 # Ratios of products of monthly ratios: well beyond the 18 decimals any amount has.
 _PRECISION = decimal.Context(prec=50)
 AVERAGED = 12
@@ -127,9 +126,7 @@ def compare_methods(book: Book, *, end: str, window: int = 12) -> MethodsResult:
     e = parse_month(end, what="--end")
     check_months_count(window)
     s = e - window
-    per_customer = _per_customer(book, s, e)
-    totals = per_customer.to_pyarrow().to_pylist()
-    groups = {bool(r["in_cohort"]): r for r in totals}
+    groups = {bool(r["in_cohort"]): r for r in _per_customer(book, s, e)}
     inside, outside = groups.get(True, {}), groups.get(False, {})
 
     def amount(record: dict, key: str) -> Decimal:
@@ -293,76 +290,30 @@ def _check_bridge(rows: list[BridgeMonth], starting: Decimal, bridge: Movements)
         )
 
 
-def _per_customer(book: Book, s: int, e: int) -> ir.Table:
-    """Totals over the window for the cohort (in_cohort) and for everyone else.
+def _per_customer(book: Book, s: int, e: int) -> list[dict[str, Any]]:
+    """Totals over the window for the cohort (in_cohort) and for everyone else
+    (`methods_reconciliation.sql`).
 
-    Per customer: its MRR at `s` and `e` (`customer_window`, spot) and its monthly movements
-    of `s+1..e`. Its monthly fx is what the identity leaves: MRR(e at e) - MRR(s at s) equals
-    the sum of its monthly fx and movements, new and reactivation included.
-    """
-    lines = book.lines
-    window = customer_window(lines, book.rates, book.currencies, s, e, "spot").view()
-    steps = book.ledger.steps
-    began = returns(steps, book.conventions.reactivation_window)
-    rates = bridge_rates(book.lines, book.rates, book.currencies, list(range(s, e + 1)))
-    moves = customer_movements(steps, rates, began, s + 1, e)
-    kinds = ("new", "reactivation", "expansion", "contraction", "churn")
-    summed = (
-        moves.group_by("customer_id").agg(**{k: moves[k].sum().cast(MONEY) for k in kinds}).view()
-    )
-    both = window.outer_join(summed, window.customer_id == summed.customer_id)
-    zero = ibis.literal(Decimal(0)).cast(MONEY)
-
-    def value(column: ir.NumericValue) -> ir.NumericValue:
-        return ibis.coalesce(column, zero).cast(MONEY)
-
-    t = both.select(
-        s_s=value(window.s_s),
-        e_s=value(window.e_s),
-        e_e=value(window.e_e),
-        **{k: value(summed[k]) for k in kinds},
-    )
-    moved = t.new + t.reactivation + t.expansion - t.contraction - t.churn
-    t = t.mutate(fx=(t.e_e - t.s_s - moved).cast(MONEY), in_cohort=t.s_s > 0)
-    kept = t.e_e > 0
-    t = t.mutate(
-        fx_net=(t.e_e - t.e_s).cast(MONEY),
-        expansion_net=ibis.ifelse(t.e_s > t.s_s, t.e_s - t.s_s, zero).cast(MONEY),
-        contraction_net=ibis.ifelse(kept & (t.s_s > t.e_s), t.s_s - t.e_s, zero).cast(MONEY),
-        churn_net=ibis.ifelse(kept, zero, t.s_s).cast(MONEY),
-    )
-    retimed = (
-        (t.fx != t.fx_net)
-        | (t.expansion != t.expansion_net)
-        | (t.contraction != t.contraction_net)
-        | (t.churn != t.churn_net)
-    )
-    # Outside the cohort only customers who started inside the window have movements.
-    counted = t.in_cohort | (t.new + t.reactivation > 0)
-    t = t.filter(counted)
-    return t.group_by("in_cohort").agg(
-        customers=t.count(),
-        starting=t.s_s.sum().cast(MONEY),
-        ending=t.e_e.sum().cast(MONEY),
-        retimed=as_count(retimed).sum(),
-        # A cohort customer that leaves and returns is a comeback, whether the bridge counts
-        # the return as a reactivation or, past `--reactivation-window`, as new.
-        comebacks=(t.new + t.reactivation).sum().cast(MONEY),
-        comeback_customers=as_count(t.new + t.reactivation > 0).sum(),
-        **{
-            k: t[k].sum().cast(MONEY)
-            for k in (
-                "fx",
-                "expansion",
-                "contraction",
-                "churn",
-                "fx_net",
-                "expansion_net",
-                "contraction_net",
-                "churn_net",
-            )
-        },
-    )
+    Per customer: its MRR at `s` and `e` (`window.sql`, spot) and its monthly movements of
+    `s+1..e` (`customer_movements.sql`)."""
+    tables = book.tables()
+    sources = physical(tables)
+    inputs = {
+        "window_rates": window_rates(book.rates, book.currencies, s, e, "spot"),
+        "customer_values": bind(
+            statement("ledger/window.sql"), tables=sources, params={"s": s, "e": e}
+        ),
+        "movements": customer_movements(
+            sources,
+            rates=book.rates,
+            currencies=book.currencies,
+            first=s + 1,
+            last=e,
+            reactivation_window=book.conventions.reactivation_window,
+        ),
+    }
+    query = compose(statement("analysis/methods_reconciliation.sql"), inputs)
+    return tables.engine.fetch(render(query, tables.engine.dialect)).records()
 
 
 @dataclass(frozen=True)
@@ -374,7 +325,8 @@ class _Trailing:
 
 
 def _trailing_revenue(book: Book, e: int, k: int) -> _Trailing:
-    """Revenue of months e-k+1..e and e-2k+1..e-k from the customers active in e-2k.
+    """Revenue of months e-k+1..e and e-2k+1..e-k from the customers active in e-2k
+    (`trailing_revenue.sql`).
 
     A customer's revenue over months a..b is the sum of its month-end MRR at each month's
     rates. Its MRR in a month is the running sum of its deltas, so a delta at month t adds
@@ -387,7 +339,7 @@ def _trailing_revenue(book: Book, e: int, k: int) -> _Trailing:
     recent_months = range(e - k + 1, e + 1)
     first = prior_months[0]
     weights = []
-    for currency in book.currencies:
+    for currency in book.rates.valued(book.currencies):
         rate = {m: book.rates.valuation_rate(currency, m) for m in range(first, e + 1)}
         for t in range(first, e + 1):
             weights.append(
@@ -398,35 +350,18 @@ def _trailing_revenue(book: Book, e: int, k: int) -> _Trailing:
                     sum((rate[m] for m in recent_months if m >= t), Decimal(0)),
                 )
             )
-    table = ibis.memtable(
-        pa.table(
-            {
-                "currency": pa.array([w[0] for w in weights], pa.string()),
-                "t": pa.array([w[1] for w in weights], pa.int64()),
-                "w_prior": pa.array([w[2] for w in weights], pa.decimal128(18, 9)),
-                "w_recent": pa.array([w[3] for w in weights], pa.decimal128(18, 9)),
-            }
-        )
+    columns = [("currency", "VARCHAR"), ("t", "BIGINT"), ("w_prior", _WEIGHT)]
+    tables = book.tables()
+    query = bind(
+        statement("analysis/trailing_revenue.sql"),
+        tables=physical(tables),
+        params={"first": first, "last": e, "cohort_month": cohort_m},
     )
-    cohort = snapshot(book.lines, cohort_m)
-    cohort = cohort.filter(cohort.local > 0).select("customer_id").distinct()
-    changes = book.ledger.changes
-    changes = changes.filter(changes.month <= e)
-    # A change before the first month counts in every month of both periods, as at `first`.
-    changes = changes.mutate(t=ibis.greatest(changes.month, first))
-    joined = changes.join(cohort, "customer_id").join(table, ["currency", "t"])
-    local = joined.delta.cast(_LOCAL)
-    # 8 decimals x 9 decimals: exact in MONEY's 17 (fx.convert caps a rate at 8 integer digits,
-    # which a sum of rates can pass).
-    totals = joined.aggregate(
-        prior=(local * joined.w_prior.cast(_WEIGHT)).cast(MONEY).sum().cast(MONEY),
-        recent=(local * joined.w_recent.cast(_WEIGHT)).cast(MONEY).sum().cast(MONEY),
-    )
-    record = totals.to_pyarrow().to_pylist()[0]
-    customers = cohort.count().to_pyarrow().as_py()
+    query = compose(query, {"weights": values([*columns, ("w_recent", _WEIGHT)], weights)})
+    record = tables.engine.fetch(render(query, tables.engine.dialect)).records()[0]
     return _Trailing(
         cohort_month=month_label(cohort_m),
-        customers=int(customers or 0),
+        customers=int(record["customers"] or 0),
         prior=as_decimal(record["prior"]),
         recent=as_decimal(record["recent"]),
     )

@@ -16,17 +16,29 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from nrr.book import Book
-from nrr.ledger import returns
 from nrr.limits import check_months_count
+from nrr.metrics.movements import customer_movements
+from nrr.metrics.tables import physical
 from nrr.months import month_label, parse_month
-from nrr.movements import bridge_rates, customer_movements
 from nrr.results import BridgeMonth, ratio_of
+from nrr.sql.render import compose, parse_query, render
+
+if TYPE_CHECKING:
+    from nrr.book import Book
 
 __all__ = ["Churn", "MonthRates", "RatesResult", "churn_rates"]
+
+# Customers who churned, per month (`movements`: customer_movements.sql).
+_CHURNED = """
+SELECT month, COUNT(*) AS n
+FROM movements
+WHERE churn > 0
+GROUP BY month
+"""
 
 
 @dataclass(frozen=True)
@@ -149,10 +161,16 @@ def _month(row: BridgeMonth, active_before: int, churned: int) -> MonthRates:
 
 
 def _churned_customers(book: Book, lo: int, hi: int) -> dict[str, int]:
-    steps = book.ledger.steps
-    began = returns(steps, book.conventions.reactivation_window)
-    rates = bridge_rates(book.lines, book.rates, book.currencies, list(range(lo, hi + 1)))
-    moves = customer_movements(steps, rates, began, lo, hi)
-    lost = moves.filter(moves.churn > 0)
-    counts = lost.group_by("month").agg(n=lost.count()).to_pyarrow().to_pylist()
+    """The customers who churned in each month from `lo` to `hi` that has any."""
+    tables = book.tables()
+    moves = customer_movements(
+        physical(tables),
+        rates=book.rates,
+        currencies=book.currencies,
+        first=lo,
+        last=hi,
+        reactivation_window=book.conventions.reactivation_window,
+    )
+    query = compose(parse_query(_CHURNED), {"movements": moves})
+    counts = tables.engine.fetch(render(query, tables.engine.dialect)).records()
     return {month_label(r["month"]): int(r["n"]) for r in counts}
