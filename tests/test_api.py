@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pandas as pd
 import pytest
 
 import nrr
 from nrr.conventions import Conventions
-from nrr.ledger import customer_steps, deltas
 from nrr.metrics.bridge import monthly_bridge
 from nrr.months import parse_month
-
-from .conftest import sub
 
 
 def test_exports_are_complete():
@@ -167,31 +162,3 @@ def test_a_bridge_kept_for_its_end_month_serves_later_starts_exactly():
     # Changing the book's conventions changes the key: no stale rows.
     book.conventions = Conventions(reactivation_window=1)
     assert book.bridge("2024-09", "2024-12") == _computed(book, "2024-09", "2024-12", None)
-
-
-def test_the_ledger_stores_deltas_and_steps_once_for_the_book(make_book):
-    book = make_book(
-        [
-            sub("A", "2024-01-01", "2024-06-01", 100),
-            sub("A", "2024-03-01", None, 30, currency="EUR"),
-            sub("B", "2024-02-01", None, 50),
-        ],
-        fx=[["2024-01", "EUR", "1.1"]],
-    )
-    ledger = book.ledger
-
-    def rows(table):
-        return sorted(table.to_pyarrow().to_pylist(), key=lambda r: tuple(map(str, r.values())))
-
-    # Read once, the steps are their query, not stored; asked for as `steps`, stored for good.
-    once = ledger.steps_once()
-    assert once is not ledger.steps_once()
-    assert rows(once) == rows(customer_steps(book.lines))
-    assert ledger.steps is ledger.steps and ledger.steps_once() is ledger.steps
-    assert ledger.changes is ledger.changes
-    assert rows(ledger.steps) == rows(customer_steps(book.lines))
-    assert rows(ledger.changes) == rows(deltas(book.lines))
-    # A restricted book has a ledger of its own lines.
-    assert rows(book.where("cohort", "2024-02").ledger.changes) == [
-        {"customer_id": "B", "currency": "USD", "month": 2024 * 12 + 1, "delta": Decimal(50)}
-    ]

@@ -73,6 +73,12 @@ def test_slice_values_and_a_restricted_book(paths: dict[str, Path], engine: str 
     assert book.values("cohort") == ["(none)", "2022-11", "2023-03", "2023-05"]
     smb = book.where("segment", "SMB")
     assert smb.currencies == ["USD"] and smb.row_count == 2
+    # Its public view of the lines holds those lines alone, with every column.
+    lines = smb.lines.to_pyarrow().to_pylist()
+    assert sorted((r["customer_id"], str(r["start_date"])) for r in lines) == [
+        ("a", "2023-03-05"),
+        ("a", "2023-06-01"),
+    ]
     assert smb.first_month == parse_month("2023-03")
     window = smb.window("2024-01", window=6)
     assert window.overall.customers_start == 1

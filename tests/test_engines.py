@@ -22,21 +22,34 @@ from nrr.datasets import generate_demo, write_demo
 from nrr.engine import open_engine
 from nrr.errors import InputError
 from nrr.health.inputs import HEALTH_INPUTS
-from nrr.ledger import customer_steps
+from nrr.metrics.movements import customer_movements
+from nrr.metrics.tables import physical
+from nrr.months import parse_month
 from nrr.sources.cache import CheckedCache
+from nrr.sql.render import render
 from tests.spark import spark_engine  # noqa: F401
 
 DATA = Path(__file__).parent / "data" / "adversarial"
 
 
-def _steps(book: nrr.Book) -> list[dict[str, Any]]:
-    rows = customer_steps(book.lines).to_pyarrow().to_pylist()
-    return sorted(rows, key=lambda r: (r["customer_id"], r["currency"], r["month"]))
+def _movements(book: nrr.Book, start: str, end: str) -> list[dict[str, Any]]:
+    """Every customer's movements in every month it changes, from the SQL layer."""
+    tables = book.tables()
+    query = customer_movements(
+        physical(tables),
+        rates=book.rates,
+        currencies=book.currencies,
+        first=parse_month(start),
+        last=parse_month(end),
+        reactivation_window=book.conventions.reactivation_window,
+    )
+    rows = tables.engine.fetch(render(query, tables.engine.dialect)).records()
+    return sorted(rows, key=lambda r: (r["customer_id"], r["month"]))
 
 
 # What each engine must compute exactly as DuckDB does, on books ending `end`.
 CASES: dict[str, Callable[[nrr.Book, str, str], Any]] = {
-    "ledger steps": lambda b, s, e: _steps(b),
+    "customer movements": lambda b, s, e: _movements(b, s, e),
     "window by segment": lambda b, s, e: b.window(e, window=12, by="segment"),
     "window by tenure, constant fx": lambda b, s, e: b.window(
         e, window=6, by="tenure", fx_mode="constant"

@@ -20,25 +20,24 @@ from typing import TYPE_CHECKING
 import ibis
 import ibis.expr.types as ir
 
-from nrr.attributes import check_attribute, segment_of
+from nrr.attributes import check_attribute
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.conventions import Conventions
 from nrr.errors import InputError, Problem
 from nrr.fx import RateBook
 from nrr.health.inputs import Signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
-from nrr.ledger import Ledger, first_active
 from nrr.limits import check_months_count
 from nrr.memory import within_memory
 from nrr.metrics.bridge import monthly_bridge
 from nrr.metrics.contents import currencies, restricted, slice_values, span
 from nrr.metrics.tables import BookTables
-from nrr.metrics.window import window_metrics
+from nrr.metrics.window import FX_MODES, window_metrics
 from nrr.months import month_label, parse_month
 from nrr.products import PRODUCT, product_bridge, product_window
 from nrr.results import BridgeMonth, WindowResult
-from nrr.retention import FX_MODES
 from nrr.screen import Intake
+from nrr.sql.render import render
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,9 +68,8 @@ class Inputs:
 class Book:
     """Validated subscription lines, attributes and rates, ready for metrics.
 
-    `ledger` keeps the lines' deltas and steps once an analysis has stored them; the bridge
-    of an end month and the last whole-book trend series are kept too, so the report's
-    analyses do not compute them again. A `where` book has its own."""
+    The bridge of an end month and the last whole-book trend series are kept, so the
+    report's analyses do not compute them again. A `where` book has its own."""
 
     def __init__(
         self,
@@ -95,7 +93,6 @@ class Book:
         self._bridges: dict[tuple[str | None, int, int | None], tuple[int, list[BridgeMonth]]] = {}
         self._trends: dict[str, TrendResult] = {}
         self._tables = tables
-        self.ledger = Ledger(lines)
         self.health_settings = health
         self.filters = filters
         self.lines = lines
@@ -151,15 +148,9 @@ class Book:
                     "as slices show it",
                 )
             )
-        segments = segment_of(
-            self.lines,
-            by=attribute,
-            customers=self.customers,
-            first=first_active(self.lines),
-        )
-        chosen = segments.filter(segments.segment == ibis.literal(value, type="string"))
-        lines = self.lines.semi_join(chosen, "customer_id")
-        # The SQL layer reads the same customers through a query over the book's own tables.
+        tables = restricted(self.tables(), attribute, value)
+        # The same lines as an Ibis table, for `Book.lines` (the public view of the lines).
+        lines = self.con.sql(render(tables.lines, tables.engine.dialect))  # type: ignore[arg-type]
         return Book(
             con=self.con,
             lines=lines,
@@ -172,7 +163,7 @@ class Book:
             filters=(*self.filters, (attribute, value)),
             signals=self._signals,
             health=self.health_settings,
-            tables=restricted(self.tables(), attribute, value),
+            tables=tables,
         )
 
     @within_memory

@@ -1,4 +1,4 @@
-"""Exchange rates: validation, the carry-forward rule, and rate tables for the engine.
+"""Exchange rates: validation and the carry-forward rule.
 
 `rate` is units of base currency for one unit of `currency` (METRICS.md section 1). The rate
 of a month is that month's, else the latest earlier month's. Rates are kept to 9 decimal
@@ -17,10 +17,10 @@ import ibis
 import ibis.expr.types as ir
 
 from nrr.errors import InputError, InternalError, Problem
-from nrr.fetch import records, values_table
+from nrr.fetch import records
 from nrr.months import month_index, month_label
 from nrr.sources.files import ROW, RawSource
-from nrr.validate import DEFAULT_MAX_PROBLEMS, MONEY
+from nrr.validate import DEFAULT_MAX_PROBLEMS
 
 __all__ = [
     "MAX_TOTAL",
@@ -28,8 +28,6 @@ __all__ = [
     "RateBook",
     "check_coverage",
     "check_range",
-    "convert",
-    "convert_line",
     "load_rates",
 ]
 
@@ -39,18 +37,6 @@ RATE = "decimal(17, 9)"
 # currency, below 10^15 (`check_range`). Amounts have 8 decimals and rates 9, so a product has
 # 17 and MONEY's 18 hold it exactly.
 MAX_TOTAL = 10**15
-# One line's MRR at a rate: 11 + 9 and 8 + 9 digits, 37 in all, which Spark multiplies without
-# giving up scale (it keeps p1 + p2 + 1 <= 38 digits exact).
-_LINE = "decimal(20, 9)"
-# A sum of local MRR up to MAX_TOTAL: 15 integer digits, at the rate's scale (Ibis multiplies
-# decimals only when one type holds the other).
-_LOCAL_TOTAL = "decimal(24, 9)"
-# A rate split into its whole part (9 digits, as it may round up) and the rest (|rest| < 1, 9
-# decimals): each product with a _LOCAL_TOTAL stays within 38 digits on every engine, where the
-# product with the whole rate (24 + 17 digits) would overflow DuckDB's DECIMAL(38) or lose
-# Spark's scale.
-_WHOLE = "decimal(9, 0)"
-_REST = "decimal(10, 9)"
 _RATE_QUANTUM = Decimal("0.000000001")
 _MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})(-[0-9]{2})?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -106,31 +92,6 @@ class RateBook:
     def rows(self, currencies: list[str], months: list[int]) -> list[tuple[str, int, Decimal]]:
         """(currency, month, rate) for each pair asked for, by `valuation_rate`."""
         return [(c, m, self.valuation_rate(c, m)) for c in self.valued(currencies) for m in months]
-
-    def table(self, like: ir.Table, currencies: list[str], months: list[int]) -> ir.Table:
-        """The `rows` as a (currency, month, rate) table on the engine that computes `like`."""
-        rows = self.rows(currencies, months)
-        return values_table(
-            like,
-            {
-                "currency": ("string", [r[0] for r in rows]),
-                "month": ("int64", [r[1] for r in rows]),
-                "rate": (str(RATE), [r[2] for r in rows]),
-            },
-        )
-
-
-def convert(local: ir.NumericValue, rate: ir.NumericValue) -> ir.NumericValue:
-    """A sum of local MRR (up to MAX_TOTAL) times a rate, in base currency, exactly."""
-    amount = local.cast(_LOCAL_TOTAL)
-    whole = rate.cast(_WHOLE)
-    rest = (rate.cast(RATE) - whole).cast(_REST)
-    return ((amount * whole).cast(MONEY) + (amount * rest).cast(MONEY)).cast(MONEY)
-
-
-def convert_line(mrr: ir.NumericValue, rate: ir.NumericValue) -> ir.NumericValue:
-    """One line's MRR (below 10^10, `validate`) times a rate, exactly, in one product."""
-    return (mrr.cast(_LINE) * rate.cast(RATE)).cast(MONEY)
 
 
 def load_rates(
@@ -271,10 +232,11 @@ def check_range(
 ) -> None:
     """Every monthly total, per currency and in the base currency, is below MAX_TOTAL.
 
-    Sums of MRR are typed for that range (`convert`); past it they would overflow in the
-    engine. One grouping of the lines bounds every total from above (all MRR in service at
-    once, at each currency's highest rate); only a book near the limit is walked month by
-    month, and only a book past it names the largest line of the month that crosses it.
+    Sums of MRR are typed for that range (`sql/metrics/bridge.sql`); past it they would
+    overflow in the engine. One grouping of the lines bounds every total from above (all MRR
+    in service at once, at each currency's highest rate); only a book near the limit is walked
+    month by month, and only a book past it names the largest line of the month that crosses
+    it.
     `live` are the lines in service and `totals` each currency's sum of their MRR."""
     with localcontext(Context(prec=60)):
         bound = sum((t * _highest_rate(rates, c) for c, t in totals.items()), Decimal(0))

@@ -50,8 +50,9 @@ def book_tables(
     backend: ibis.BaseBackend, lines: ir.Table, customers: ir.Table | None
 ) -> BookTables:
     engine = _engine(backend)
-    columns = ["customer_id", "currency", "start_m", "end_m", "mrr_local", "product", "quantity"]
-    named_lines = _named(backend, engine, lines.select(*columns), "nrr_lines")
+    # Every column of the checked lines: the statements read the money, the causes and the
+    # seats the quantities, a customer's history the dates and row numbers too.
+    named_lines = _named(backend, engine, lines, "nrr_lines")
     if customers is None:
         return BookTables(engine=engine, lines=named_lines)
     named_customers = _named(backend, engine, customers, "nrr_customers")

@@ -124,11 +124,11 @@ def customer_history(
     """
     lo_given = parse_month(start, what="--start") if start is not None else None
     hi_given = parse_month(end, what="--end") if end is not None else None
-    # The lines as checked, with their dates and quantities, which the engine's copy of the
-    # lines (`book.tables()`) does not carry.
-    lines = book.lines.filter(book.lines.customer_id == customer_id)
-    own = lines.order_by(["start_m", "_row"]).to_pyarrow().to_pylist()
     tables = book.tables()
+    # The lines as checked, with their dates, quantities and row numbers.
+    engine = tables.engine
+    found = engine.fetch(render(_theirs(tables, "lines", customer_id), engine.dialect))
+    own = sorted(found.records(), key=lambda r: (r["start_m"], r["_row"]))
     attributes = _attributes(tables, customer_id)
     if not own and attributes is None:
         raise UnknownCustomer(

@@ -20,9 +20,9 @@ from nrr.attributes import ALL, check_attribute
 from nrr.book import Book
 from nrr.errors import InputError, InternalError, Problem
 from nrr.limits import MAX_MONTHS
+from nrr.metrics.window import FX_MODES
 from nrr.months import month_label, parse_month
 from nrr.results import EXACT, as_decimal, ratio_of
-from nrr.retention import FX_MODES
 
 __all__ = ["DEFAULT_WINDOWS", "TrendPoint", "TrendResult", "parse_windows", "trends"]
 

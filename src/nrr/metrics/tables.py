@@ -14,9 +14,10 @@ __all__ = ["BookTables", "physical"]
 @dataclass(frozen=True)
 class BookTables:
     """`lines` has the columns customer_id, currency, start_m, end_m, mrr_local, product
-    (months as integers, year * 12 + month - 1) and quantity (DECIMAL(38, 10), read by the
-    causes only); `customers` customer_id and one text column per attribute, named in
-    `attributes`."""
+    (months as integers, year * 12 + month - 1), quantity (DECIMAL(38, 10), read by the
+    causes and the seats) and the checked line's other columns (its dates and `_row`, read by
+    a customer's history); `customers` customer_id and one text column per attribute, named
+    in `attributes`."""
 
     engine: Engine
     lines: Relation

@@ -22,7 +22,10 @@ from nrr.months import month_label
 from nrr.results import EXACT, RetentionFigures, WindowResult, as_decimal
 from nrr.sql.render import Relation, bind, compose, parse_query, render, statement, values
 
-__all__ = ["window_customers", "window_metrics", "window_rates", "window_statement"]
+__all__ = ["FX_MODES", "window_customers", "window_metrics", "window_rates", "window_statement"]
+
+# How the end of a window is valued: at its own month's rates, or at the start's.
+FX_MODES = ("spot", "constant")
 
 # Customers outside the cohort that come back inside the window: under no reactivation window
 # every one active before the start returns.

@@ -20,9 +20,9 @@ from urllib.parse import urlencode
 
 from nrr.attributes import attribute_names
 from nrr.errors import InputError, Problem
+from nrr.metrics.window import FX_MODES
 from nrr.months import month_label, parse_month
 from nrr.present.views import default_by
-from nrr.retention import FX_MODES
 
 if TYPE_CHECKING:
     from nrr.analysis.drill import SliceCustomers
