@@ -2,13 +2,20 @@
 written once (in DuckDB's dialect, with explicit types) and rendered for every engine by
 sqlglot (`render`).
 
-    ledger/window.sql      each customer valued at a window's two ends (METRICS.md section 4)
-    ledger/window_returns.sql  who returns inside a window, under a reactivation window
-    metrics/window_totals.sql  a window's sums per slice
-    metrics/bridge.sql     the monthly MRR bridge per slice (METRICS.md section 3)
-    products/window.sql    a window's figures per product (`--by product`, section 4)
-    products/customer_kinds.sql  each customer's own kind of change by month, from bridge.sql
-    products/bridge.sql    the monthly bridge per product
+Where to find a stage (each file's header names its inputs and its columns):
+
+    sources/    the canonical lines and the valuation rates from the raw inputs (`nrr sql`)
+    ledger/     per customer: valued at a window's ends (window.sql), who returns inside a
+                window (window_returns.sql), its movements month by month
+                (customer_movements.sql)
+    metrics/    a window's sums per slice (window_totals.sql), the monthly MRR bridge per
+                slice (bridge.sql): METRICS.md sections 3 and 4
+    products/   the line-level `--by product` slices of both
+    analysis/   causes, slice drill-downs, trends, cohorts, the methods' reconciliation and
+                trailing revenue
+    health/     the health score's population and each input's measures
+    book/       what a book holds (currencies, months, a slice's values) and `Book.where`
+    present/    `nrr sql metrics` rounded as the JSON prints it
 
 A statement reads its inputs by logical names (`lines`, `window_rates`, `bridge_rates`,
 `calendar`) and takes values as `:name` parameters; `render.bind` puts in the tables and the
