@@ -9,6 +9,9 @@ sqlglot (`render`).
     products/window.sql    a window's figures per product (`--by product`, section 4)
     products/customer_kinds.sql  each customer's own kind of change by month, from bridge.sql
     products/bridge.sql    the monthly bridge per product
+    checks/*.sql           the intake's warnings and checks on its checked tables (copies and
+                           overlaps, look-alike ids, rates' coverage, the supported range),
+                           run in the embedded DuckDB the intake reads in
 
 A statement reads its inputs by logical names (`lines`, `window_rates`, `bridge_rates`,
 `calendar`) and takes values as `:name` parameters; `render.bind` puts in the tables and the
