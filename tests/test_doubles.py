@@ -14,6 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nrr.doubles import line_warnings
+from nrr.handover import checked_relation
 
 NEVER = date(9999, 12, 31)
 con = ibis.duckdb.connect()
@@ -133,5 +134,5 @@ def test_warnings_follow_their_rule(rows: list[tuple]) -> None:
     frame = _frame(rows)
     table = con.create_table(ibis.util.gen_name("lines"), frame, schema=SCHEMA, temp=True)
     copies, overlaps = _expected(frame)
-    got = _reported(line_warnings(table, "lines.csv"))
+    got = _reported(line_warnings(*checked_relation(con, table, "lines"), "lines.csv"))
     assert got == (len(copies), len(overlaps), copies[:3], overlaps[:3])

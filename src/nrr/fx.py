@@ -12,14 +12,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
+from typing import Any
 
-import ibis
-import ibis.expr.types as ir
-
+from nrr.engines.base import Engine
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fetch import records
 from nrr.months import month_index, month_label
 from nrr.sources.files import ROW, RawSource
+from nrr.sql.render import Relation, bind, render, statement
 from nrr.validate import DEFAULT_MAX_PROBLEMS
 
 __all__ = [
@@ -184,32 +184,24 @@ def _parse_rate(text: str) -> Decimal | None:
 
 
 def check_coverage(
-    lines: ir.Table, rates: RateBook, *, source: str, rates_source: str | None
+    engine: Engine, lines: Relation, rates: RateBook, *, source: str, rates_source: str | None
 ) -> None:
     """Every foreign currency has a rate in or before the first month it is in service
     (unless `rates_source` is None: quarantine has set those lines aside already), and every
-    monthly total is within the supported range (`check_range`). One grouping serves both."""
-    live = _live(lines)
-    per = records(
-        live.group_by("currency")
-        .agg(
-            first=live.start_m.min(),
-            row=live[ROW].argmin(live.start_m * 10**12 + live[ROW]),
-            total=live.mrr_local.sum().cast(_SUM),
-        )
-        .order_by("currency")
-    )
+    monthly total is within the supported range (`check_range`). One grouping serves both
+    (`sql/checks/currency_totals.sql`). `lines` names the checked lines in `engine`."""
+    per = _fetch(engine, "currency_totals", lines)
     problems = []
     for item in per if rates_source is not None else ():
         if item["currency"] == rates.base:
             continue
         have = rates.first_month(item["currency"])
-        if have is None or have > item["first"]:
-            month = month_label(item["first"])
+        if have is None or have > item["first_m"]:
+            month = month_label(item["first_m"])
             problems.append(
                 Problem(
                     source=source,
-                    row=item["row"],
+                    row=int(item["first_row"]),
                     column="currency",
                     message=f"no exchange rate for {item['currency']} in {month} or any earlier "
                     f"month; add a row to {rates_source} (month={month}, currency="
@@ -218,17 +210,17 @@ def check_coverage(
             )
     if problems:
         raise InputError(problems)
-    check_range(live, rates, {r["currency"]: Decimal(r["total"]) for r in per}, source=source)
-
-
-def _live(lines: ir.Table) -> ir.Table:
-    return lines.filter(
-        (lines.mrr_local > 0) & (lines.end_m.isnull() | (lines.end_m > lines.start_m))
-    )
+    totals = {r["currency"]: Decimal(r["total"]) for r in per}
+    check_range(engine, lines, rates, totals, source=source)
 
 
 def check_range(
-    live: ir.Table, rates: RateBook, totals: dict[str, Decimal], *, source: str
+    engine: Engine,
+    lines: Relation,
+    rates: RateBook,
+    totals: dict[str, Decimal],
+    *,
+    source: str,
 ) -> None:
     """Every monthly total, per currency and in the base currency, is below MAX_TOTAL.
 
@@ -237,26 +229,22 @@ def check_range(
     in service at once, at each currency's highest rate); only a book near the limit is walked
     month by month, and only a book past it names the largest line of the month that crosses
     it.
-    `live` are the lines in service and `totals` each currency's sum of their MRR."""
+    `lines` names the checked lines in `engine` and `totals` is each currency's sum of the MRR
+    of its lines in service."""
     with localcontext(Context(prec=60)):
         bound = sum((t * _highest_rate(rates, c) for c, t in totals.items()), Decimal(0))
         if bound < MAX_TOTAL and all(t < MAX_TOTAL for t in totals.values()):
             return
-        crossing = _first_crossing(live, rates)
+        crossing = _first_crossing(engine, lines, rates)
     if crossing is None:
         return
     month, currency, total, in_base = crossing
-    inside = live.filter(
-        (live.currency == ibis.literal(currency, type="string"))
-        & (live.start_m <= month)
-        & (live.end_m.isnull() | (live.end_m > month))
-    )
-    largest = records(inside.order_by([inside.mrr_local.desc(), inside[ROW]]).limit(1))[0]
+    largest = _fetch(engine, "largest_line", lines, currency=currency, month=month)[0]
     where = f"in {rates.base} at {month_label(month)}'s rates" if in_base else f"in {currency}"
     raise InputError(
         Problem(
             source=source,
-            row=largest[ROW],
+            row=int(largest["_row"]),
             column="amount",
             message=f"the MRR in service in {month_label(month)} adds up to {total:,.2f} "
             f"{where}, beyond the supported 10^15 a month; this {currency} line is the "
@@ -267,7 +255,9 @@ def check_range(
     )
 
 
-_SUM = "decimal(38, 8)"
+def _fetch(engine: Engine, name: str, lines: Relation, **params: Any) -> list[dict[str, Any]]:
+    query = bind(statement(f"checks/{name}.sql"), tables={"lines": lines}, params=params)
+    return engine.fetch(render(query, engine.dialect)).records()
 
 
 def _highest_rate(rates: RateBook, currency: str) -> Decimal:
@@ -278,20 +268,16 @@ def _highest_rate(rates: RateBook, currency: str) -> Decimal:
     return max(p[1] for p in points) if points else Decimal(10) ** 8
 
 
-def _first_crossing(live: ir.Table, rates: RateBook) -> tuple[int, str, Decimal, bool] | None:
+def _first_crossing(
+    engine: Engine, lines: Relation, rates: RateBook
+) -> tuple[int, str, Decimal, bool] | None:
     """(month, currency, total, in base) of the first month a total reaches MAX_TOTAL."""
-    up = live.select("currency", month=live.start_m, delta=live.mrr_local.cast(_SUM))
-    ended = live.filter(live.end_m.notnull())
-    down = ended.select("currency", month=ended.end_m, delta=(-ended.mrr_local).cast(_SUM))
-    both = up.union(down, distinct=False)
-    net = records(
-        both.group_by("currency", "month").agg(delta=both.delta.sum().cast(_SUM)).order_by("month")
-    )
+    net = _fetch(engine, "currency_changes", lines)
     if not net:
         return None
     changes: dict[int, list[tuple[str, Decimal]]] = {}
     for r in net:
-        changes.setdefault(r["month"], []).append((r["currency"], Decimal(r["delta"])))
+        changes.setdefault(int(r["change_m"]), []).append((r["currency"], Decimal(r["delta"])))
     rate_months = [m for points in rates.series.values() for m, _ in points]
     first = min(changes)
     last = max([*changes, *rate_months])

@@ -12,7 +12,7 @@ from ibis.backends.duckdb import Backend as DuckDBBackend
 from nrr.engines.base import Engine
 from nrr.metrics.tables import BookTables
 
-__all__ = ["book_tables", "engine_relation"]
+__all__ = ["book_tables", "checked_relation", "engine_relation"]
 
 
 def _engine(backend: ibis.BaseBackend) -> Engine:
@@ -66,3 +66,10 @@ def engine_relation(backend: ibis.BaseBackend, engine: Engine, table: ir.Table, 
     """A name in `engine` for another table the Ibis layer holds (the health inputs, the
     lines with their quantities), for the SQL layer to read."""
     return _named(backend, engine, table, prefix)
+
+
+def checked_relation(backend: DuckDBBackend, table: ir.Table, prefix: str) -> tuple[Engine, str]:
+    """The intake's DuckDB as an engine, and a name there for one of the tables it checked:
+    for the checks that read them as SQL (`nrr.doubles`, `nrr.lookalike`, `nrr.fx`)."""
+    engine = _engine(backend)
+    return engine, _named(backend, engine, table, prefix)

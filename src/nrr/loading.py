@@ -22,6 +22,7 @@ from nrr.customers import check_customers
 from nrr.engine import connect_local, open_engine
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
+from nrr.handover import checked_relation
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.limits import MAX_ROWS, check_count
@@ -259,14 +260,18 @@ def load(
     )
     attributes = None
     known = customers_raw or metadata
+    checks, checked_lines = checked_relation(con, lines, "nrr_checked_lines")
     if known is not None:
         if customers_raw is not None and customers_raw.unnumbered is None:
             intake.open_account(customers_raw, con)
         numbered = check_customers(con, known, intake=intake)
-        intake.warnings.extend(lookalike_warnings(lines, subs_raw.name, numbered, known.name))
+        _, checked_customers = checked_relation(con, numbered, "nrr_checked_customers")
+        intake.warnings.extend(
+            lookalike_warnings(checks, checked_lines, subs_raw.name, checked_customers, known.name)
+        )
         attributes = numbered.drop(ROW)
     else:
-        intake.warnings.extend(lookalike_warnings(lines, subs_raw.name, None, None))
+        intake.warnings.extend(lookalike_warnings(checks, checked_lines, subs_raw.name, None, None))
     # Under quarantine the lines without a rate were set aside already; the range is checked
     # either way.
     if intake.quarantine:
@@ -275,7 +280,7 @@ def load(
         rates_source = rates_raw.name
     else:
         rates_source = "an fx_rates file (--fx-rates)"
-    check_coverage(lines, rates, source=subs_raw.name, rates_source=rates_source)
+    check_coverage(checks, checked_lines, rates, source=subs_raw.name, rates_source=rates_source)
     for account in intake.accounts.values():
         account.check()
     given = {"usage": usage, "tickets": tickets, "surveys": surveys}

@@ -8,9 +8,10 @@ Both are usually a slip in an export, so nrr warns, naming both ids (as `repr`, 
 characters show) and both rows.
 
 Cheap on a large book: only distinct ids are compared. Ids of plain ASCII (letters, digits,
-punctuation, no space) are compared by their lower case in the engine; the few others are
-brought into Python, given the full key (NFKC, case folded, invisible characters and
-whitespace removed) and matched against the plain ids whose lower case equals such a key.
+punctuation, no space) are compared by their lower case in the engine
+(`sql/checks/lookalike_ids.sql`); the few others are brought into Python, given the full key
+(NFKC, case folded, invisible characters and whitespace removed) and matched against the plain
+ids whose lower case equals such a key (`sql/checks/lookalike_rows.sql`).
 """
 
 from __future__ import annotations
@@ -19,18 +20,16 @@ import itertools
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-import ibis.expr.types as ir
-
-from nrr.fetch import records
-from nrr.sources.files import ROW
+from nrr.engines.base import Engine
+from nrr.sql.render import Relation, bind, render, statement, values
 
 __all__ = ["MAX_SHOWN", "difference", "lookalike_key", "lookalike_warnings"]
 
 MAX_SHOWN = 10
 # Characters that do not show, or show as a space: removed from the key.
 _INVISIBLE = {"\u00a0", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u180e", "\u00ad"}
-_PLAIN = r"^[!-~]+$"  # printable ASCII without the space: its key is its lower case
 
 
 def lookalike_key(text: str) -> str:
@@ -79,28 +78,36 @@ class _Id:
 
 
 def lookalike_warnings(
-    lines: ir.Table,
+    engine: Engine,
+    lines: Relation,
     lines_source: str,
-    customers: ir.Table | None,
+    customers: Relation | None,
     customers_source: str | None,
 ) -> list[str]:
     """Warnings for look-alike ids: customers rows whose id has no subscriptions but a
     look-alike that has, and look-alikes within one input. At most `MAX_SHOWN` lines, then a
-    count of the rest."""
-    tables = [(lines, lines_source, "subscriptions")]
+    count of the rest.
+
+    `lines` and `customers` name the checked tables in `engine`; each has `_row` and
+    `customer_id`."""
+    sources = {"subscriptions": lines_source}
+    tables: dict[str, Relation] = {"lines": lines, "customers": _NO_CUSTOMERS}
     if customers is not None and customers_source is not None:
-        tables.append((customers, customers_source, "customers"))
-    suspects = _suspects([table for table, _, _ in tables])
-    if not suspects:
+        sources["customers"] = customers_source
+        tables["customers"] = customers
+    candidates = _fetch(engine, "lookalike_ids", tables)
+    if not candidates:
         return []
+    # The ids that are not plain ASCII are few: their full key is Python's (NFKC, case
+    # folded, invisible characters removed); a plain id whose lower case is such a key is a
+    # look-alike of one.
+    keys = sorted({lookalike_key(r["customer_id"]) for r in candidates if not r["plain"]})
+    suspects = sorted({r["customer_id"] for r in candidates})
+    tables["suspects"] = values([("customer_id", "VARCHAR")], [(s,) for s in suspects])
+    tables["keys"] = values([("lookalike_key", "VARCHAR")], [(k,) for k in keys])
     found = [
-        _Id(r["customer_id"], r["row"], source, side)
-        for table, source, side in tables
-        for r in records(
-            table.filter(table.customer_id.isin(suspects))
-            .group_by("customer_id")
-            .agg(row=table[ROW].min())
-        )
+        _Id(r["customer_id"], int(r["first_row"]), sources[r["side"]], r["side"])
+        for r in _fetch(engine, "lookalike_rows", tables)
     ]
     groups: dict[str, list[_Id]] = defaultdict(list)
     for item in found:
@@ -117,25 +124,13 @@ def lookalike_warnings(
     return messages
 
 
-def _suspects(tables: list[ir.Table]) -> list[str]:
-    """The distinct ids that have a look-alike, or might (checked in Python): plain ids that
-    share their lower case with another id, the other ids (few), and the plain ids whose
-    lower case is the key of one of those. Only ids, never rows, are compared here."""
-    ids = tables[0].select("customer_id")
-    for table in tables[1:]:
-        ids = ids.union(table.select("customer_id"))
-    ids = ids.distinct()  # each id once, whichever input has it
-    text = ids.customer_id
-    plain = text.re_search(_PLAIN)
-    low = text.lower()
-    marked = ids.mutate(plain=plain, low=low, shared=low.count().over(group_by=low) > 1)
-    rows = records(marked.filter(marked.shared | ~marked.plain).select("customer_id", "plain"))
-    suspects = {r["customer_id"] for r in rows}
-    keys = sorted({lookalike_key(r["customer_id"]) for r in rows if not r["plain"]})
-    if keys:
-        partners = marked.filter(marked.plain & marked.low.isin(keys)).select("customer_id")
-        suspects |= {r["customer_id"] for r in records(partners)}
-    return sorted(suspects)
+# The customers input when there is none.
+_NO_CUSTOMERS = values([("customer_id", "VARCHAR"), ("_row", "BIGINT")], [])
+
+
+def _fetch(engine: Engine, name: str, tables: dict[str, Relation]) -> list[dict[str, Any]]:
+    query = bind(statement(f"checks/{name}.sql"), tables=tables)
+    return engine.fetch(render(query, engine.dialect)).records()
 
 
 def _messages(members: list[_Id]) -> list[tuple[tuple[str, int], str]]:

@@ -17,6 +17,7 @@ import ibis.expr.types as ir
 from nrr.doubles import line_warnings
 from nrr.errors import InputError, Problem
 from nrr.fetch import value
+from nrr.handover import checked_relation
 from nrr.parsing import parse_number, strip, trimmer
 from nrr.screen import (
     CURRENCY_HINT,
@@ -346,7 +347,7 @@ def validate_subscriptions(
             checks,
             intake,
             prefix="nrr_lines",
-            notes=lambda checked: line_warnings(checked.select(*LINE_COLUMNS), raw.name),
+            notes=lambda checked: _line_warnings(con, checked.select(*LINE_COLUMNS), raw.name),
         )
         if typed is None:
             # Some row needs naming: the file is opened the usual way and checked again.
@@ -364,8 +365,12 @@ def validate_subscriptions(
     typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
     _count_used(intake, raw, typed)
     lines = typed.select(*LINE_COLUMNS)
-    intake.warnings.extend(line_warnings(lines, raw.name))
+    intake.warnings.extend(_line_warnings(con, lines, raw.name))
     return lines
+
+
+def _line_warnings(con: ibis.BaseBackend, lines: ir.Table, source: str) -> list[str]:
+    return line_warnings(*checked_relation(con, lines, "nrr_checked_lines"), source)
 
 
 def _count_used(intake: Intake, raw: RawSource, typed: ir.Table) -> None:

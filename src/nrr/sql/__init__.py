@@ -16,6 +16,8 @@ Where to find a stage (each file's header names its inputs and its columns):
     health/     the health score's population and each input's measures
     book/       what a book holds (currencies, months, a slice's values) and `Book.where`
     present/    `nrr sql metrics` rounded as the JSON prints it
+    checks/     checks of the checked tables: copies and overlapping lines, look-alike ids,
+                rates coverage and the supported money range
 
 A statement reads its inputs by logical names (`lines`, `window_rates`, `bridge_rates`,
 `calendar`) and takes values as `:name` parameters; `render.bind` puts in the tables and the

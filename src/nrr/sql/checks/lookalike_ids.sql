@@ -1,0 +1,25 @@
+-- The distinct customer ids that have a look-alike, or might: the ids that share their lower
+-- case with another id, and the ids that are not plain ASCII (checked in Python, by their
+-- full key). Only ids, never rows, are compared here.
+--
+-- lines      (customer_id, ...): the checked lines
+-- customers  (customer_id, ...): the checked customers input (empty when there is none)
+--
+-- Returns (customer_id, plain): plain says the id is printable ASCII without a space, whose
+-- key is its lower case.
+WITH ids AS (
+    -- Each id once, whichever input has it.
+    SELECT customer_id FROM lines
+    UNION
+    SELECT customer_id FROM customers
+),
+marked AS (
+    SELECT
+        customer_id,
+        REGEXP_MATCHES(customer_id, '^[!-~]+$') AS plain,
+        COUNT(*) OVER (PARTITION BY LOWER(customer_id)) AS sharing
+    FROM ids
+)
+SELECT customer_id, plain
+FROM marked
+WHERE sharing > 1 OR NOT plain
