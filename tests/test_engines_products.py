@@ -84,7 +84,9 @@ def test_spark_gives_duckdbs_product_slices(
     spark_engine,  # noqa: F811
     demo: dict[str, Path],  # noqa: F811
 ) -> None:
-    _assert_same(spark_engine.backend, demo, BOOKS)
+    # Spark takes seconds a query: the book with the reactivation window alone (its bridge
+    # walks the gaps); PostgreSQL runs every book.
+    _assert_same(spark_engine.backend, demo, ("demo, 3-month reactivation window",))
 
 
 END = parse_month("2025-12", what="--end")

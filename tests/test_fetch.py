@@ -7,14 +7,13 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import ibis
 import pytest
 
-from nrr.fetch import column, records, value, values_table
+from nrr.fetch import records, value
 from tests.conftest import SUB_HEADER, sub, write_csv
 
 
@@ -38,7 +37,6 @@ def test_records_equal_ibis_conversion(con):
     total = value(t.i.sum())
     assert total == 4 and type(total) is int
     assert value(t.d.sum()) == Decimal("2.500000000000000001")
-    assert column(t.order_by("i").i) == [1, 3]
     assert value(t.filter(t.i > 5).i.max()) is None
 
 
@@ -52,51 +50,6 @@ def test_records_take_the_expression_types_where_the_engine_differs(con):
     assert got == expected
     assert [type(v) for v in got[0].values()] == [type(v) for v in expected[0].values()]
     assert type(got[0]["big"]) is Decimal and str(got[0]["money"]) == "1.50"
-
-
-def test_values_table_types_and_quoting(con):
-    like = con.sql("SELECT 1 AS x")
-    table = values_table(
-        like,
-        {
-            "currency": ("string", ["USD", "it's"]),
-            "month": ("int64", [24_300, -(2**62)]),
-            "rate": ("decimal(17, 9)", [Decimal("1E-9"), Decimal("12345678.123456789")]),
-            "day": ("date", [date(2024, 2, 29), None]),
-            "flag": ("boolean", [None, True]),
-            "nothing": ("decimal(17, 9)", [None, None]),
-        },
-    )
-    assert table.schema() == ibis.schema(
-        {
-            "currency": "string",
-            "month": "int64",
-            "rate": "decimal(17, 9)",
-            "day": "date",
-            "flag": "boolean",
-            "nothing": "decimal(17, 9)",
-        }
-    )
-    first = {"currency": "USD", "month": 24_300, "rate": Decimal("1E-9"), "day": date(2024, 2, 29)}
-    second = {"currency": "it's", "month": -(2**62), "rate": Decimal("12345678.123456789")}
-    assert records(table) == [
-        {**first, "flag": None, "nothing": None},
-        {**second, "day": None, "flag": True, "nothing": None},
-    ]
-    # A table from values joins the tables of the engine it was made for.
-    joined = like.cross_join(table)
-    assert value(joined.count()) == 2
-
-
-def test_empty_values_table_keeps_its_types(con):
-    table = values_table(con.sql("SELECT 1 AS x"), {"month": ("int64", [])})
-    assert table.schema() == ibis.schema({"month": "int64"})
-    assert records(table) == []
-
-
-def test_values_table_needs_columns_of_one_length(con):
-    with pytest.raises(ValueError, match="different lengths"):
-        values_table(con.sql("SELECT 1"), {"a": ("int64", [1]), "b": ("int64", [1, 2])})
 
 
 def test_an_in_memory_table_is_served_by_ibis(con):

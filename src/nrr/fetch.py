@@ -1,24 +1,19 @@
-"""Results out of the engine, and small tables of Python values into it, without pandas.
+"""Results out of the intake's Ibis expressions, without pandas.
 
 Ibis's own result conversion for DuckDB imports pandas, and so do `ibis.memtable` and pyarrow
 the first time it builds an array from Python values: about 0.6 s of every command's start-up,
 for commands that never show a DataFrame. On the embedded DuckDB these helpers take the
 engine's own Python values when its result types are the expression's (0.15 s less per
 command at 1M customers than converting through Arrow), else its Arrow result cast to the
-expression's schema (what Ibis does after that import); they build small tables as SQL
-`VALUES`. On any other engine they are Ibis's own.
+expression's schema (what Ibis does after that import). On any other engine they are Ibis's
+own. (The SQL layer reads its results through `nrr.engines`.)
 
     records(expr)          # [{"column": value, ...}, ...]
-    column(expr)           # the first column's values
     value(expr)            # a scalar expression's value
-    values_table(like, {"month": ("int64", [1, 2])})   # a small table on `like`'s engine
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -32,7 +27,7 @@ from ibis.backends.sql.datatypes import DuckDBType
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["arrow", "column", "records", "value", "values_table"]
+__all__ = ["arrow", "records", "value"]
 
 
 def arrow(expr: ir.Expr) -> pa.Table:
@@ -97,45 +92,3 @@ def _converted(result: pa.Table, schema: ibis.Schema) -> pa.Table:
     from ibis.formats.pyarrow import PyArrowData
 
     return PyArrowData.convert_table(result, schema)
-
-
-def values_table(like: ir.Expr, columns: Mapping[str, tuple[str, Sequence[Any]]]) -> ir.Table:
-    """A small table of Python values, with an Ibis type per column (`{"month": ("int64",
-    [1, 2])}`), on the engine that computes `like`."""
-    backend = ibis.get_backend(like)
-    schema = ibis.schema({name: dtype for name, (dtype, _) in columns.items()})
-    lengths = {len(values) for _, values in columns.values()}
-    if len(lengths) != 1:
-        raise ValueError(f"columns of different lengths: {sorted(lengths)}")
-    if not isinstance(backend, DuckDBBackend):
-        import pyarrow as pa
-
-        data = {n: pa.array(list(v), schema[n].to_pyarrow()) for n, (_, v) in columns.items()}
-        return ibis.memtable(pa.table(data), schema=schema)
-    types = [DuckDBType.to_string(schema[name]) for name in columns]
-    data = [values for _, values in columns.values()]
-    quoted = [f'"{name}"' for name in columns]
-    if not lengths.pop():  # VALUES needs a row: one of the right types, filtered out
-        nulls = ", ".join(f"CAST(NULL AS {t})" for t in types)
-        names = ", ".join(quoted)
-        return backend.sql(f"SELECT * FROM (VALUES ({nulls})) AS v({names}) WHERE false")
-    # Plain literals (decimals and dates as text), cast once per column: Ibis parses this
-    # text again into every query that reads the table, and a cast per value made a rate
-    # table of 200 rows cost 0.1 s to parse each time.
-    rows = ", ".join("(" + ", ".join(map(_literal, r)) + ")" for r in zip(*data, strict=True))
-    casts = ", ".join(f"CAST({q} AS {t}) AS {q}" for q, t in zip(quoted, types, strict=True))
-    return backend.sql(f"SELECT {casts} FROM (VALUES {rows}) AS v({', '.join(quoted)})")
-
-
-def _literal(item: object) -> str:
-    if item is None:
-        return "NULL"
-    if isinstance(item, bool):
-        return "true" if item else "false"
-    if isinstance(item, int):
-        return str(item)
-    if isinstance(item, Decimal):
-        return "'" + format(item, "f") + "'"
-    if isinstance(item, str | date):
-        return "'" + str(item).replace("'", "''") + "'"
-    raise TypeError(f"no SQL literal for {type(item).__name__}")
