@@ -17,6 +17,7 @@ from nrr.analysis.methods import compare_methods
 from nrr.analysis.rates import churn_rates
 from nrr.cli import app
 from nrr.conventions import Conventions
+from nrr.months import parse_month
 from nrr.results import in_arr
 
 from .conftest import SUB_HEADER, sub, write_csv
@@ -156,8 +157,16 @@ def test_methods_reconcile_on_random_books(tmp_path, case, end_offset, k):
     assert (r.prior_revenue, r.recent_revenue) == (prior, recent)
     rates = churn_rates(book, end=_label(end), window=k)
     for month in rates.months:
+        m = parse_month(month.month)
         q = month.quick_ratio
         assert q is None or q >= 0
+        # churned: had MRR in the month before, none in this one (the oracle's brute force)
+        stopped = [
+            c
+            for c in oracle.customers
+            if oracle.mrr(c, m - 1, m - 1) > 0 and oracle.mrr(c, m, m) == 0
+        ]
+        assert month.customers_churned == len(stopped)
     assert rates.cohort.customer_churn_rate == (
         None if window.logo_retention is None else 1 - window.logo_retention
     )

@@ -21,24 +21,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from nrr.limits import check_months_count
-from nrr.metrics.movements import customer_movements
 from nrr.metrics.tables import physical
 from nrr.months import month_label, parse_month
 from nrr.results import BridgeMonth, ratio_of
-from nrr.sql.render import compose, parse_query, render
+from nrr.sql.render import bind, render, statement
 
 if TYPE_CHECKING:
     from nrr.book import Book
 
 __all__ = ["Churn", "MonthRates", "RatesResult", "churn_rates"]
-
-# Customers who churned, per month (`movements`: customer_movements.sql).
-_CHURNED = """
-SELECT month, COUNT(*) AS n
-FROM movements
-WHERE churn > 0
-GROUP BY month
-"""
 
 
 @dataclass(frozen=True)
@@ -161,16 +152,11 @@ def _month(row: BridgeMonth, active_before: int, churned: int) -> MonthRates:
 
 
 def _churned_customers(book: Book, lo: int, hi: int) -> dict[str, int]:
-    """The customers who churned in each month from `lo` to `hi` that has any."""
+    """The customers who churned in each month from `lo` to `hi` that has any
+    (`sql/ledger/stops.sql`)."""
     tables = book.tables()
-    moves = customer_movements(
-        physical(tables),
-        rates=book.rates,
-        currencies=book.currencies,
-        first=lo,
-        last=hi,
-        reactivation_window=book.conventions.reactivation_window,
+    query = bind(
+        statement("ledger/stops.sql"), tables=physical(tables), params={"first": lo, "last": hi}
     )
-    query = compose(parse_query(_CHURNED), {"movements": moves})
     counts = tables.engine.fetch(render(query, tables.engine.dialect)).records()
-    return {month_label(r["month"]): int(r["n"]) for r in counts}
+    return {month_label(r["month"]): int(r["stopped"]) for r in counts}
