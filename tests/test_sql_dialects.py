@@ -63,3 +63,27 @@ def test_bigquery_money_is_bignumeric_with_its_scale(name: str) -> None:
     text = render(STATEMENTS[name](), "bigquery")
     assert " NUMERIC" not in text.replace("BIGNUMERIC", "")
     assert "ROUND(CAST(" in text  # a cast to DECIMAL(p, s) keeps its scale
+
+
+def test_one_rule_for_a_return_read_by_the_movements_and_the_bridge() -> None:
+    # The per-customer movements borrow the bridge's steps for what a return is, so the rule
+    # is written once: the step in the movements statement is the bridge's, word for word.
+    from nrr.fx import RateBook
+    from nrr.metrics.movements import customer_movements
+    from nrr.sql.render import bind, borrow, statement
+
+    bridge = {cte.alias: cte for cte in statement("metrics/bridge.sql").ctes}
+    for window, step in ((None, "starts_any_gap"), (3, "starts_within_gap")):
+        query = customer_movements(
+            {"lines": "lines"},
+            rates=RateBook(base="USD"),
+            currencies=["USD"],
+            first=24_300,
+            last=24_311,
+            reactivation_window=window,
+        )
+        found = {cte.alias: cte for cte in query.ctes}
+        written = bind(bridge[step].this, params={"gap": window}).sql()
+        assert found[step].this.sql() == written
+    with pytest.raises(KeyError, match="no step"):
+        borrow(statement("ledger/window.sql"), statement("metrics/bridge.sql"), ["nothing"])

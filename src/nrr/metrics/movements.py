@@ -13,7 +13,7 @@ import sqlglot.expressions as sge
 
 from nrr.fx import RateBook
 from nrr.metrics.bridge import bridge_rates
-from nrr.sql.render import Relation, bind, compose, statement
+from nrr.sql.render import Relation, bind, borrow, compose, statement
 
 __all__ = ["MOVEMENT_KINDS", "customer_movements"]
 
@@ -39,8 +39,12 @@ def customer_movements(
     reactivation). `sources` names the `lines` to read (`physical(tables)`, or a query giving
     some of them, such as one customer's)."""
     starts = "starts_any_gap" if reactivation_window is None else "starts_within_gap"
+    # What a return is, as the bridge says it: its steps, read over this statement's steps.
+    own = borrow(
+        statement("ledger/customer_movements.sql"), statement("metrics/bridge.sql"), [starts]
+    )
     query = bind(
-        statement("ledger/customer_movements.sql"),
+        own,
         tables={**sources, "starts": starts},
         params={"first": first, "last": last, "gap": reactivation_window},
     )

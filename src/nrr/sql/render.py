@@ -16,6 +16,7 @@ __all__ = [
     "DIALECTS",
     "Relation",
     "bind",
+    "borrow",
     "compose",
     "literal",
     "parse",
@@ -158,6 +159,22 @@ def compose(query: sge.Query, inputs: Mapping[str, sge.Query]) -> sge.Query:
         ctes.extend(own.expressions)
     if ctes:
         query.set("with_", sge.With(expressions=ctes))
+    return query
+
+
+def borrow(query: sge.Query, source: sge.Query, names: Sequence[str]) -> sge.Query:
+    """`query` with the common table expressions `names` of `source` appended to its own, as
+    `source` writes them: a step defined once (the bridge's rule for what a return is) read
+    by another statement over its own steps of the same columns."""
+    defined = {cte.alias: cte for cte in source.ctes}
+    missing = [name for name in names if name not in defined]
+    if missing:
+        raise KeyError(f"no step(s) {', '.join(missing)} to borrow")
+    query = query.copy()
+    own = query.args.get("with_")
+    ctes = list(own.expressions) if own is not None else []
+    ctes.extend(defined[name].copy() for name in names)
+    query.set("with_", sge.With(expressions=ctes))
     return query
 
 

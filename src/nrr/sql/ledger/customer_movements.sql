@@ -5,7 +5,9 @@
 --               as integers (year * 12 + month - 1)
 -- bridge_rates  (currency, month, rate, opening_rate) for months :first - 1 to :last: the
 --               rates a month's movements are valued at (opening_rate, the previous month's)
--- starts        starts_any_gap or starts_within_gap below: whether a start is a return
+-- starts        starts_any_gap or starts_within_gap: whether a start is a return, by the
+--               rule of metrics/bridge.sql, whose two steps of that name are appended to
+--               this statement's own (`render.borrow`) and read these steps
 --
 -- Returns (customer_id, month, prev, cur, new, reactivation, expansion, contraction, churn):
 -- prev and cur are the customer's MRR just before and after the month's change, both at the
@@ -143,37 +145,6 @@ steps AS (
     FROM valued
     WHERE several
     GROUP BY customer_id, month
-),
-starts_any_gap AS (
-    -- Without a reactivation window any gap counts: every start but a customer's first is a
-    -- return.
-    SELECT
-        customer_id,
-        month,
-        month > MIN(month) OVER (PARTITION BY customer_id) AS is_return
-    FROM steps
-    WHERE before = 0 AND after > 0
-),
-starts_within_gap AS (
-    -- With a window of :gap months, a start is a return when the customer stopped at most
-    -- :gap months before (a customer that stops in month c had its last MRR in c - 1).
-    SELECT
-        customer_id,
-        month,
-        last_stop IS NOT NULL AND month - last_stop <= :gap AS is_return
-    FROM (
-        SELECT
-            customer_id,
-            month,
-            before,
-            after,
-            MAX(CASE WHEN before > 0 AND after = 0 THEN month END) OVER (
-                PARTITION BY customer_id ORDER BY month ASC NULLS FIRST
-                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-            ) AS last_stop
-        FROM steps
-    ) AS walked
-    WHERE before = 0 AND after > 0
 )
 SELECT
     s.customer_id,
