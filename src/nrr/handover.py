@@ -63,8 +63,8 @@ def book_tables(
 
 
 def engine_relation(backend: ibis.BaseBackend, engine: Engine, table: ir.Table, prefix: str) -> str:
-    """A name in `engine` for another table the Ibis layer holds (the health inputs, the
-    lines with their quantities), for the SQL layer to read."""
+    """A name in `engine` for another table the Ibis layer holds (the health inputs), for the
+    SQL layer to read."""
     return _named(backend, engine, table, prefix)
 
 
