@@ -75,7 +75,7 @@ class Book:
         self,
         *,
         con: ibis.BaseBackend,
-        lines: ir.Table,
+        lines: ir.Table | Callable[[], ir.Table],
         customers: ir.Table | None,
         rates: RateBook,
         inputs: Inputs,
@@ -95,7 +95,7 @@ class Book:
         self._tables = tables
         self.health_settings = health
         self.filters = filters
-        self.lines = lines
+        self._lines = lines
         self.customers = customers
         self.rates = rates
         self.inputs = inputs
@@ -107,6 +107,14 @@ class Book:
         self._span = span(self.tables())
         self.row_count: int = self._span.line_count
         self.first_month: int | None = self._span.first
+
+    @property
+    def lines(self) -> ir.Table:
+        """The checked lines, as an Ibis table in the book's engine. A restricted book
+        (`where`) makes its view of them only when asked: no metric reads it."""
+        if callable(self._lines):
+            self._lines = self._lines()
+        return self._lines
 
     def tables(self) -> BookTables:
         """Where the checked lines and customers are in the engine, for `nrr.metrics`."""
@@ -149,8 +157,12 @@ class Book:
                 )
             )
         tables = restricted(self.tables(), attribute, value)
-        # The same lines as an Ibis table, for `Book.lines` (the public view of the lines).
-        lines = self.con.sql(render(tables.lines, tables.engine.dialect))  # type: ignore[arg-type]
+        con = self.con
+
+        def lines() -> ir.Table:
+            # The same lines as an Ibis table, for `Book.lines` (the public view of the lines).
+            return con.sql(render(tables.lines, tables.engine.dialect))  # type: ignore[arg-type]
+
         return Book(
             con=self.con,
             lines=lines,
