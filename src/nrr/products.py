@@ -29,7 +29,7 @@ from nrr.metrics.tables import BookTables, physical
 from nrr.metrics.window import window_rates, window_statement
 from nrr.months import month_label
 from nrr.results import EXACT, BridgeMonth, RetentionFigures, WindowResult, as_decimal
-from nrr.sql.render import Relation, bind, compose, parse_query, render, statement
+from nrr.sql.render import Relation, bind, compose, parse_query, reading, render, statement
 
 __all__ = [
     "PRODUCT",
@@ -43,28 +43,6 @@ PRODUCT = "product"
 
 # Each customer's own state over the window, from the book's window statement.
 _CUSTOMER_STATE = "SELECT customer_id, s_s, e_e, is_return FROM customers_valued"
-
-
-def _reading(source: sge.Query, body: sge.Query) -> sge.Query:
-    """`body` over `source`'s common table expressions: the ones it reads, directly or through
-    another, in `source`'s order. A step of a statement is reused as it is written, never
-    copied out of its file."""
-    defined = {cte.alias: cte for cte in source.ctes}
-    needed: set[str] = set()
-
-    def visit(node: sge.Expression) -> None:
-        for table in node.find_all(sge.Table):
-            name = table.name
-            if name in defined and name not in needed and not table.args.get("db"):
-                needed.add(name)
-                visit(defined[name].this)
-
-    visit(body)
-    result = body.copy()
-    kept = [cte.copy() for cte in source.ctes if cte.alias in needed]
-    if kept:
-        result.set("with_", sge.With(expressions=kept))
-    return result
 
 
 def product_window_statement(
@@ -85,7 +63,7 @@ def product_window_statement(
         by=None,
         reactivation_window=reactivation_window,
     )
-    state = _reading(book, parse_query(_CUSTOMER_STATE))
+    state = reading(book, parse_query(_CUSTOMER_STATE))
     query = bind(statement("products/window.sql"), tables=sources, params={"s": start, "e": end})
     return compose(query, {"window_rates": rates, "customer_state": state})
 
@@ -184,7 +162,7 @@ def product_bridge_statement(
     )
     return compose(
         query,
-        {"bridge_rates": rates, "calendar": months, "customer_kinds": _reading(book, kinds)},
+        {"bridge_rates": rates, "calendar": months, "customer_kinds": reading(book, kinds)},
     )
 
 

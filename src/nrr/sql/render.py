@@ -21,6 +21,7 @@ __all__ = [
     "literal",
     "parse",
     "parse_query",
+    "reading",
     "render",
     "statement",
     "values",
@@ -176,6 +177,28 @@ def borrow(query: sge.Query, source: sge.Query, names: Sequence[str]) -> sge.Que
     ctes.extend(defined[name].copy() for name in names)
     query.set("with_", sge.With(expressions=ctes))
     return query
+
+
+def reading(source: sge.Query, body: sge.Query) -> sge.Query:
+    """`body` over `source`'s common table expressions: the ones it reads, directly or through
+    another, in `source`'s order. A step of a statement is reused as it is written, never
+    copied out of its file."""
+    defined = {cte.alias: cte for cte in source.ctes}
+    needed: set[str] = set()
+
+    def visit(node: sge.Expression) -> None:
+        for table in node.find_all(sge.Table):
+            name = table.name
+            if name in defined and name not in needed and not table.args.get("db"):
+                needed.add(name)
+                visit(defined[name].this)
+
+    visit(body)
+    result = body.copy()
+    kept = [cte.copy() for cte in source.ctes if cte.alias in needed]
+    if kept:
+        result.set("with_", sge.With(expressions=kept))
+    return result
 
 
 def _renamed(node: sge.Expression, renames: Mapping[str, str]) -> Any:
