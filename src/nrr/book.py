@@ -30,7 +30,7 @@ from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.limits import check_months_count
 from nrr.memory import within_memory
 from nrr.metrics.bridge import monthly_bridge
-from nrr.metrics.contents import currencies, restricted, slice_values, span
+from nrr.metrics.contents import restricted, slice_values, span
 from nrr.metrics.tables import BookTables
 from nrr.metrics.window import FX_MODES, window_metrics
 from nrr.months import month_label, parse_month
@@ -103,8 +103,8 @@ class Book:
         self.conventions = conventions or Conventions()
         self.benchmarks = benchmarks
         self.currency = rates.base
-        self.currencies: list[str] = currencies(self.tables())
         self._span = span(self.tables())
+        self.currencies: list[str] = self._span.currencies
         self.row_count: int = self._span.line_count
         self.first_month: int | None = self._span.first
 

@@ -1,5 +1,5 @@
-"""What a book holds (its currencies, its months, the values of a slice) and a book restricted
-to one slice, as statements in `sql/book/` run in the book's engine."""
+"""What a book holds (its size, currencies and months, the values of a slice, its customers)
+and a book restricted to one slice, as statements in `sql/book/` run in the book's engine."""
 
 from __future__ import annotations
 
@@ -9,37 +9,34 @@ from nrr.metrics.slices import sliced_lines
 from nrr.metrics.tables import BookTables, physical
 from nrr.sql.render import bind, compose, render, statement, values
 
-__all__ = ["Span", "currencies", "customer_ids", "restricted", "slice_values", "span"]
+__all__ = ["Span", "customer_ids", "restricted", "slice_values", "span"]
 
 
 @dataclass(frozen=True)
 class Span:
-    """A book's size and months: `first` and `last` are the first month a line starts and
-    the last month one is in service (None in an empty book)."""
+    """A book's size, currencies and months: `first` and `last` are the first month a line
+    starts and the last month one is in service (None in an empty book)."""
 
     line_count: int
+    currencies: list[str]
     first: int | None
     last: int | None
 
 
 def span(tables: BookTables) -> Span:
     query = bind(statement("book/span.sql"), tables=physical(tables))
-    record = tables.engine.fetch(render(query, tables.engine.dialect)).records()[0]
-    candidates = [] if record["last_start"] is None else [int(record["last_start"])]
-    if record["last_end"] is not None:
-        candidates.append(int(record["last_end"]) - 1)  # the last month in service
-    first = record["first_start"]
+    rows = tables.engine.fetch(render(query, tables.engine.dialect)).records()
+    firsts = [int(r["first_start"]) for r in rows if r["first_start"] is not None]
+    # The last month in service: the last start, or the month before the last end.
+    lasts = [int(r["last_start"]) for r in rows if r["last_start"] is not None]
+    lasts += [int(r["last_end"]) - 1 for r in rows if r["last_end"] is not None]
     return Span(
-        line_count=int(record["line_count"]),
-        first=None if first is None else int(first),
-        last=max(candidates) if candidates else None,
+        line_count=sum(int(r["line_count"]) for r in rows),
+        # In Python's order: an engine's collation may order text otherwise.
+        currencies=sorted(str(r["currency"]) for r in rows if r["currency"] is not None),
+        first=min(firsts, default=None),
+        last=max(lasts, default=None),
     )
-
-
-def currencies(tables: BookTables) -> list[str]:
-    query = bind(statement("book/currencies.sql"), tables=physical(tables))
-    rows = tables.engine.fetch(render(query, tables.engine.dialect)).rows
-    return sorted(str(row[0]) for row in rows if row[0] is not None)
 
 
 def customer_ids(tables: BookTables) -> frozenset[str]:
