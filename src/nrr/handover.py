@@ -9,6 +9,7 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr.engines import open_engine
 from nrr.engines.base import Engine
 from nrr.metrics.tables import BookTables
 
@@ -16,21 +17,9 @@ __all__ = ["book_tables", "checked_relation", "engine_relation"]
 
 
 def _engine(backend: ibis.BaseBackend) -> Engine:
-    if isinstance(backend, DuckDBBackend):
-        from nrr.engines.duckdb import DuckDBEngine
-
-        return DuckDBEngine(backend.con)
-    if backend.name == "postgres":
-        from nrr.engines.postgres import PostgresEngine
-
-        return PostgresEngine(backend.con)
-    if backend.name == "pyspark":
-        from nrr.engines.spark import SparkEngine
-
-        return SparkEngine(backend._session)
-    from nrr.engines.dbapi import DBAPIEngine
-
-    return DBAPIEngine(backend.con, dialect=backend.dialect)
+    """The connection under the Ibis backend, as `open_engine` takes one a caller opened."""
+    connection = backend._session if backend.name == "pyspark" else backend.con
+    return open_engine(connection, dialect=backend.dialect)
 
 
 def _named(backend: ibis.BaseBackend, engine: Engine, table: ir.Table, prefix: str) -> str:
