@@ -1,7 +1,7 @@
 """Screening rows: the checks a source must pass, and what happens to the rows that fail.
 
-Every check is a boolean column computed in the engine in one pass; the typed table is
-materialized once. Under `on_invalid="fail"` (the default) any flagged row stops the run
+Every check is a boolean column computed in the embedded DuckDB in one pass over a source;
+the typed rows are stored once. Sources, checks and results are SQL (`nrr.parsing`). Under `on_invalid="fail"` (the default) any flagged row stops the run
 with every problem listed as FILE:ROW:COLUMN. Under `"quarantine"` the flagged rows are set
 aside with their reasons (`Intake.rejections`), the rest are used, and each source's
 `Account` states rows read = rows used + rows rejected and the MRR that was rejected.
@@ -19,12 +19,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import ibis
-import ibis.expr.types as ir
 
 from nrr import sqltext
+from nrr.engines.base import Engine
 from nrr.errors import InputError, InternalError, Problem
-from nrr.fetch import records, value
 from nrr.memory import memory_limit_error
 from nrr.outputs import atomic_path, spreadsheet_safe
 from nrr.sources.cache import CheckedCache
@@ -155,12 +153,10 @@ class Intake:
             raise InternalError(f"no account opened for {source}")
         return self.accounts[source]
 
-    def open_account(
-        self, raw: RawSource, con: ibis.BaseBackend, *, rows: int | None = None
-    ) -> Account:
+    def open_account(self, raw: RawSource, engine: Engine, *, rows: int | None = None) -> Account:
         """Open the account of `raw`, with `rows` read (counted when not given)."""
         if rows is None:
-            rows = raw.rows if raw.rows is not None else int(value(raw.table.count()))
+            rows = raw.rows if raw.rows is not None else count(engine, raw.relation)
         account = Account(source=raw.name, rows_read=rows)
         self.accounts[raw.name] = account
         return account
@@ -190,38 +186,52 @@ class Intake:
         return path
 
 
-def materialize(
-    con: ibis.BaseBackend, raw: RawSource, expr: ir.Table, prefix: str, intake: Intake
-) -> ir.Table:
-    """Compute `expr` once into a temporary table, showing progress on long reads."""
+def count(engine: Engine, relation: str) -> int:
+    """The number of rows of the query `relation`."""
+    return int(engine.scalar(f"SELECT COUNT(*) FROM ({relation}) AS counted"))
+
+
+def _quoted(names: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(sqltext.identifier(n) for n in names)
+
+
+def _any(flags: list[str]) -> str:
+    return " OR ".join(sqltext.identifier(f) for f in flags) if flags else "FALSE"
+
+
+def materialize(engine: Engine, raw: RawSource, sql: str, prefix: str, intake: Intake) -> str:
+    """Compute the query `sql` once into a temporary table, showing progress on long reads;
+    the table's quoted name."""
+    name = engine.fresh_name(prefix)
     try:
-        with _watch(con, raw, intake):
-            return con.create_table(ibis.util.gen_name(prefix), expr, temp=True)
+        with _watch(engine, raw, intake):
+            engine.keep(name, sql)
     except duckdb.OutOfMemoryException as exc:
         raise memory_limit_error(exc) from None
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         raise InputError(Problem(source=raw.name, message=f"cannot be read: {message}")) from None
+    return engine.quote(name)
 
 
-def _watch(con: ibis.BaseBackend, raw: RawSource, intake: Intake) -> AbstractContextManager[None]:
-    raw_con = getattr(con, "con", None)
+def _watch(engine: Engine, raw: RawSource, intake: Intake) -> AbstractContextManager[None]:
+    raw_con = getattr(engine, "con", None)
     if intake.progress is not None and isinstance(raw_con, duckdb.DuckDBPyConnection):
         return _watch_duckdb(raw_con, raw.name, intake.progress)
     return nullcontext()
 
 
 def screen_direct(
-    con: ibis.BaseBackend,
+    engine: Engine,
     raw: RawSource,
-    parsed: ir.Table,
+    parsed: str,
     checks: tuple[Check, ...],
     intake: Intake,
     *,
     prefix: str,
     unique: str | None = None,
-    notes: Callable[[ir.Table], list[str]] | None = None,
-) -> ir.Table | None:
+    notes: Callable[[str], list[str]] | None = None,
+) -> str | None:
     """`screen` for a source read straight from its file (`RawSource.unnumbered`): the rows
     that pass, with the source's account opened (every row read is used), or None when any
     row fails a check or the file cannot be read straight through. The caller then opens the
@@ -237,56 +247,57 @@ def screen_direct(
     a file already kept is neither read nor checked again."""
     if raw.unnumbered is None:
         raise InternalError(f"{raw.name} was not read straight from its file")
-    flags = [parsed[c.flag] for c in checks]
+    flags = [c.flag for c in checks]
     hints = (MRR_HINT, CURRENCY_HINT)
-    keep = [c for c in parsed.columns if c not in {c.flag for c in checks} and c not in hints]
+    keep = [c for c in engine.columns(parsed) if c not in flags and c not in hints]
     stored_columns = [c for c in keep if c != ROW]  # `_row` is null until numbered below
     # A flag that comes out null is a doubt: the careful path decides.
-    bad = ibis.or_(*flags).fill_null(True) if flags else ibis.literal(False)
-    # Compiled once, for the cache's key and for storing (Ibis takes a while on this one).
-    sql = str(con.compile(parsed.select(*stored_columns, **{_BAD: bad})))
+    bad = f"COALESCE({_any(flags)}, TRUE)" if flags else "FALSE"
+    sql = f'SELECT {_quoted(stored_columns)}, {bad} AS "{_BAD}" FROM ({parsed}) AS parsed'
     first = raw.unnumbered.first_row
     cache, key = raw.unnumbered.cache, None
     if cache is not None:
-        key = cache.key(con, raw.unnumbered.digest, sql, first, unique, raw.name)
+        key = cache.key(raw.unnumbered.digest, sql, first, unique, raw.name)
         found = cache.find(key)
         if found is not None:
-            kept = CheckedCache.rows(con, found.path, ROW, first)
-            rows = int(value(kept.count()))
-            intake.open_account(raw, con, rows=rows).rows_used += rows
+            kept = CheckedCache.rows(found.path, ROW, first)
+            rows = count(engine, kept)
+            intake.open_account(raw, engine, rows=rows).rows_used += rows
             intake.warnings.extend(found.notes)
-            return kept.select(*keep)
+            return f"SELECT {_quoted(keep)} FROM ({kept}) AS kept"
     # With a cache, the checked rows go straight to a Parquet file that becomes its entry
     # when they pass: written once, not stored in memory and then copied (0.3-0.4 s at 3M
     # rows). Without one, they are stored in memory and numbered by `rowid`.
     part = cache.begin() if cache is not None and key is not None else None
-    name = ibis.util.gen_name(prefix)
+    name = engine.fresh_name(prefix)
     try:
-        with _watch(con, raw, intake):
-            if part is not None and cache is not None and not cache.write(con, sql, part):
+        with _watch(engine, raw, intake):
+            if part is not None and cache is not None and not cache.write(engine, sql, part):
                 part = None  # the cache's disk refused the rows: they are stored in memory
             if part is None:
-                con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {sql}')
+                engine.keep(name, sql)
     except duckdb.Error:
         if part is not None and cache is not None:
             cache.discard(part)
         return None  # a problem the careful read names (a ragged row, a stray quote...)
-    columns = ", ".join(sqltext.identifier(c) for c in stored_columns)
     if part is None:
-        stored = con.table(name, database=("temp", "main"))
-        numbered = con.sql(f'SELECT rowid + {first:d} AS "{ROW}", {columns} FROM "{name}"')
+        stored = engine.quote(name)
+        numbered = f'SELECT rowid + {first:d} AS "{ROW}", {_quoted(stored_columns)} FROM {stored}'
     else:
-        stored = numbered = CheckedCache.rows(con, part, ROW, first)
-    distinct = {} if unique is None else {"distinct": stored[unique].nunique()}
-    counts = stored.aggregate(rows=stored.count(), bad=stored[_BAD].sum(), **distinct)
-    counts = records(counts)[0]
-    if counts["bad"] or counts.get("distinct", counts["rows"]) != counts["rows"]:
+        stored = f"({CheckedCache.rows(part, ROW, first)}) AS stored"
+        numbered = CheckedCache.rows(part, ROW, first)
+    distinct = f", COUNT(DISTINCT {sqltext.identifier(unique)})" if unique is not None else ""
+    counted = engine.fetch(
+        f'SELECT COUNT(*), COALESCE(SUM(CAST("{_BAD}" AS INTEGER)), 0){distinct} FROM {stored}'
+    ).rows[0]
+    rows, bad_rows = int(counted[0]), int(counted[1])
+    if bad_rows or (unique is not None and int(counted[2]) != rows):
         if part is None:
-            con.drop_table(name)
+            engine.drop(name)
         elif cache is not None:
             cache.discard(part)
         return None
-    checked = numbered.select(*keep)
+    checked = f"SELECT {_quoted(keep)} FROM ({numbered}) AS numbered"
     found_notes = notes(checked) if notes is not None else []
     if part is not None and cache is not None and key is not None:
         read, kept_path = raw.unnumbered, None
@@ -295,13 +306,15 @@ def screen_direct(
                 part, key, found_notes, source=read.file, digest=read.digest, layout=read.layout
             )
         if kept_path is not None:
-            checked = CheckedCache.rows(con, kept_path, ROW, first).select(*keep)
+            checked = (
+                f"SELECT {_quoted(keep)} FROM ({CheckedCache.rows(kept_path, ROW, first)}) "
+                "AS kept"
+            )
         else:  # not an entry (the file changed while read, or the folder refused): in memory
-            con.raw_sql(f'CREATE TEMP TABLE "{name}" AS {con.compile(checked)}')
+            engine.keep(name, checked)
             cache.discard(part)
-            checked = con.table(name, database=("temp", "main"))
-    rows = int(counts["rows"])
-    intake.open_account(raw, con, rows=rows).rows_used += rows
+            checked = f"SELECT * FROM {engine.quote(name)}"
+    intake.open_account(raw, engine, rows=rows).rows_used += rows
     intake.warnings.extend(found_notes)
     return checked
 
@@ -325,31 +338,34 @@ def _watch_duckdb(
 
 
 def screen(
-    con: ibis.BaseBackend,
+    engine: Engine,
     raw: RawSource,
-    parsed: ir.Table,
+    parsed: str,
     checks: tuple[Check, ...],
     intake: Intake,
     *,
     prefix: str,
     origin: dict[str, str] | None = None,
-) -> ir.Table:
-    """Materialize `parsed` (which has `_row` and one flag column per check); handle flagged
-    rows by the intake's policy and return the table of rows that passed, flags dropped."""
+) -> str:
+    """Store the query `parsed` (which has `_row` and one flag column per check); handle
+    flagged rows by the intake's policy and return a query of the rows that passed, flags
+    dropped."""
     flags = [c.flag for c in checks]
-    unchecked = [c for c in parsed.columns if c.startswith("bad_") and c not in flags]
+    columns = engine.columns(parsed)
+    unchecked = [c for c in columns if c.startswith("bad_") and c not in flags]
     if unchecked:
         raise InternalError(f"flags without a check: {', '.join(unchecked)}")
-    typed = materialize(con, raw, parsed, prefix, intake)
-    keep = [c for c in typed.columns if c not in flags]
+    typed = materialize(engine, raw, parsed, prefix, intake)
+    keep = _quoted([c for c in columns if c not in flags])
     if not checks:
-        return typed.select(*keep)
-    any_bad = ibis.or_(*(typed[f] for f in flags))
-    total = int(value(typed.filter(any_bad).count()))
+        return f"SELECT {keep} FROM {typed}"
+    any_bad = _any(flags)
+    total = count(engine, f"SELECT 1 FROM {typed} WHERE {any_bad}")
     if total == 0:
-        return typed.select(*keep)
+        return f"SELECT {keep} FROM {typed}"
     limit = None if intake.quarantine else intake.max_problems
-    rejections = _describe(typed, raw, checks, any_bad, limit, origin or {})
+    extra = ["first_row"] if "first_row" in columns else []
+    rejections = _describe(engine, typed, raw, checks, any_bad, limit, origin or {}, extra)
     if not intake.quarantine:
         problems = [
             Problem(source=raw.name, row=r.row, column=column, message=reason)
@@ -363,63 +379,77 @@ def screen(
                 "above (or use --on-invalid quarantine to set them aside)"
             )
         raise InputError(problems, note=note)
-    reject(intake, raw.name, rejections, typed.filter(any_bad))
-    bad_rows = typed.filter(any_bad).select(ROW)
-    return typed.filter(~typed[ROW].isin(bad_rows[ROW])).select(*keep)
+    reject(intake, raw.name, rejections, engine, f"SELECT * FROM {typed} WHERE {any_bad}")
+    return (
+        f"SELECT {keep} FROM {typed} "
+        f'WHERE "{ROW}" NOT IN (SELECT "{ROW}" FROM {typed} WHERE {any_bad})'
+    )
 
 
-def reject(intake: Intake, source: str, rejections: list[Rejection], bad: ir.Table) -> None:
-    """Record rejected rows and the MRR they carried (when it could be read)."""
+def reject(
+    intake: Intake, source: str, rejections: list[Rejection], engine: Engine, bad: str
+) -> None:
+    """Record rejected rows and the MRR they carried (when it could be read); `bad` is a
+    query of the rejected rows, with `_row` and, when the MRR could be read, the hints."""
     known = {(r.source, r.row) for r in intake.rejections}
     fresh = [r for r in rejections if (r.source, r.row) not in known]
     intake.rejections.extend(fresh)
     account = intake.account(source)
     account.rows_rejected += len({r.row for r in fresh})
-    if MRR_HINT not in bad.columns:
+    if MRR_HINT not in engine.columns(bad):
         account.rejected_without_mrr += len({r.row for r in fresh})
         return
     fresh_rows = sorted({r.row for r in fresh})
-    per_row = records(
-        bad.filter(bad[ROW].isin(fresh_rows))
-        .group_by(ROW)
-        .agg(
-            mrr=bad[MRR_HINT].sum(),
-            unknown=bad[MRR_HINT].isnull().any(),
-            currency=bad[CURRENCY_HINT].first(),
-        )
-    )
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    for record in per_row:
-        if record["unknown"] or record["mrr"] is None or not record["currency"]:
-            account.rejected_without_mrr += 1
-        else:
-            totals[record["currency"]] += Decimal(record["mrr"])
+    for chunk in _chunks(fresh_rows):
+        per_row = engine.fetch(
+            f'SELECT SUM("{MRR_HINT}") AS mrr, BOOL_OR("{MRR_HINT}" IS NULL) AS unknown, '
+            f'FIRST("{CURRENCY_HINT}") AS currency FROM ({bad}) AS bad '
+            f'WHERE "{ROW}" IN ({chunk}) GROUP BY "{ROW}"'
+        ).records()
+        for record in per_row:
+            if record["unknown"] or record["mrr"] is None or not record["currency"]:
+                account.rejected_without_mrr += 1
+            else:
+                totals[record["currency"]] += Decimal(record["mrr"])
     for currency, amount in totals.items():
         account.mrr_rejected[currency] = account.mrr_rejected.get(currency, Decimal(0)) + amount
 
 
+def _chunks(rows: list[int], size: int = 10_000) -> Iterator[str]:
+    """Row numbers, `size` at a time, as the list an IN (...) takes (integers only)."""
+    for start in range(0, len(rows), size):
+        yield ", ".join(str(int(r)) for r in rows[start : start + size])
+
+
 def _describe(
-    typed: ir.Table,
+    engine: Engine,
+    typed: str,
     raw: RawSource,
     checks: tuple[Check, ...],
-    any_bad: ir.BooleanValue,
+    any_bad: str,
     limit: int | None,
     origin: dict[str, str],
+    extra: list[str],
 ) -> list[Rejection]:
-    extra = [c for c in ("first_row",) if c in typed.columns]
-    bad_expr = (
-        typed.filter(any_bad).order_by(ROW).select(ROW, *(c.flag for c in checks), *extra)
-    ).distinct(on=ROW, keep="first")
-    bad_expr = bad_expr.order_by(ROW)
-    if limit is not None:
-        bad_expr = bad_expr.limit(limit)
-    bad = records(bad_expr)
+    # A row an adapter made several lines of is described once, by every check any of its
+    # lines failed.
+    flags = ", ".join(f'BOOL_OR(COALESCE("{c.flag}", FALSE)) AS "{c.flag}"' for c in checks)
+    firsts = "".join(f', MIN("{c}") AS "{c}"' for c in extra)
+    bound = f" LIMIT {int(limit):d}" if limit is not None else ""
+    bad = engine.fetch(
+        f'SELECT "{ROW}", {flags}{firsts} FROM {typed} WHERE {any_bad} '
+        f'GROUP BY "{ROW}" ORDER BY "{ROW}" ASC NULLS LAST{bound}'
+    ).records()
     rows = [r[ROW] for r in bad]
     columns = [c for c in raw.columns if c != ROW]
     source_rows: dict[int, dict[str, str | None]] = {}
-    for start in range(0, len(rows), 10_000):
-        chunk = rows[start : start + 10_000]
-        for record in records(raw.table.filter(raw.table[ROW].isin(chunk)).select(ROW, *columns)):
+    for chunk in _chunks(rows):
+        found = engine.fetch(
+            f'SELECT "{ROW}", {_quoted(columns)} FROM ({raw.relation}) AS raw '
+            f'WHERE "{ROW}" IN ({chunk})'
+        ).records()
+        for record in found:
             source_rows.setdefault(record.pop(ROW), record)
     result: list[Rejection] = []
     for record in bad:

@@ -1,13 +1,14 @@
-"""Parsing helpers shared by the adapters: column aliases, dates and timestamps, numbers."""
+"""Parsing helpers shared by the adapters: column aliases, dates and timestamps, numbers.
+
+The value helpers take and return SQL expressions (DuckDB's dialect), as `nrr.parsing`."""
 
 from __future__ import annotations
 
 import re
 
-import ibis
-import ibis.expr.types as ir
-
+from nrr import sqltext
 from nrr.errors import InputError, Problem
+from nrr.parsing import column as _column
 from nrr.sources.files import ROW, RawSource
 
 __all__ = [
@@ -44,6 +45,7 @@ _ISO = (
 )
 # Unix time in seconds (1973 to 5138), as Stripe's API writes every timestamp.
 _EPOCH = r"^[0-9]{9,11}$"
+_SPACE = " \t\n\r\x0b\x0c"  # what a trim removes
 
 
 def show(value: str | None) -> str:
@@ -88,65 +90,72 @@ def require(raw: RawSource, role: str, **needed: tuple[str, ...]) -> dict[str, s
     return found
 
 
-def text(raw: RawSource, column: str | None) -> ir.StringValue:
+def text(raw: RawSource, column: str | None) -> str:
+    """The column's text trimmed; empty stays empty, never NULL, so that every check is a
+    definite true or false. A column the source lacks is empty."""
     if column is None:
-        return ibis.literal("", "string")
-    # Empty stays empty, never NULL, so that every check is a definite true or false.
-    return raw.table[column].strip().fill_null("")
+        return "''"
+    return f"COALESCE(TRIM({_column(column)}, {sqltext.string(_SPACE)}), '')"
 
 
-def blank(value: ir.StringValue) -> ir.BooleanValue:
-    return value.isnull() | (value == "")
+def blank(value: str) -> str:
+    return f"({value} IS NULL OR {value} = '')"
 
 
-def date_of(value: ir.StringValue) -> ir.DateValue:
+def date_of(value: str) -> str:
     """A date from `YYYY-MM-DD`, an ISO timestamp (`2024-01-31T10:00:00Z`, `2024-01-31 10:00`)
-    or Unix epoch seconds as Stripe's API gives them (UTC); null when unreadable, also when
+    or Unix epoch seconds as Stripe's API gives them (UTC); NULL when unreadable, also when
     anything but a time follows the date (`2024-01-31x` is not read as January 31)."""
-    epoch = value.re_search(_EPOCH)
-    iso = value.re_search(_ISO)
-    return ibis.cases(
-        (epoch, ibis.date(1970, 1, 1) + (value.try_cast("int64") // 86400).as_interval("D")),
-        (iso, value.left(10).try_cast("date")),
-        else_=ibis.null("date"),
+    # Whole days since 1970 by FLOOR of a double quotient: exact for the 9 to 11 digits the
+    # pattern lets through (below 2^53).
+    return (
+        f"CASE WHEN REGEXP_MATCHES({value}, {sqltext.string(_EPOCH)}) "
+        "THEN CAST(MAKE_DATE(1970, 1, 1) + TO_DAYS(CAST(FLOOR("
+        f"CAST(TRY_CAST({value} AS BIGINT) AS DOUBLE) / CAST(86400 AS DOUBLE)) AS BIGINT)) AS DATE) "
+        f"WHEN REGEXP_MATCHES({value}, {sqltext.string(_ISO)}) "
+        f"THEN TRY_CAST(SUBSTRING({value}, 1, 10) AS DATE) "
+        "ELSE CAST(NULL AS DATE) END"
     )
 
 
-def add_days(day: ir.DateValue, days: int) -> ir.DateValue:
+def add_days(day: str, days: int) -> str:
     """`day` plus whole days, as a date (some engines turn date + interval into a timestamp,
     whose text would no longer be an ISO date)."""
-    return (day + ibis.interval(days=days)).cast("string").left(10).cast("date")
+    return f"CAST(SUBSTRING(CAST({day} + INTERVAL {int(days):d} DAY AS VARCHAR), 1, 10) AS DATE)"
 
 
-def decimal_of(
-    value: ir.StringValue, *, digits: int, decimals: int, negative: bool = False
-) -> ir.DecimalValue:
+def decimal_of(value: str, *, digits: int, decimals: int, negative: bool = False) -> str:
     """Plain decimal digits (`1234.5`, at most `digits` before the point and `decimals` after
-    it, a leading `-` only when `negative`) as decimal(38, decimals), exactly; null for
+    it, a leading `-` only when `negative`) as DECIMAL(38, decimals), exactly; NULL for
     anything else. Not `1e3`, `+5`, `.5`, `1_000` or `1,000`, which the engine's cast would
     read, nor more decimals than the field has, which it would round."""
     sign = "-?" if negative else ""
-    pattern = f"^{sign}[0-9]{{1,{digits}}}(\\.[0-9]{{1,{decimals}}})?$"
-    kind = f"decimal(38, {decimals})"
-    return ibis.ifelse(value.re_search(pattern), value.try_cast(kind), ibis.null(kind))
+    pattern = f"^{sign}[0-9]{{1,{int(digits)}}}(\\.[0-9]{{1,{int(decimals)}}})?$"
+    kind = f"DECIMAL(38, {int(decimals):d})"
+    return (
+        f"CASE WHEN REGEXP_MATCHES({value}, {sqltext.string(pattern)}) "
+        f"THEN TRY_CAST({value} AS {kind}) ELSE CAST(NULL AS {kind}) END"
+    )
 
 
-def whole_of(value: ir.StringValue, *, digits: int) -> ir.IntegerValue:
-    """A whole number >= 0 of at most `digits` digits, as int64; `2.0` is 2, as a data
-    pipeline that went through floating point writes it; null for anything else (the
+def whole_of(value: str, *, digits: int) -> str:
+    """A whole number >= 0 of at most `digits` digits, as BIGINT; `2.0` is 2, as a data
+    pipeline that went through floating point writes it; NULL for anything else (the
     engine's cast would round `1.5` to 2 and read `0x1F` as 31)."""
-    pattern = f"^[0-9]{{1,{digits}}}(\\.0+)?$"
-    whole = value.re_extract(f"^([0-9]{{1,{digits}}})", 1)
-    return ibis.ifelse(value.re_search(pattern), whole.cast("int64"), ibis.null("int64"))
+    pattern = f"^[0-9]{{1,{int(digits)}}}(\\.0+)?$"
+    whole = f"REGEXP_EXTRACT({value}, {sqltext.string(f'^([0-9]{{1,{int(digits)}}})')}, 1)"
+    return (
+        f"CASE WHEN REGEXP_MATCHES({value}, {sqltext.string(pattern)}) "
+        f"THEN CAST({whole} AS BIGINT) ELSE CAST(NULL AS BIGINT) END"
+    )
 
 
-def flag_of(value: ir.StringValue) -> ir.BooleanValue:
+def flag_of(value: str) -> str:
     """Stripe's booleans: `true` or `false` in any case (the API and CSV exports write them
     lower-case, a spreadsheet re-saves them as TRUE/FALSE), `1` or `0` (Sigma and data
-    warehouses), empty for false; null for anything else (`yes`, `y`, `2`, `maybe`)."""
-    lower = value.lower()
-    return ibis.cases(
-        (lower.isin(("true", "1")), ibis.literal(True)),
-        (lower.isin(("false", "0", "")), ibis.literal(False)),
-        else_=ibis.null("boolean"),
+    warehouses), empty for false; NULL for anything else (`yes`, `y`, `2`, `maybe`)."""
+    return (
+        f"CASE WHEN LOWER({value}) IN ('true', '1') THEN TRUE "
+        f"WHEN LOWER({value}) IN ('false', '0', '') THEN FALSE "
+        "ELSE CAST(NULL AS BOOLEAN) END"
     )

@@ -71,6 +71,15 @@ class Engine(ABC):
         text); the engine reads the file itself where it can (PostgreSQL's COPY, Spark's
         reader), so no row passes through Python."""
 
+    def scalar(self, sql: str) -> Any:
+        """The one value the query `sql` returns (None when it returns no row)."""
+        rows = self.fetch(sql).rows
+        return rows[0][0] if rows else None
+
+    def columns(self, sql: str) -> tuple[str, ...]:
+        """The column names of the query `sql`, without computing it."""
+        return self.fetch(f"SELECT * FROM ({sql}) AS nrr_shape LIMIT 0").columns
+
     def keep(self, name: str, sql: str) -> None:
         """Keep the result of the query `sql` as the table `name` for this session."""
         table = self.quote(name)

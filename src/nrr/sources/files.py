@@ -79,12 +79,14 @@ class Unnumbered:
 
 @dataclass(frozen=True)
 class RawSource:
-    """A table of text columns (lower-case names) plus `_row`, and the name users know it by.
+    """An input as the intake reads it: the name users know it by, and `relation`, a query
+    in the embedded DuckDB (its dialect) over text columns `columns` (lower-case names) plus
+    `_row`, the row number a user would see.
 
     `_row` is null while the source is `unnumbered`."""
 
     name: str
-    table: ibis.Table
+    relation: str
     columns: tuple[str, ...]
     rows: int | None = None  # the number of rows, when reading already counted them
     unnumbered: Unnumbered | None = None
