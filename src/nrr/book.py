@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import ibis
-import ibis.expr.types as ir
-
 from nrr.attributes import check_attribute
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.conventions import Conventions
+from nrr.engines.base import Engine
 from nrr.errors import InputError, Problem
 from nrr.fx import RateBook
 from nrr.health.inputs import Signals
@@ -37,7 +35,7 @@ from nrr.months import month_label, parse_month
 from nrr.products import PRODUCT, product_bridge, product_window
 from nrr.results import BridgeMonth, WindowResult
 from nrr.screen import Intake
-from nrr.sql.render import render
+from nrr.sql.render import Relation, bind, parse_query, render
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,6 +51,11 @@ if TYPE_CHECKING:
     from nrr.health.results import HealthResult, Opportunity, Risk
 
 __all__ = ["Book", "Inputs"]
+
+
+@dataclass(frozen=True)
+class _Columns:
+    columns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,7 @@ class Book:
     def __init__(
         self,
         *,
-        con: ibis.BaseBackend,
-        lines: ir.Table | Callable[[], ir.Table],
-        customers: ir.Table | None,
+        tables: BookTables,
         rates: RateBook,
         inputs: Inputs,
         intake: Intake | None = None,
@@ -85,9 +86,7 @@ class Book:
         filters: tuple[tuple[str, str], ...] = (),
         signals: Callable[[], Signals] | None = None,
         health: HealthSettings = DEFAULT_HEALTH,
-        tables: BookTables | None = None,
     ) -> None:
-        self.con = con
         self._signals = _Once(signals or Signals)
         # (by, end, reactivation window) -> (first month, rows): see `bridge`.
         self._bridges: dict[tuple[str | None, int, int | None], tuple[int, list[BridgeMonth]]] = {}
@@ -95,47 +94,64 @@ class Book:
         self._tables = tables
         self.health_settings = health
         self.filters = filters
-        self._lines = lines
-        self.customers = customers
         self.rates = rates
         self.inputs = inputs
         self.intake = intake or Intake()
         self.conventions = conventions or Conventions()
         self.benchmarks = benchmarks
         self.currency = rates.base
-        self._span = span(self.tables())
+        self._span = span(tables)
         self.currencies: list[str] = self._span.currencies
         self.row_count: int = self._span.line_count
         self.first_month: int | None = self._span.first
 
     @property
-    def lines(self) -> ir.Table:
-        """The checked lines, as an Ibis table in the book's engine. A restricted book
-        (`where`) makes its view of them only when asked: no metric reads it."""
-        if callable(self._lines):
-            self._lines = self._lines()
-        return self._lines
+    def engine(self) -> Engine:
+        """The engine the book's metrics run on (`nrr.engines`)."""
+        return self._tables.engine
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """The checked lines (`BookTables` says their columns), fetched from the engine as a
+        pandas DataFrame, money as exact `Decimal`s."""
+        return self._frame(self._tables.lines)
+
+    @property
+    def customers(self) -> pd.DataFrame | None:
+        """The checked customers (customer_id and each attribute, `(none)` when empty) as a
+        pandas DataFrame; None when the book has no customers input."""
+        if self._tables.customers is None:
+            return None
+        return self._frame(self._tables.customers)
+
+    def _frame(self, relation: Relation) -> pd.DataFrame:
+        import pandas as pd
+
+        engine = self._tables.engine
+        query = bind(parse_query("SELECT * FROM source"), tables={"source": relation})
+        found = engine.fetch(render(query, engine.dialect))
+        return pd.DataFrame.from_records(found.rows, columns=list(found.columns))
 
     def tables(self) -> BookTables:
         """Where the checked lines and customers are in the engine, for `nrr.metrics`."""
-        if self._tables is None:
-            from nrr.handover import book_tables
-
-            self._tables = book_tables(self.con, self.lines, self.customers)
         return self._tables
+
+    @property
+    def customer_columns(self) -> _Columns | None:
+        """The customers' column names, for checking a `by` (`check_attribute`)."""
+        if self._tables.customers is None:
+            return None
+        return _Columns(("customer_id", *self._tables.attributes))
 
     @property
     def attributes(self) -> list[str]:
         """Names usable as `by=`: the customers file's columns plus cohort and tenure."""
-        names = ["cohort", "tenure"]
-        if self.customers is not None:
-            names += [c for c in self.customers.columns if c != "customer_id"]
-        return names
+        return ["cohort", "tenure", *self._tables.attributes]
 
     @within_memory
     def values(self, attribute: str) -> list[str]:
         """The values `attribute` takes in this book (`(none)` for customers without one)."""
-        check_attribute(attribute, self.customers, allow_tenure=False)
+        check_attribute(attribute, self.customer_columns, allow_tenure=False)
         return slice_values(self.tables(), attribute)
 
     @within_memory
@@ -147,7 +163,7 @@ class Book:
         metric of the result counts only those customers' lines. The value is compared as
         data, never spliced into SQL.
         """
-        check_attribute(attribute, self.customers, allow_tenure=False, flag="--filter")
+        check_attribute(attribute, self.customer_columns, allow_tenure=False, flag="--filter")
         if not isinstance(value, str):
             raise InputError(
                 Problem(
@@ -156,17 +172,8 @@ class Book:
                     "as slices show it",
                 )
             )
-        tables = restricted(self.tables(), attribute, value)
-        con = self.con
-
-        def lines() -> ir.Table:
-            # The same lines as an Ibis table, for `Book.lines` (the public view of the lines).
-            return con.sql(render(tables.lines, tables.engine.dialect))  # type: ignore[arg-type]
-
         return Book(
-            con=self.con,
-            lines=lines,
-            customers=self.customers,
+            tables=restricted(self.tables(), attribute, value),
             rates=self.rates,
             inputs=self.inputs,
             intake=self.intake,
@@ -175,7 +182,6 @@ class Book:
             filters=(*self.filters, (attribute, value)),
             signals=self._signals,
             health=self.health_settings,
-            tables=tables,
         )
 
     @within_memory
@@ -206,7 +212,7 @@ class Book:
                 fx_mode=fx_mode,
                 reactivation_window=self.conventions.reactivation_window,
             )
-        check_attribute(by, self.customers)
+        check_attribute(by, self.customer_columns)
         return window_metrics(
             self.tables(),
             rates=self.rates,
@@ -241,7 +247,7 @@ class Book:
                 end=end_m,
                 reactivation_window=self.conventions.reactivation_window,
             )
-        check_attribute(by, self.customers, allow_tenure=False)
+        check_attribute(by, self.customer_columns, allow_tenure=False)
         # A report asks for the bridge of one end month several times (its own chart, the
         # methods' check, the churn rates). A month's row does not depend on where the
         # bridge starts, and with the same end the same slices are listed, so a bridge

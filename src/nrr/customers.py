@@ -3,39 +3,36 @@ text. Screened like the subscriptions (`nrr.validate`, `nrr.screen`)."""
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
-
+from nrr.engines.base import Engine
 from nrr.errors import InputError, InternalError, Problem
-from nrr.fetch import value
-from nrr.parsing import trimmer
-from nrr.screen import Check, Intake, screen, screen_direct
+from nrr.parsing import blank, column, trimmer
+from nrr.screen import Check, Intake, count, screen, screen_direct
 from nrr.sources.files import ROW, RawSource
-from nrr.validate import _blank, _require_columns, _show
+from nrr.validate import _require_columns, _show
 
 __all__ = ["check_customers", "validate_customers"]
 
 
 def validate_customers(
-    con: ibis.BaseBackend,
+    engine: Engine,
     raw: RawSource,
     *,
     intake: Intake | None = None,
-) -> ir.Table:
+) -> str:
     """Check a customers source: ids present and unique; attributes as text, empty = `(none)`.
 
     Quarantining sets aside rows without an id and every row of a repeated id (never "last
     one wins"); those customers then have every attribute `(none)`.
     """
-    return check_customers(con, raw, intake=intake).drop(ROW)
+    return f'SELECT * EXCLUDE ("{ROW}") FROM ({check_customers(engine, raw, intake=intake)}) AS c'
 
 
 def check_customers(
-    con: ibis.BaseBackend,
+    engine: Engine,
     raw: RawSource,
     *,
     intake: Intake | None = None,
-) -> ir.Table:
+) -> str:
     """`validate_customers`, with each customer's row in the source (`_row`) kept, for
     messages that name it (`lookalike`)."""
     intake = intake or Intake()
@@ -52,23 +49,31 @@ def check_customers(
         )
     names = [c for c in raw.columns if c not in ("customer_id", ROW)]
     # Trimmed once in their own projection (see `validate_subscriptions`).
-    t = raw.table
     tidy = trimmer(raw.spaced)
-    t = t.select(t[ROW], customer_id=tidy(t["customer_id"]), **{c: tidy(t[c]) for c in names})
-    attributes = {c: ibis.ifelse(_blank(t[c]), "(none)", t[c]) for c in names}
-    parsed = t.select(t[ROW], "customer_id", **attributes)
+    trimmed = ", ".join(
+        [f'"{ROW}"', *(f"{tidy(column(c))} AS {column(c)}" for c in ("customer_id", *names))]
+    )
+    attributes = "".join(
+        f", CASE WHEN {blank(column(c))} THEN '(none)' ELSE {column(c)} END AS {column(c)}"
+        for c in names
+    )
+    parsed = (
+        f'SELECT "{ROW}", customer_id{attributes} '
+        f"FROM (SELECT {trimmed} FROM ({raw.relation}) AS raw) AS trimmed"
+    )
     if raw.unnumbered is not None:
-        return _customers_direct(con, raw, parsed, intake)
-    parsed = parsed.mutate(
-        bad_customer=_blank(parsed.customer_id),
-        first_row=parsed[ROW].min().over(group_by=parsed.customer_id),
-        copies=parsed[ROW].count().over(group_by=parsed.customer_id),
-    )
+        return _customers_direct(engine, raw, parsed, intake)
     # Quarantine drops every copy of a repeated id; failing lists each copy after the first.
-    parsed = parsed.mutate(
-        bad_duplicate=~parsed.bad_customer
-        & ((parsed.copies > 1) if intake.quarantine else (parsed.first_row < parsed[ROW]))
-    )
+    repeated = "copies > 1" if intake.quarantine else f'first_row < "{ROW}"'
+    flagged = f"""
+        SELECT *, NOT bad_customer AND {repeated} AS bad_duplicate
+        FROM (
+            SELECT *,
+                {blank("customer_id")} AS bad_customer,
+                MIN("{ROW}") OVER (PARTITION BY customer_id) AS first_row,
+                COUNT("{ROW}") OVER (PARTITION BY customer_id) AS copies
+            FROM ({parsed}) AS parsed
+        ) AS counted"""
     checks = (
         _NO_CUSTOMER,
         Check(
@@ -80,11 +85,12 @@ def check_customers(
             ),
         ),
     )
-    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_customers")
+    typed = screen(engine, raw, flagged, checks, intake, prefix="nrr_customers")
     account = intake.accounts.get(raw.name)
     if account is not None:
-        account.rows_used += int(value(typed.count()))
-    return typed.select(ROW, "customer_id", *attributes)
+        account.rows_used += count(engine, typed)
+    kept = ", ".join(column(c) for c in (ROW, "customer_id", *names))
+    return f"SELECT {kept} FROM ({typed}) AS typed"
 
 
 _NO_CUSTOMER = Check(
@@ -94,20 +100,18 @@ _NO_CUSTOMER = Check(
 )
 
 
-def _customers_direct(
-    con: ibis.BaseBackend, raw: RawSource, parsed: ir.Table, intake: Intake
-) -> ir.Table:
+def _customers_direct(engine: Engine, raw: RawSource, parsed: str, intake: Intake) -> str:
     """`validate_customers` for a file read straight (`RawSource.unnumbered`): a clean file
     needs no window to find repeated ids, only a count of distinct ones; any problem sends
     the file down the careful path, which names the rows."""
     if raw.unnumbered is None:
         raise InternalError(f"{raw.name} was not read straight from its file")
-    checked = parsed.mutate(bad_customer=_blank(parsed.customer_id))
+    checked = f"SELECT *, {blank('customer_id')} AS bad_customer FROM ({parsed}) AS parsed"
     typed = screen_direct(
-        con, raw, checked, (_NO_CUSTOMER,), intake, prefix="nrr_customers", unique="customer_id"
+        engine, raw, checked, (_NO_CUSTOMER,), intake, prefix="nrr_customers", unique="customer_id"
     )
     if typed is None:
         careful = raw.unnumbered.careful()
-        intake.open_account(careful, con)
-        return check_customers(con, careful, intake=intake)
+        intake.open_account(careful, engine)
+        return check_customers(engine, careful, intake=intake)
     return typed

@@ -16,7 +16,6 @@ from typing import Any
 
 from nrr.engines.base import Engine
 from nrr.errors import InputError, InternalError, Problem
-from nrr.fetch import records
 from nrr.months import month_index, month_label
 from nrr.sources.files import ROW, RawSource
 from nrr.sql.render import Relation, bind, render, statement
@@ -95,7 +94,11 @@ class RateBook:
 
 
 def load_rates(
-    raw: RawSource | None, *, base: str, max_problems: int = DEFAULT_MAX_PROBLEMS
+    engine: Engine,
+    raw: RawSource | None,
+    *,
+    base: str,
+    max_problems: int = DEFAULT_MAX_PROBLEMS,
 ) -> RateBook:
     """Validate an fx_rates source (small: it is checked in Python) into a RateBook."""
     if raw is None:
@@ -110,7 +113,10 @@ def load_rates(
                 "rate (base units per unit)",
             )
         )
-    found = records(raw.table.select(ROW, "month", "currency", "rate").order_by(ROW))
+    found = engine.fetch(
+        f'SELECT "{ROW}", "month", currency, rate FROM ({raw.relation}) AS rates '
+        f'ORDER BY "{ROW}" ASC NULLS LAST'
+    ).records()
     problems: list[Problem] = []
     seen: dict[tuple[str, int], int] = {}
     series: dict[str, list[tuple[int, Decimal]]] = {}

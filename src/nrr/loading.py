@@ -5,12 +5,9 @@ from __future__ import annotations
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard, Union
+from typing import TYPE_CHECKING, Any, TypeGuard, Union
 
 import duckdb
-import ibis
-import ibis.expr.types as ir
-from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from nrr import sqltext
 from nrr.adapters import FORMATS, invoice_lines, snapshot_lines, stripe_lines
@@ -19,20 +16,23 @@ from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
 from nrr.customers import check_customers
-from nrr.engine import connect_local, open_engine
+from nrr.engines import Engine, open_engine
+from nrr.engines.duckdb import DuckDBEngine
+from nrr.engines.transfer import put
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
-from nrr.handover import checked_relation
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
 from nrr.limits import MAX_ROWS, check_count
 from nrr.lookalike import lookalike_warnings
 from nrr.memory import memory_limit, memory_limit_error, within_memory
+from nrr.metrics.tables import BookTables
 from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.cache import CheckedCache, default_cache
 from nrr.sources.files import ROW, RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping, check_mapping
-from nrr.sources.sql import connect, open_sql
+from nrr.sources.sql import Remote, connect, open_sql
+from nrr.sql.render import parse_query
 from nrr.validate import validate_subscriptions
 
 if TYPE_CHECKING:
@@ -51,30 +51,28 @@ def _is_frame(source: object) -> TypeGuard[pd.DataFrame]:
 
 
 def _open(
-    con: DuckDBBackend,
+    local: DuckDBEngine,
     source: Source,
     role: str,
-    remote: ibis.BaseBackend | None,
-    url: str | None,
+    remote: Remote | None,
     *,
     direct: bool = False,
     cache: CheckedCache | None = None,
 ) -> RawSource:
     if _is_frame(source):
         check_frame(source, role)
-        table = ibis.memtable(source.astype("string"))
-        return open_table(con, _register(con, table), label=f"{role} DataFrame")
-    if remote is not None and url is not None and not Path(str(source)).is_file():
-        return open_sql(con, remote, str(source), url=url)
-    return open_file(con, source, role=role, direct=direct, cache=cache)
+        return open_table(local, _register(local, source), label=f"{role} DataFrame")
+    if remote is not None and not Path(str(source)).is_file():
+        return open_sql(local, remote, str(source))
+    return open_file(local, source, role=role, direct=direct, cache=cache)
 
 
-def _open_db(db: Path) -> DuckDBBackend:
+def _open_db(db: Path) -> DuckDBEngine:
     """The DuckDB file `db`, read-only; an InputError when it is not one (a CSV file given
     as --db, a file of another DuckDB version...). The path goes in as a Path, so a name
     such as `md:books` is a file here, never a MotherDuck address."""
     try:
-        return connect_local(db.absolute(), read_only=True)
+        return DuckDBEngine.open(db.absolute(), read_only=True)
     except duckdb.Error as exc:
         # DuckDB's own words help for a damaged file or another version's; for a file of
         # another kind (it then talks of an in-memory database) they only confuse.
@@ -88,10 +86,43 @@ def _open_db(db: Path) -> DuckDBBackend:
         ) from None
 
 
-def _register(con: ibis.BaseBackend, table: ir.Table) -> str:
-    name = ibis.util.gen_name("nrr_frame")
-    con.create_table(name, table, temp=True)
+def _register(local: DuckDBEngine, frame: pd.DataFrame) -> str:
+    """The DataFrame's values, as text, copied into a temporary table of `local`."""
+    name = local.fresh_name("nrr_frame")
+    view = f"{name}_view"
+    local.con.register(view, frame.astype("string"))
+    try:
+        local.keep(name, f"SELECT * FROM {sqltext.identifier(view)}")
+    finally:
+        local.con.unregister(view)
     return name
+
+
+def _tables(local: DuckDBEngine) -> set[str]:
+    """The tables and views of a `--db` file."""
+    found = local.fetch(
+        "SELECT table_name FROM duckdb_tables() WHERE NOT temporary "
+        "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary"
+    )
+    return {str(row[0]) for row in found.rows}
+
+
+def _settle(local: DuckDBEngine) -> None:
+    """The intake's DuckDB settings: quiet, bounded memory, spilling to a folder of nrr's."""
+    # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
+    local.execute("SET enable_progress_bar_print = false")
+    # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.
+    limit = memory_limit()
+    try:
+        local.execute(f"SET memory_limit = {sqltext.string(limit)}")
+    except duckdb.OutOfMemoryException as exc:  # a size, but too small to start with
+        raise memory_limit_error(exc) from None
+    except duckdb.Error:
+        raise InputError(
+            Problem(source="NRR_MEMORY_LIMIT", message=f"{limit!r} is not a size such as 2GB")
+        ) from None
+    spill = Path(tempfile.gettempdir()) / "nrr-spill"
+    local.execute(f"SET temp_directory = {sqltext.string(spill.as_posix())}")
 
 
 @within_memory
@@ -116,7 +147,7 @@ def load(
     touchpoints: Source | None = None,
     stakeholders: Source | None = None,
     health: HealthSettings = DEFAULT_HEALTH,
-    engine: str | ibis.BaseBackend | None = None,
+    engine: Any = None,
     cache: CheckedCache | str | Path | bool | None = None,
 ) -> Book:
     """Read, check and prepare the inputs.
@@ -137,10 +168,11 @@ def load(
     and `health` the score's settings (docs/health.md). They are read and checked only when
     a health figure is first asked for (`Book.signals()`), so metrics never pay for them.
 
-    `engine` says where the metrics are computed (`nrr.engine`, docs/engines.md): the
-    embedded DuckDB (None or `"duckdb"`), a PostgreSQL URL, `"spark"`, another database URL
-    Ibis knows, or a connected Ibis backend. Inputs are always read and checked in the
-    embedded DuckDB first; the checked tables are then put into the engine.
+    `engine` says where the metrics are computed (`nrr.engines`, docs/engines.md): the
+    embedded DuckDB (None or `"duckdb"`), a PostgreSQL URL, `"spark"`, a connection you
+    opened (psycopg's, a SparkSession) or an `nrr.engines.Engine` (`open_engine(connection,
+    dialect="snowflake")` for any other DB-API connection). Inputs are read and checked in
+    the embedded DuckDB first; the checked tables are then loaded into the engine.
 
     `cache` keeps a checked copy of each clean CSV file, so the next load of the same bytes
     with the same settings skips reading and checking its text (`nrr.sources.cache`,
@@ -159,8 +191,6 @@ def load(
     check_kind(currency, str, "currency", "a currency code such as USD")
     check_kind(db, str | Path | None, "db", "the path of a .duckdb file")
     check_kind(url, str | None, "url", "a database URL such as postgresql://user@host/db")
-    backend = "duckdb, spark, a database URL or an Ibis backend"
-    check_kind(engine, str | ibis.BaseBackend | None, "engine", backend)
     check_kind(conventions, Conventions | None, "conventions", "an nrr.conventions.Conventions")
     check_kind(benchmarks, Benchmarks, "benchmarks", "an nrr.benchmarks.Benchmarks")
     check_kind(health, HealthSettings, "health", "an nrr.health.settings.HealthSettings")
@@ -190,35 +220,22 @@ def load(
             Problem(source="--db", message=f"{db}: no such DuckDB file (nrr demo writes one)")
         )
     # Connected first, so a wrong engine fails before a long read.
-    target = open_engine(engine)
+    target = _target(engine)
     # nrr only reads the file (its own tables are temporary), so several commands, or a
     # running `nrr serve`, can read the same file at once.
-    con = _open_db(Path(db)) if db is not None else connect_local()
-    # DuckDB draws its own progress bar on stdout for long queries; stdout is for results.
-    con.raw_sql("SET enable_progress_bar_print = false")
-    # Bounded memory: DuckDB spills to disk beyond this instead of growing with the input.
-    limit = memory_limit()
-    try:
-        con.raw_sql(f"SET memory_limit = {sqltext.string(limit)}")
-    except duckdb.OutOfMemoryException as exc:  # a size, but too small to start with
-        raise memory_limit_error(exc) from None
-    except duckdb.Error:
-        raise InputError(
-            Problem(source="NRR_MEMORY_LIMIT", message=f"{limit!r} is not a size such as 2GB")
-        ) from None
-    spill = Path(tempfile.gettempdir()) / "nrr-spill"
-    con.raw_sql(f"SET temp_directory = {sqltext.string(spill.as_posix())}")
+    local = _open_db(Path(db)) if db is not None else DuckDBEngine.open()
+    _settle(local)
     remote = connect(url) if url is not None else None
     kept = default_cache(cache)
-    tables = set(con.list_tables()) if db is not None else set()
+    tables = _tables(local) if db is not None else set()
 
     def source(
         given: Source | None, role: str, required: bool, *, direct: bool = False
     ) -> RawSource | None:
         if given is not None:
-            return _open(con, given, role, remote, url, direct=direct, cache=kept)
+            return _open(local, given, role, remote, direct=direct, cache=kept)
         if role in tables:
-            return open_table(con, role, label=f"{Path(str(db)).name}:{role}")
+            return open_table(local, role, label=f"{Path(str(db)).name}:{role}")
         if required:
             raise InputError(
                 Problem(
@@ -238,40 +255,41 @@ def load(
         raise InternalError("a required source came back empty")
     customers_raw = source(customers, "customers", required=False, direct=True)
     rates_raw = source(fx_rates, "fx_rates", required=False)
-    rates = load_rates(rates_raw, base=currency, max_problems=max_problems)
+    rates = load_rates(local, rates_raw, base=currency, max_problems=max_problems)
 
     if subs_raw.unnumbered is None:
-        intake.open_account(subs_raw, con)  # else opened once the rows are counted
+        intake.open_account(subs_raw, local)  # else opened once the rows are counted
     subs_raw, origin = apply_mapping(subs_raw, columns)
     metadata: RawSource | None = None
     if source_format == "stripe":
-        subs_raw, metadata = stripe_lines(con, subs_raw, intake, conventions)
+        subs_raw, metadata = stripe_lines(local, subs_raw, intake, conventions)
     elif source_format == "invoices":
-        subs_raw = invoice_lines(con, subs_raw, intake, currency)
+        subs_raw = invoice_lines(local, subs_raw, intake, currency)
     elif source_format == "snapshots":
-        subs_raw = snapshot_lines(con, subs_raw, intake, currency)
+        subs_raw = snapshot_lines(local, subs_raw, intake, currency)
     lines = validate_subscriptions(
-        con,
+        local,
         subs_raw,
         base_currency=currency,
         intake=intake,
         first_rates=rates.first_months(),
         origin=origin,
     )
-    attributes = None
+    attributes: str | None = None
     known = customers_raw or metadata
-    checks, checked_lines = checked_relation(con, lines, "nrr_checked_lines")
+    checked_lines = parse_query(lines)
     if known is not None:
         if customers_raw is not None and customers_raw.unnumbered is None:
-            intake.open_account(customers_raw, con)
-        numbered = check_customers(con, known, intake=intake)
-        _, checked_customers = checked_relation(con, numbered, "nrr_checked_customers")
+            intake.open_account(customers_raw, local)
+        numbered = check_customers(local, known, intake=intake)
         intake.warnings.extend(
-            lookalike_warnings(checks, checked_lines, subs_raw.name, checked_customers, known.name)
+            lookalike_warnings(
+                local, checked_lines, subs_raw.name, parse_query(numbered), known.name
+            )
         )
-        attributes = numbered.drop(ROW)
+        attributes = f'SELECT * EXCLUDE ("{ROW}") FROM ({numbered}) AS checked'
     else:
-        intake.warnings.extend(lookalike_warnings(checks, checked_lines, subs_raw.name, None, None))
+        intake.warnings.extend(lookalike_warnings(local, checked_lines, subs_raw.name, None, None))
     # Under quarantine the lines without a rate were set aside already; the range is checked
     # either way.
     if intake.quarantine:
@@ -280,33 +298,28 @@ def load(
         rates_source = rates_raw.name
     else:
         rates_source = "an fx_rates file (--fx-rates)"
-    check_coverage(checks, checked_lines, rates, source=subs_raw.name, rates_source=rates_source)
+    check_coverage(local, checked_lines, rates, source=subs_raw.name, rates_source=rates_source)
     for account in intake.accounts.values():
         account.check()
     given = {"usage": usage, "tickets": tickets, "surveys": surveys}
     given |= {"touchpoints": touchpoints, "stakeholders": stakeholders}
-    if target is not None:
-        lines = target.put(con, lines, "nrr_lines")
-        if attributes is not None:
-            attributes = target.put(con, attributes, "nrr_customers")
+    book_tables = _book_tables(local, target, lines, attributes)
 
     def signals() -> Signals:
         sources = {kind: source(given[kind], kind, required=False) for kind in HEALTH_INPUTS}
-        checked = read_signals(con, sources, intake=intake)
+        checked = read_signals(local, sources, intake=intake)
         if target is None:
             return checked
         return Signals(
             **{
-                kind: target.put(con, table, f"nrr_{kind}")
+                kind: _in_target(put(local, table, target, f"nrr_{kind}"))
                 for kind in checked.present()
                 if (table := getattr(checked, kind)) is not None
             }
         )
 
     return Book(
-        con=con if target is None else target.backend,
-        lines=lines,
-        customers=attributes,
+        tables=book_tables,
         rates=rates,
         inputs=Inputs(
             subscriptions=subs_raw.name,
@@ -319,4 +332,39 @@ def load(
         benchmarks=benchmarks,
         signals=signals,
         health=health,
+    )
+
+
+def _target(engine: Any) -> Engine | None:
+    """The engine the metrics run on, connected; None for the intake's own DuckDB."""
+    if engine is None or (isinstance(engine, str) and engine.strip().lower() in ("", "duckdb")):
+        return None
+    return open_engine(engine)
+
+
+def _in_target(name: str) -> str:
+    """A query of the table `name` that `put` made in the target engine, written in DuckDB's
+    dialect as every statement nrr renders for an engine."""
+    return f"SELECT * FROM {sqltext.identifier(name)}"
+
+
+def _book_tables(
+    local: DuckDBEngine, target: Engine | None, lines: str, attributes: str | None
+) -> BookTables:
+    """Where the checked lines and customers are for the metrics: queries in the intake's
+    DuckDB, or tables loaded into the target engine."""
+    names = local.columns(attributes) if attributes is not None else ()
+    kept = tuple(c for c in names if c != "customer_id")
+    if target is None:
+        return BookTables(
+            engine=local,
+            lines=parse_query(lines),
+            customers=parse_query(attributes) if attributes is not None else None,
+            attributes=kept,
+        )
+    return BookTables(
+        engine=target,
+        lines=put(local, lines, target, "nrr_lines"),
+        customers=put(local, attributes, target, "nrr_customers") if attributes else None,
+        attributes=kept,
     )

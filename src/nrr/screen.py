@@ -1,8 +1,9 @@
 """Screening rows: the checks a source must pass, and what happens to the rows that fail.
 
 Every check is a boolean column computed in the embedded DuckDB in one pass over a source;
-the typed rows are stored once. Sources, checks and results are SQL (`nrr.parsing`). Under `on_invalid="fail"` (the default) any flagged row stops the run
-with every problem listed as FILE:ROW:COLUMN. Under `"quarantine"` the flagged rows are set
+the typed rows are stored once. Sources, checks and results are SQL (`nrr.parsing`).
+Under `on_invalid="fail"` (the default) any flagged row stops the run with every problem
+listed as FILE:ROW:COLUMN. Under `"quarantine"` the flagged rows are set
 aside with their reasons (`Intake.rejections`), the rest are used, and each source's
 `Account` states rows read = rows used + rows rejected and the MRR that was rejected.
 """

@@ -1,34 +1,30 @@
 """Validate the canonical subscriptions (METRICS.md section 1) into typed lines; the
 customers input is `nrr.customers`, on the helpers here.
 
-Validation runs inside the engine, in one pass over each file: every check becomes a
-boolean column, the typed table is materialized once, and only the bad rows come back to
-Python to be described (`nrr.screen`). Every problem is collected, never just the first;
+Validation runs inside the embedded DuckDB, in one pass over each file: every check becomes
+a boolean column of one SQL query, the typed rows are stored once, and only the bad rows come
+back to Python to be described (`nrr.screen`). Every problem is collected, never just the first;
 the intake's policy decides whether they stop the run or are quarantined.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-import ibis
-import ibis.expr.types as ir
-
 from nrr.doubles import line_warnings
+from nrr.engines.base import Engine
 from nrr.errors import InputError, Problem
-from nrr.fetch import value
-from nrr.handover import checked_relation
-from nrr.parsing import parse_number, strip, trimmer
+from nrr.parsing import blank, cases, column, iso_date, literal, parse_number, trimmer
 from nrr.screen import (
     CURRENCY_HINT,
     DEFAULT_MAX_PROBLEMS,
     MRR_HINT,
     Check,
     Intake,
+    count,
     screen,
     screen_direct,
 )
 from nrr.sources.files import ROW, RawSource
+from nrr.sql.render import parse_query
 
 __all__ = [
     "DEFAULT_MAX_PROBLEMS",
@@ -73,9 +69,6 @@ LINE_COLUMNS = (
     "quantity",
     "mrr_local",
 )
-
-_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-
 
 _REQUIRED_SUBSCRIPTION = ("customer_id", "start_date", "amount")
 _OPTIONAL_SUBSCRIPTION = ("product", "end_date", "interval", "quantity", "currency")
@@ -164,20 +157,6 @@ _SUBSCRIPTION_CHECKS = (
 )
 
 
-def _text(raw: RawSource, column: str) -> ir.StringValue:
-    if column in raw.columns:
-        return strip(raw.table[column])
-    return ibis.literal("", "string")
-
-
-def _blank(value: ir.StringValue) -> ir.BooleanValue:
-    return value.isnull() | (value == "")
-
-
-def _date(value: ir.StringValue) -> ir.DateValue:
-    return ibis.ifelse(value.re_search(_ISO_DATE), value.try_cast("date"), ibis.null("date"))
-
-
 def _require_columns(raw: RawSource, required: tuple[str, ...], role: str, known: str) -> None:
     missing = [c for c in required if c not in raw.columns]
     if missing:
@@ -199,15 +178,16 @@ def _require_columns(raw: RawSource, required: tuple[str, ...], role: str, known
 
 
 def validate_subscriptions(
-    con: ibis.BaseBackend,
+    engine: Engine,
     raw: RawSource,
     *,
     base_currency: str,
     intake: Intake | None = None,
     first_rates: dict[str, int] | None = None,
     origin: dict[str, str] | None = None,
-) -> ir.Table:
-    """Check every row of a subscriptions source; return the typed lines.
+) -> str:
+    """Check every row of a subscriptions source; return a query of the typed lines
+    (`LINE_COLUMNS`).
 
     Rows that fail a check raise `InputError` listing them, or, when the intake quarantines,
     are set aside. With `first_rates` (currency -> first month with a rate) a quarantining
@@ -221,193 +201,208 @@ def validate_subscriptions(
         "subscriptions",
         ", ".join(_REQUIRED_SUBSCRIPTION + _OPTIONAL_SUBSCRIPTION),
     )
-    # Each step is its own projection, so DuckDB trims and parses every value once, however
-    # often the next step refers to it.
-    t = raw.table
-    given = [c for c in (*_REQUIRED_SUBSCRIPTION, *_OPTIONAL_SUBSCRIPTION) if c in raw.columns]
-    nrows = t[_NROWS].cast("int64") if _NROWS in raw.columns else ibis.literal(1, "int64")
-    tidy = trimmer(raw.spaced)
-    text = t.select(t[ROW], _nrows=nrows, **{c: tidy(t[c]) for c in given})
-
-    def column(name: str) -> ir.StringValue:
-        return text[name] if name in given else ibis.literal("", "string")
-
-    customer = column("customer_id")
-    start_text, end_text = column("start_date"), column("end_date")
-    start, end = _date(start_text), _date(end_text)
-    amount = parse_number(column("amount"))
-    interval_text = column("interval")
-    interval_lower = interval_text.lower()
-    # Names as written are tested first, lower-cased ones after: files mostly write them in
-    # lower case, and lower-casing every value cost 0.17 s of CPU at 3M lines.
-    named = [
-        (text_form == name, ibis.literal(months))
-        for text_form in (interval_text, interval_lower)
-        for name, months in INTERVAL_NAMES.items()
-    ]
-    interval = ibis.cases(
-        (_blank(interval_text), ibis.literal(1)), *named, else_=parse_number(interval_text)
-    ).cast(_NUMBER)
-    quantity_text = column("quantity")
-    quantity = ibis.ifelse(_blank(quantity_text), 1, parse_number(quantity_text)).cast(_NUMBER)
-    currency_text = column("currency").upper()
-    currency = ibis.ifelse(_blank(currency_text), base_currency, currency_text)
-    product = column("product")
-
-    # Parse once in an inner projection; the checks and MRR below reuse the parsed values
-    # instead of repeating the text-to-number work in every expression.
-    base = text.select(
-        text[ROW],
-        "_nrows",
-        customer_id=customer,
-        product=ibis.ifelse(_blank(product), "default", product),
-        currency=currency,
-        start_date=start,
-        end_date=end,
-        end_given=~_blank(end_text),
-        amount=amount,
-        interval_months=interval,
-        quantity=quantity,
+    rate_check = intake.quarantine and first_rates is not None
+    parsed = _parsed_lines(raw, base_currency, first_rates if rate_check else None)
+    checks = (
+        (*_SUBSCRIPTION_CHECKS, _rate_check(base_currency))
+        if rate_check
+        else (_SUBSCRIPTION_CHECKS)
     )
-    amount, interval = base.amount, base.interval_months
-    ok_money = amount.notnull() & (amount >= 0) & interval.notnull() & (interval > 0)
-    base = base.mutate(_mrr=ibis.ifelse(ok_money, amount / interval, ibis.null()))
-    amount, interval, quantity = base.amount, base.interval_months, base.quantity
-    start, end, currency = base.start_date, base.end_date, base.currency
-    # The limit is exact: within a unit of it the double quotient cannot tell (10^11 - 10^-8
-    # is 10^11 in a double), so those rows compare the decimals themselves.
-    near = (base._mrr >= _MAX_MRR - 1) & (base._mrr < _MAX_MRR + 1)
-    exactly_large = amount >= interval * ibis.literal(Decimal(_MAX_MRR), type="decimal(12, 0)")
-    too_large = ibis.ifelse(near, exactly_large, base._mrr >= _MAX_MRR).fill_null(False)
-    start_m = (start.year() * 12 + start.month() - 1).cast("int64")
-    end_m = (end.year() * 12 + end.month() - 1).cast("int64")
-    flags = {
-        "bad_customer": _blank(base.customer_id),
-        "bad_start": start.isnull(),
-        "bad_end": base.end_given & end.isnull(),
-        "bad_order": end.notnull() & start.notnull() & (end < start),
-        "bad_amount": amount.isnull(),
-        "bad_negative": amount.notnull() & (amount < 0),
-        "bad_large": too_large,
-        "bad_interval": interval.isnull() | (interval <= 0),
-        "bad_quantity": quantity.isnull() | (quantity < 0),
-        # The base currency is valid (`loading.load` takes three ASCII letters only) and is
-        # most lines' currency: only the others go through the regular expression (0.1 s of
-        # CPU at 3M lines, 65% of them in USD).
-        "bad_currency": ibis.ifelse(
-            currency == base_currency, False, ~currency.re_search(r"^[A-Z]{3}$")
-        ),
-    }
-    checks = _SUBSCRIPTION_CHECKS
-    if intake.quarantine and first_rates is not None:
-        flags["bad_rate"] = _uncovered(currency, base_currency, first_rates, start_m, end_m, amount)
-        checks = (*checks, _rate_check(base_currency))
-    # DuckDB divides decimals in double precision. Rounded to 8 decimals, a quotient is right
-    # when it is farther from a tie than the double's error (a few parts in 10^16 of it);
-    # the others (MRR above a few million, or near a tie) are corrected by their exact
-    # remainder, so every line's MRR is the exact quotient to 8 decimals, at any size
-    # (1,234,567,890.12 a month was 1,234,567,890.11999984). The test is cheap doubles; the
-    # correction's 128-bit decimals run only on the rows that need it. Both run only on rows
-    # whose MRR is below 100 billion (inside `safe_mrr`'s condition), where they cannot overflow.
-    # Past a billion the tie test below is false anyway (the threshold grows with the MRR);
-    # capping keeps `floor` within a 64-bit integer (10^11 x 10^8 would not be).
-    units = ibis.ifelse(base._mrr < 1e9, base._mrr, 0) * 1e8
-    clear = (units - units.floor() - 0.5).abs() > 0.05 + base._mrr * 1e-7
-    rough = base._mrr.cast(LOCAL_MRR)
-    correction = ((amount - rough * interval) / interval).cast(LOCAL_MRR)
-    # Ibis types the sum as LOCAL_MRR and would drop the cast back to it; DuckDB widens it.
-    exact = ibis.ifelse(clear, rough, (rough.cast("decimal(21, 8)") + correction).cast(LOCAL_MRR))
-    safe_mrr = ibis.ifelse(ok_money & ~too_large, exact, 0)
-    parsed = base.select(
-        base[ROW],
-        "customer_id",
-        "product",
-        "currency",
-        "start_date",
-        "end_date",
-        "amount",
-        "interval_months",
-        "quantity",
-        "_nrows",
-        start_m=start_m,
-        end_m=end_m,
-        mrr_local=safe_mrr.cast(LOCAL_MRR),
-        **{
-            MRR_HINT: ibis.ifelse(base._mrr < _MAX_MRR, base._mrr, ibis.null()).cast(_NUMBER),
-            CURRENCY_HINT: currency,
-        },
-        **flags,
-    )
+    lines = ", ".join(column(c) for c in LINE_COLUMNS)
     if raw.unnumbered is not None:
         # Each row of a file is one line: no count of rows per line to keep.
         typed = screen_direct(
-            con,
+            engine,
             raw,
-            parsed.drop(_NROWS),
+            f"SELECT * EXCLUDE ({_NROWS}) FROM ({parsed}) AS parsed",
             checks,
             intake,
             prefix="nrr_lines",
-            notes=lambda checked: _line_warnings(con, checked.select(*LINE_COLUMNS), raw.name),
+            notes=lambda checked: _line_warnings(
+                engine, f"SELECT {lines} FROM ({checked}) AS checked", raw.name
+            ),
         )
         if typed is None:
             # Some row needs naming: the file is opened the usual way and checked again.
             careful = raw.unnumbered.careful()
-            intake.open_account(careful, con)
+            intake.open_account(careful, engine)
             return validate_subscriptions(
-                con,
+                engine,
                 careful,
                 base_currency=base_currency,
                 intake=intake,
                 first_rates=first_rates,
                 origin=origin,
             )
-        return typed.select(*LINE_COLUMNS)  # warned about by `screen_direct`
-    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
-    _count_used(intake, raw, typed)
-    lines = typed.select(*LINE_COLUMNS)
-    intake.warnings.extend(_line_warnings(con, lines, raw.name))
-    return lines
+        return f"SELECT {lines} FROM ({typed}) AS typed"  # warned about by `screen_direct`
+    typed = screen(engine, raw, parsed, checks, intake, prefix="nrr_lines", origin=origin)
+    _count_used(engine, intake, raw, typed)
+    result = f"SELECT {lines} FROM ({typed}) AS typed"
+    intake.warnings.extend(_line_warnings(engine, result, raw.name))
+    return result
 
 
-def _line_warnings(con: ibis.BaseBackend, lines: ir.Table, source: str) -> list[str]:
-    return line_warnings(*checked_relation(con, lines, "nrr_checked_lines"), source)
+def _parsed_lines(raw: RawSource, base: str, first_rates: dict[str, int] | None) -> str:
+    """The query that types every row of `raw` and flags each check it fails.
+
+    Each step is its own projection, so DuckDB trims and parses every value once, however
+    often the next step refers to it."""
+    given = [c for c in (*_REQUIRED_SUBSCRIPTION, *_OPTIONAL_SUBSCRIPTION) if c in raw.columns]
+    tidy = trimmer(raw.spaced)
+    rows_per_line = (
+        f"CAST({column(_NROWS)} AS BIGINT)" if _NROWS in raw.columns else "CAST(1 AS BIGINT)"
+    )
+    text = ", ".join(
+        [
+            column(ROW),
+            f"{rows_per_line} AS {column(_NROWS)}",
+            *(f"{tidy(column(c))} AS {column(c)}" for c in given),
+        ]
+    )
+
+    def given_text(name: str) -> str:
+        return column(name) if name in given else "''"
+
+    interval = given_text("interval")
+    # Names as written are tested first, lower-cased ones after: files mostly write them in
+    # lower case, and lower-casing every value cost 0.17 s of CPU at 3M lines.
+    named = [
+        (f"{form} = {literal(name)}", str(months))
+        for form in (interval, f"LOWER({interval})")
+        for name, months in INTERVAL_NAMES.items()
+    ]
+    interval_months = cases([(blank(interval), "1"), *named], parse_number(interval))
+    quantity = given_text("quantity")
+    currency = f"UPPER({given_text('currency')})"
+    product = given_text("product")
+    end_text = given_text("end_date")
+    typed = f"""
+        SELECT
+            "{ROW}",
+            {_NROWS},
+            {given_text("customer_id")} AS customer_id,
+            CASE WHEN {blank(product)} THEN 'default' ELSE {product} END AS product,
+            CASE WHEN {blank(currency)} THEN {literal(base)} ELSE {currency} END AS currency,
+            {iso_date(given_text("start_date"))} AS start_date,
+            {iso_date(end_text)} AS end_date,
+            NOT {blank(end_text)} AS end_given,
+            {parse_number(given_text("amount"))} AS amount,
+            CAST({interval_months} AS {_NUMBER}) AS interval_months,
+            CAST(CASE WHEN {blank(quantity)} THEN 1 ELSE {parse_number(quantity)} END
+                AS {_NUMBER}) AS quantity
+        FROM (SELECT {text} FROM ({raw.relation}) AS raw) AS trimmed"""
+    ok_money = (
+        "amount IS NOT NULL AND amount >= 0 AND interval_months IS NOT NULL AND interval_months > 0"
+    )
+    # DuckDB divides decimals in double precision; the quotient is made exact below.
+    valued = f"""
+        SELECT *, CASE WHEN {ok_money}
+            THEN CAST(amount AS DOUBLE) / CAST(interval_months AS DOUBLE) ELSE NULL END AS _mrr
+        FROM ({typed}) AS typed"""
+    # The limit is exact: within a unit of it the double quotient cannot tell (10^11 - 10^-8
+    # is 10^11 in a double), so those rows compare the decimals themselves.
+    too_large = f"""COALESCE(CASE
+            WHEN _mrr >= {_MAX_MRR - 1} AND _mrr < {_MAX_MRR + 1}
+            THEN amount >= interval_months * CAST({_MAX_MRR} AS DECIMAL(12, 0))
+            ELSE _mrr >= {_MAX_MRR} END, FALSE)"""
+    start_m = "EXTRACT(YEAR FROM start_date) * 12 + EXTRACT(MONTH FROM start_date) - 1"
+    end_m = "EXTRACT(YEAR FROM end_date) * 12 + EXTRACT(MONTH FROM end_date) - 1"
+    # DuckDB divides decimals in double precision. Rounded to 8 decimals, a quotient is right
+    # when it is farther from a tie than the double's error (a few parts in 10^16 of it);
+    # the others (MRR above a few million, or near a tie) are corrected by their exact
+    # remainder, so every line's MRR is the exact quotient to 8 decimals, at any size
+    # (1,234,567,890.12 a month was 1,234,567,890.11999984). The test is cheap doubles; the
+    # correction's 128-bit decimals run only on the rows that need it. Both run only on rows
+    # whose MRR is below 100 billion (inside the outer condition), where they cannot
+    # overflow. Past a billion the tie test is false anyway (the threshold grows with the
+    # MRR); capping keeps FLOOR within a 64-bit integer (10^11 x 10^8 would not be).
+    units = "(CASE WHEN _mrr < 1000000000.0 THEN _mrr ELSE 0 END * 100000000.0)"
+    rough = f"CAST(_mrr AS {LOCAL_MRR})"
+    exact = f"""CASE
+                WHEN ABS({units} - CAST(FLOOR({units}) AS BIGINT) - 0.5) > _mrr * 1e-07 + 0.05
+                THEN {rough}
+                ELSE CAST(CAST({rough} AS DECIMAL(21, 8)) + CAST(
+                    CAST(amount - {rough} * interval_months AS DOUBLE)
+                    / CAST(interval_months AS DOUBLE) AS {LOCAL_MRR}) AS {LOCAL_MRR})
+            END"""
+    flags = {
+        "bad_customer": blank("customer_id"),
+        "bad_start": "start_date IS NULL",
+        "bad_end": "end_given AND end_date IS NULL",
+        "bad_order": "end_date IS NOT NULL AND start_date IS NOT NULL AND end_date < start_date",
+        "bad_amount": "amount IS NULL",
+        "bad_negative": "amount IS NOT NULL AND amount < 0",
+        "bad_large": too_large,
+        "bad_interval": "interval_months IS NULL OR interval_months <= 0",
+        "bad_quantity": "quantity IS NULL OR quantity < 0",
+        # The base currency is valid (`loading.load` takes three ASCII letters only) and is
+        # most lines' currency: only the others go through the regular expression (0.1 s of
+        # CPU at 3M lines, 65% of them in USD).
+        "bad_currency": f"CASE WHEN currency = {literal(base)} THEN FALSE "
+        "ELSE NOT REGEXP_MATCHES(currency, '^[A-Z]{3}$') END",
+    }
+    if first_rates is not None:
+        flags["bad_rate"] = _uncovered(base, first_rates, start_m, end_m)
+    flag_list = ",\n            ".join(f"({sql}) AS {name}" for name, sql in flags.items())
+    return f"""
+        SELECT
+            "{ROW}",
+            customer_id,
+            product,
+            currency,
+            start_date,
+            end_date,
+            amount,
+            interval_months,
+            quantity,
+            {_NROWS},
+            {start_m} AS start_m,
+            {end_m} AS end_m,
+            CAST(CASE WHEN {ok_money} AND NOT {too_large} THEN {exact} ELSE 0 END
+                AS {LOCAL_MRR}) AS mrr_local,
+            CAST(CASE WHEN _mrr < {_MAX_MRR} THEN _mrr ELSE NULL END AS {_NUMBER})
+                AS {MRR_HINT},
+            currency AS {CURRENCY_HINT},
+            {flag_list}
+        FROM ({valued}) AS valued"""
 
 
-def _count_used(intake: Intake, raw: RawSource, typed: ir.Table) -> None:
+def _line_warnings(engine: Engine, lines: str, source: str) -> list[str]:
+    return line_warnings(engine, parse_query(lines), source)
+
+
+def _count_used(engine: Engine, intake: Intake, raw: RawSource, typed: str) -> None:
     account = intake.accounts.get(raw.name)
     if account is not None and raw.rows is not None:
-        account.rows_used += int(value(typed.count()))  # a file read as it is: a row a line
+        account.rows_used += count(engine, typed)  # a file read as it is: a row a line
     elif account is not None:
         # An adapter's line may stand for several input rows, and a row for several lines.
-        used = typed.select(ROW, _NROWS).distinct()
-        account.rows_used += int(value(used[_NROWS].sum()) or 0)
+        used = engine.scalar(
+            f'SELECT SUM({_NROWS}) FROM (SELECT DISTINCT "{ROW}", {_NROWS} FROM ({typed}) AS t) '
+            "AS used"
+        )
+        account.rows_used += int(used or 0)
 
 
 _NROWS = "_nrows"
 
 
-def _uncovered(
-    currency: ir.StringValue,
-    base: str,
-    first_rates: dict[str, int],
-    start_m: ir.IntegerValue,
-    end_m: ir.IntegerValue,
-    amount: ir.NumericValue,
-) -> ir.BooleanValue:
-    first = (
-        ibis.cases(
-            *((currency == c, ibis.literal(m, "int64")) for c, m in first_rates.items()),
-            else_=ibis.null("int64"),
-        )
-        if first_rates
-        else ibis.null("int64")
+def _uncovered(base: str, first_rates: dict[str, int], start_m: str, end_m: str) -> str:
+    """Whether a line in a currency with no rate yet when it starts is live (a quarantining
+    intake sets it aside)."""
+    first = cases(
+        [
+            (f"currency = {literal(c)}", f"CAST({int(m):d} AS BIGINT)")
+            for c, m in first_rates.items()
+        ],
+        "CAST(NULL AS BIGINT)",
     )
-    live = (amount > 0) & (end_m.isnull() | (end_m > start_m))
-    return ibis.ifelse(
-        (currency != base) & currency.re_search(r"^[A-Z]{3}$") & live & start_m.notnull(),
-        first.isnull() | (start_m < first),
-        False,
-    ).fill_null(False)
+    live = f"amount > 0 AND (({end_m}) IS NULL OR ({end_m}) > ({start_m}))"
+    return f"""COALESCE(CASE
+            WHEN currency <> {literal(base)} AND REGEXP_MATCHES(currency, '^[A-Z]{{3}}$')
+                AND {live} AND ({start_m}) IS NOT NULL
+            THEN ({first}) IS NULL OR ({start_m}) < ({first})
+            ELSE FALSE END, FALSE)"""
 
 
 def _rate_check(base: str) -> Check:

@@ -111,7 +111,8 @@ def date_of(value: str) -> str:
     return (
         f"CASE WHEN REGEXP_MATCHES({value}, {sqltext.string(_EPOCH)}) "
         "THEN CAST(MAKE_DATE(1970, 1, 1) + TO_DAYS(CAST(FLOOR("
-        f"CAST(TRY_CAST({value} AS BIGINT) AS DOUBLE) / CAST(86400 AS DOUBLE)) AS BIGINT)) AS DATE) "
+        f"CAST(TRY_CAST({value} AS BIGINT) AS DOUBLE) / CAST(86400 AS DOUBLE)) AS BIGINT)) "
+        "AS DATE) "
         f"WHEN REGEXP_MATCHES({value}, {sqltext.string(_ISO)}) "
         f"THEN TRY_CAST(SUBSTRING({value}, 1, 10) AS DATE) "
         "ELSE CAST(NULL AS DATE) END"

@@ -222,7 +222,7 @@ def trends(
         raise InputError(
             Problem(source="--fx-mode", message=f"{fx_mode!r} is not spot or constant")
         )
-    check_attribute(by, book.customers)
+    check_attribute(by, book.customer_columns)
 
     ends = list(range(start_m, end_m + 1))
     if within is not None and by is None:

@@ -19,7 +19,6 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import duckdb
 import typer
@@ -29,7 +28,6 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from nrr.book import Book
 from nrr.config import Config, read_config
 from nrr.conventions import DEFAULT_GRACE_DAYS, Conventions
-from nrr.engine import ENGINE_HELP
 from nrr.errors import InputError, NRRError
 from nrr.health.inputs import HEALTH_INPUTS
 from nrr.loading import load
@@ -38,6 +36,7 @@ from nrr.months import month_label, parse_month
 from nrr.outputs import refuse_overwriting_inputs
 from nrr.results import in_arr
 from nrr.sources.mapping import parse_mapping
+from nrr.sources.sql import duckdb_file
 
 app = typer.Typer(
     add_completion=False,
@@ -122,6 +121,10 @@ UrlOpt = typer.Option(
     "--url",
     help="Database URL (postgresql://user@host:port/db, duckdb:///file.duckdb); the inputs "
     "are then table names or SELECT queries there.",
+)
+ENGINE_HELP = (
+    "Where to compute: duckdb (default, embedded), a PostgreSQL URL "
+    "(postgresql://user@host:5432/db), or spark (local mode; pip install nrr[spark])."
 )
 EngineOpt = typer.Option(None, "--engine", help=ENGINE_HELP)
 MapOpt = typer.Option(
@@ -325,12 +328,10 @@ def load_book(
 
 
 def _url_file(url: str | None) -> Path | None:
-    """The file a `duckdb://` URL opens (read as Ibis does), else None."""
+    """The file a `duckdb://` URL opens, else None."""
     if url is None or not url.lower().startswith("duckdb:"):
         return None
-    parsed = urlparse(url)
-    parts = [part for part in (parsed.netloc, parsed.path[bool(parsed.netloc) :]) if part]
-    return Path(*parts) if parts else None
+    return duckdb_file(url)
 
 
 def _first(*values: object) -> Any:

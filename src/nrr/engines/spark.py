@@ -128,6 +128,10 @@ class SparkEngine(Engine):
                 Problem(source=str(path), message=f"Spark cannot read it: {_cause(exc)}")
             ) from None
 
+    def load_parquet(self, name: str, path: Path) -> None:
+        """The Parquet file `path` (nrr's own, written by DuckDB), with its exact types."""
+        self._register(name, self.session.read.parquet(path.absolute().as_posix()), cache=True)
+
     def _register(self, name: str, frame: Any, *, cache: bool) -> None:
         """`frame` as the table `name`: a table in the scratch schema, or a temporary view,
         cached when reading it again would cost (a file)."""

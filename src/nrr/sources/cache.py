@@ -51,10 +51,9 @@ except ImportError:  # Windows: entries are not protected from trimming while in
     fcntl = None  # type: ignore[assignment]
 
 import duckdb
-import ibis
-import ibis.expr.types as ir
 
 from nrr import sqltext
+from nrr.engines.base import Engine
 from nrr.errors import InputError, Problem
 from nrr.sources.cache_files import (
     PRIVATE_FILE,
@@ -82,7 +81,6 @@ _LAYOUT = ".layout2.json"
 _DEFAULT_LIMIT = 2 * 1024**3
 # About 150,000 lines: below this, reading the text is about as quick as finding its entry.
 _SMALLEST = 8 * 1024**2
-_READERS = re.compile(r'"(ibis_read_csv_[0-9a-z]+)"')
 _NOTES = ".notes.json"
 _STALE_SECONDS = 3600  # a half-written entry older than this was left by a process that died
 
@@ -155,14 +153,11 @@ class CheckedCache:
         fields = {"format": _FORMAT, "bytes": digest, "layout": dataclasses.asdict(layout)}
         self._write(f"{digest}{_LAYOUT}", seal(fields))
 
-    def key(self, con: ibis.BaseBackend, digest: str, sql: str, *parts: object) -> str:
+    def key(self, digest: str, sql: str, *parts: object) -> str:
         """The entry for the query `sql` over the file whose bytes have `digest`, under
-        `parts` (anything else that shapes the stored rows): file bytes, query text, reader
-        options and versions."""
+        `parts` (anything else that shapes the stored rows): file bytes, query text (which
+        names the file and the reader's options) and versions."""
         key = hashlib.sha256(digest.encode())
-        # A reader's view has a fresh random name in every process: key on what it reads.
-        for name in sorted(set(_READERS.findall(sql))):
-            sql = sql.replace(f'"{name}"', f"({_view_sql(con, name)})")
         versions = (_FORMAT, _nrr_version(), duckdb.__version__)
         key.update(repr((versions, sql, parts)).encode())
         return key.hexdigest()
@@ -203,17 +198,18 @@ class CheckedCache:
         return Kept(path, tuple(str(n) for n in notes))
 
     @staticmethod
-    def rows(con: ibis.BaseBackend, path: Path, column: str, first: int) -> ir.Table:
+    def rows(path: Path, column: str, first: int) -> str:
         """The rows of the Parquet file `path` (an entry, or one being written), numbered in
         `column` from `first` by their place in the file. Row numbers are not stored (about
         0.2 s of writing at 3M rows): the rows are in file order, and Parquet's reader knows
         each row's place."""
-        return con.sql(
-            f'SELECT file_row_number + {first:d} AS "{column}", * EXCLUDE (file_row_number) '
+        return (
+            f"SELECT file_row_number + {first:d} AS {sqltext.identifier(column)}, "
+            "* EXCLUDE (file_row_number) "
             f"FROM read_parquet({sqltext.string(path.as_posix())}, file_row_number = true)"
         )
 
-    def write(self, con: ibis.BaseBackend, sql: str, part: Path) -> bool:
+    def write(self, engine: Engine, sql: str, part: Path) -> bool:
         """Run the query `sql` into the file `part` (from `begin`), rows in order; False,
         with `part` removed, when the cache's disk refused them (full, say): the caller
         computes without keeping them. Any other error is the query's, raised."""
@@ -222,7 +218,7 @@ class CheckedCache:
         target = sqltext.string(part.as_posix())
         copy = f"COPY ({sql}) TO {target} (FORMAT parquet, USE_TMP_FILE false)"
         try:
-            con.raw_sql(copy)
+            engine.execute(copy)
         except (duckdb.IOException, OSError) as exc:
             self.discard(part)
             note(f"the cache could not keep a checked copy in {self.directory} ({exc})")
@@ -429,14 +425,3 @@ def _nrr_version() -> str:
         return version("nrr")
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown"
-
-
-def _view_sql(con: ibis.BaseBackend, name: str) -> str:
-    raw = getattr(con, "con", None)
-    if not isinstance(raw, duckdb.DuckDBPyConnection):
-        return name
-    found = raw.execute(
-        f"SELECT sql FROM duckdb_views() WHERE view_name = {sqltext.string(name)}"
-    ).fetchone()
-    # Without its definition the key stays unique to this process: a miss, never a wrong hit.
-    return str(found[0]).replace(name, "source") if found else name

@@ -24,12 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import ibis
-import ibis.expr.datatypes as dt
-from ibis.backends.duckdb import Backend as DuckDBBackend
 
+from nrr import sqltext
+from nrr.engines.base import Engine
 from nrr.errors import InputError
-from nrr.fetch import value
 from nrr.memory import memory_limit_error
 from nrr.sources.cache import CheckedCache
 from nrr.sources.csv_layout import (
@@ -94,14 +92,15 @@ class RawSource:
 
 
 def open_file(
-    con: DuckDBBackend,
+    engine: Engine,
     path: str | Path,
     *,
     role: str,
     direct: bool = False,
     cache: CheckedCache | None = None,
 ) -> RawSource:
-    """Open `path` (CSV or Parquet, chosen by suffix or content) for the input `role`.
+    """Open `path` (CSV or Parquet, chosen by suffix or content) for the input `role`, in the
+    embedded DuckDB `engine`.
 
     With `direct`, an ordinary CSV file is not stored first: the source reads it straight
     and is `unnumbered` (see `Unnumbered`), which saves a copy of every value as text;
@@ -117,7 +116,7 @@ def open_file(
     if len(head) < _SNIFF_BYTES and not head.removeprefix(UTF8_BOM).strip():
         raise fail(name, empty_message(role))
     if path.suffix.lower() in _PARQUET_SUFFIXES or head[:4] == b"PAR1":
-        return _open_parquet(con, path, name)
+        return _open_parquet(engine, path, name)
     check_text(name, head)
     kept = cache if direct and cache is not None and cache.worth(path) else None
     stamp = kept.stamp(path) if kept is not None else (0, 0)
@@ -131,11 +130,13 @@ def open_file(
     if layout is None:
         layout = found = quick_layout(path, name, head)
     if direct and layout is not None:
-        table = _read_csv(con, path, name, layout, max_line_bytes=MAX_ROW_CHARS)
-        source = _finish(name, table.mutate(**{ROW: ibis.null("int64")}), first_row=1)
+        read = _read_csv(path, layout, max_line_bytes=MAX_ROW_CHARS)
+        source = _finish(
+            name, f'SELECT *, CAST(NULL AS BIGINT) AS "{ROW}" FROM {read}', layout.columns, 1
+        )
         unnumbered = Unnumbered(
             layout.first_row,
-            lambda: _open_csv(con, path, name, head, role, layout),
+            lambda: _open_csv(engine, path, name, head, role, layout),
             cache=kept,
             file=path,
             digest=digest,
@@ -144,74 +145,70 @@ def open_file(
         )
         return RawSource(
             source.name,
-            source.table,
+            source.relation,
             source.columns,
             unnumbered=unnumbered,
             spaced=layout.spaced,
         )
-    return _open_csv(con, path, name, head, role, layout)
+    return _open_csv(engine, path, name, head, role, layout)
 
 
 def _open_csv(
-    con: DuckDBBackend, path: Path, name: str, head: bytes, role: str, layout: Layout | None
+    engine: Engine, path: Path, name: str, head: bytes, role: str, layout: Layout | None
 ) -> RawSource:
     if layout is not None:
         # Rows longer than the scan allows fail here too, so the scan can say so.
-        table = _read_csv(con, path, name, layout, max_line_bytes=MAX_ROW_CHARS)
+        read = _read_csv(path, layout, max_line_bytes=MAX_ROW_CHARS)
         try:
-            stored = _stored(con, table, layout.first_row)
-        except duckdb.Error:
-            pass  # the careful scan below finds the row and says what is wrong with it
+            stored, rows = _stored(engine, read, layout.first_row)
+        except duckdb.Error as exc:
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                raise memory_limit_error(exc) from None
+            # else the careful scan below finds the row and says what is wrong with it
         else:
-            rows = int(value(stored.count()))
-            return _finish(name, stored, first_row=layout.first_row, rows=rows)
+            return _finish(name, stored, layout.columns, layout.first_row, rows=rows)
     layout = scan_csv(path, name, head, role)
     try:
-        stored = _stored(con, _read_csv(con, path, name, layout), layout.first_row)
+        stored, _ = _stored(engine, _read_csv(path, layout), layout.first_row)
     except duckdb.Error as exc:
         raise _unreadable(name, "CSV", exc) from None
     # With a single column the engine reads an empty line as an empty value, so empty lines
     # at the end would become rows (the scan refuses every other empty line).
     last_row = layout.last_row if len(layout.columns) == 1 else None
-    return _finish(name, stored, first_row=layout.first_row, last_row=last_row)
+    return _finish(name, stored, layout.columns, layout.first_row, last_row=last_row)
 
 
-def _stored(con: DuckDBBackend, table: ibis.Table, first_row: int) -> ibis.Table:
-    """`table` read once into a temporary table, numbered by its order in the file.
+def _stored(engine: Engine, read: str, first_row: int) -> tuple[str, int]:
+    """The rows `read` stored once in a temporary table, numbered by their order in the
+    file, and how many there are.
 
     DuckDB stores a scan's rows in the order read, so `rowid` is the row's place in the
     file: no window function numbers them, and every later query over the rows runs on all
     cores (a row_number() window would hold each of them to one)."""
-    name = ibis.util.gen_name("nrr_raw")
-    con.create_table(name, table, temp=True)
-    return con.sql(f'SELECT *, rowid + {first_row:d} AS "{ROW}" FROM "{name}"')
+    name = engine.fresh_name("nrr_raw")
+    engine.keep(name, f"SELECT * FROM {read}")
+    table = engine.quote(name)
+    rows = int(engine.scalar(f"SELECT COUNT(*) FROM {table}"))
+    return f'SELECT *, rowid + {first_row:d} AS "{ROW}" FROM {table}', rows
 
 
 def _read_csv(
-    con: DuckDBBackend,
     path: Path,
-    name: str,
     layout: Layout,
     *,
     max_line_bytes: int = _ENGINE_MAX_LINE_BYTES,
-) -> ibis.Table:
-    try:
-        return con.read_csv(
-            str(path),
-            columns=dict.fromkeys(layout.columns, "VARCHAR"),
-            header=True,
-            skip=layout.skip,
-            delim=layout.separator,
-            quote='"',
-            escape='"',
-            strict_mode=True,
-            max_line_size=max_line_bytes,
-        )
-    except duckdb.Error as exc:
-        raise _unreadable(name, "CSV", exc) from None
+) -> str:
+    """DuckDB's strict reader over `path` with the layout found: every column as text."""
+    columns = ", ".join(f"{sqltext.string(c)}: 'VARCHAR'" for c in layout.columns)
+    return (
+        f"read_csv({sqltext.string(path.as_posix())}, header = true, "
+        f"skip = {layout.skip:d}, delim = {sqltext.string(layout.separator)}, quote = '\"', "
+        f"escape = '\"', strict_mode = true, max_line_size = {int(max_line_bytes):d}, "
+        f"auto_detect = false, columns = {{{columns}}})"
+    )
 
 
-def _open_parquet(con: DuckDBBackend, path: Path, name: str) -> RawSource:
+def _open_parquet(engine: Engine, path: Path, name: str) -> RawSource:
     # The footer says how wide the file is before the engine builds a reader for every column.
     # (pyarrow only here: a command over CSV files never pays for importing it.)
     import pyarrow as pa
@@ -223,55 +220,68 @@ def _open_parquet(con: DuckDBBackend, path: Path, name: str) -> RawSource:
         width = 0  # the engine says what is wrong with the file
     if width > MAX_COLUMNS:
         raise too_wide(name, width)
+    read = f"read_parquet({sqltext.string(path.as_posix())}, file_row_number = true)"
     try:
-        table = con.read_parquet(str(path), file_row_number=True)
+        types = _types(engine, f"SELECT * FROM {read}")
     except duckdb.Error as exc:
         raise _unreadable(name, "Parquet", exc) from None
+    types.pop("file_row_number", None)
     # The reader numbers the rows itself, in parallel (see `_stored`).
-    text = _as_text(table.rename({ROW: "file_row_number"}), keep=(ROW,))
-    return _finish(name, text.mutate(**{ROW: text[ROW] + 1}), first_row=1)
+    text = _as_text(types)
+    relation = f'SELECT {text}, file_row_number + 1 AS "{ROW}" FROM {read}'
+    return _finish(name, relation, tuple(types), 1)
 
 
-def open_table(con: ibis.BaseBackend, table_name: str, *, label: str | None = None) -> RawSource:
-    """Open a table that already lives in the connected database."""
+def open_table(engine: Engine, table_name: str, *, label: str | None = None) -> RawSource:
+    """Open a table that already lives in the embedded DuckDB (a `--db` file's, or rows
+    copied in), its columns as text and its rows numbered in the order the engine reads
+    them."""
+    table = sqltext.identifier(table_name)
     try:
-        table = con.table(table_name)
-    except Exception as exc:  # each backend raises its own "no such table"
+        types = _types(engine, f"SELECT * FROM {table}")
+    except duckdb.Error as exc:
         raise fail(
             label or table_name, f"table {table_name!r} not found: {_first_line(exc)}"
         ) from None
-    return _finish(label or table_name, _as_text(table), first_row=1)
+    text = _as_text(types)
+    relation = f'SELECT {text}, ROW_NUMBER() OVER () AS "{ROW}" FROM {table}'
+    return _finish(label or table_name, relation, tuple(types), 1)
 
 
-def _as_text(table: ibis.Table, keep: tuple[str, ...] = ()) -> ibis.Table:
-    """Cast every column but those in `keep` to text; timestamps become their ISO date."""
-    columns = {}
-    for column, dtype in table.schema().items():
-        value = table[column]
-        if column in keep:
-            columns[column] = value
-            continue
-        if isinstance(dtype, dt.Timestamp):
-            value = value.date()
-        columns[column] = value if dtype.is_string() else value.cast("string")
-    return table.select(**columns)
+def _types(engine: Engine, sql: str) -> dict[str, str]:
+    """Each column of the query `sql` and its DuckDB type."""
+    return {str(r[0]): str(r[1]) for r in engine.fetch(f"DESCRIBE {sql}").rows}
+
+
+def _as_text(types: dict[str, str]) -> str:
+    """A select list casting every column to text; timestamps become their ISO date."""
+    items = []
+    for column, kind in types.items():
+        quoted = sqltext.identifier(column)
+        if kind.startswith("TIMESTAMP"):
+            items.append(f"CAST(CAST({quoted} AS DATE) AS VARCHAR) AS {quoted}")
+        elif kind == "VARCHAR":
+            items.append(quoted)
+        else:
+            items.append(f"CAST({quoted} AS VARCHAR) AS {quoted}")
+    return ", ".join(items)
 
 
 def _finish(
     name: str,
-    table: ibis.Table,
-    *,
+    relation: str,
+    columns: tuple[str, ...],
     first_row: int,
+    *,
     last_row: int | None = None,
     rows: int | None = None,
 ) -> RawSource:
+    """`relation` (the source's columns as read, `columns`, plus `_row` counted from 1, or
+    from `first_row` when stored) with clean lower-case names."""
     renames: dict[str, str] = {}
-    numbered = ROW in table.columns  # numbered by the reader (see `_stored`)
-    if len(table.columns) - numbered > MAX_COLUMNS:
-        raise too_wide(name, len(table.columns) - numbered)
-    for column in table.columns:
-        if column == ROW and numbered:
-            continue
+    if len(columns) > MAX_COLUMNS:
+        raise too_wide(name, len(columns))
+    for column in columns:
         clean = column.strip().lower().removeprefix("\ufeff")
         if clean in renames:
             raise fail(name, f"column {clean!r} appears twice in the header; keep one")
@@ -282,12 +292,14 @@ def _finish(
         stem, _, suffix = clean.rpartition("_")
         if suffix.isdigit() and stem in renames:
             raise fail(name, f"column {stem!r} appears twice in the header; keep one")
-    table = table.rename(renames)
-    if not numbered:
-        table = table.mutate(**{ROW: (ibis.row_number() + first_row).cast("int64")})
+    select = ", ".join(
+        f"{sqltext.identifier(given)} AS {sqltext.identifier(clean)}"
+        for clean, given in renames.items()
+    )
+    kept = f'SELECT {select}, "{ROW}" FROM ({relation}) AS source'
     if last_row is not None:
-        table = table.filter(table[ROW] <= last_row)
-    return RawSource(name=name, table=table, columns=tuple(renames), rows=rows)
+        kept += f' WHERE "{ROW}" <= {last_row:d}'
+    return RawSource(name=name, relation=kept, columns=tuple(renames), rows=rows)
 
 
 def _unreadable(name: str, kind: str, exc: duckdb.Error) -> InputError:

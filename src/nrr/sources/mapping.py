@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from nrr import sqltext
 from nrr.errors import InputError, Problem
 from nrr.sources.files import ROW, RawSource
 
@@ -91,17 +92,19 @@ def apply_mapping(raw: RawSource, mapping: dict[str, str]) -> tuple[RawSource, d
     # A column that already has an expected name but is not the mapped one steps aside, so
     # the mapped column is the only one read under that name.
     kept = [c for c in raw.columns if c in sources or c not in mapping]
-    renames = {wanted: given for wanted, given in mapping.items()}
-    table = raw.table.select(ROW, *kept)
-    aside = {f"{c}__unmapped": c for c in kept if c in mapping and c not in sources}
-    table = table.rename(aside)
-    table = table.rename(renames)
-    columns = tuple(c for c in table.columns if c != ROW)
+    names = {given: wanted for wanted, given in mapping.items()}
+    aside = {c: f"{c}__unmapped" for c in kept if c in mapping and c not in sources}
+    renamed = {c: names.get(c, aside.get(c, c)) for c in kept}
+    select = ", ".join(
+        f"{sqltext.identifier(c)} AS {sqltext.identifier(new)}" for c, new in renamed.items()
+    )
+    relation = f'SELECT "{ROW}", {select} FROM ({raw.relation}) AS unmapped'
+    columns = tuple(renamed.values())
     unnumbered = None
     if raw.unnumbered is not None:
         careful = raw.unnumbered.careful
         unnumbered = replace(raw.unnumbered, careful=lambda: apply_mapping(careful(), mapping)[0])
     mapped = RawSource(
-        name=raw.name, table=table, columns=columns, unnumbered=unnumbered, spaced=raw.spaced
+        name=raw.name, relation=relation, columns=columns, unnumbered=unnumbered, spaced=raw.spaced
     )
     return mapped, dict(mapping)
