@@ -7,19 +7,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from nrr.engines.duckdb import DuckDBEngine
 from nrr.errors import InputError
 from nrr.health import COLUMNS, HEALTH_INPUTS, Signals, read_signals, validate_signal
-from nrr.screen import Intake
+from nrr.screen import Intake, count
 from nrr.sources.files import RawSource, open_file, open_table
 from tests.conftest import write_csv
 
-# One connection for the module keeps the tests fast; each test reads its own files.
-CON = ibis.duckdb.connect()
+# One engine for the module keeps the tests fast; each test reads its own files.
+ENGINE = DuckDBEngine.open()
 GOOD = {
     "usage": ["a", "2024-01-01", "logins", "5"],
     "tickets": ["a", "2024-01-01", "2024-01-03", "high", "4"],
@@ -31,18 +31,18 @@ GOOD = {
 
 def _raw(tmp_path: Path, kind: str, rows: list[list[object]], header=None) -> RawSource:
     path = write_csv(tmp_path / f"{kind}.csv", list(header or COLUMNS[kind]), rows)
-    return open_file(CON, path, role=kind)
+    return open_file(ENGINE, path, role=kind)
 
 
 def _rows(kind: str, raw: RawSource, intake: Intake | None = None) -> list[dict]:
-    table = validate_signal(CON, raw, kind, intake=intake or Intake())
-    return table.order_by("customer_id").to_pyarrow().to_pylist()
+    query = validate_signal(ENGINE, raw, kind, intake=intake or Intake())
+    return ENGINE.fetch(f"SELECT * FROM ({query}) AS checked ORDER BY customer_id").records()
 
 
 def _errors(tmp_path: Path, kind: str, rows: list[list[object]]) -> list[str]:
     raw = _raw(tmp_path, kind, rows)
     with pytest.raises(InputError) as caught:
-        validate_signal(CON, raw, kind, intake=Intake())
+        validate_signal(ENGINE, raw, kind, intake=Intake())
     return [str(p) for p in caught.value.problems]
 
 
@@ -147,7 +147,7 @@ def test_stakeholders_may_say_when_each_person_arrived(tmp_path):
     ]
     raw = _raw(tmp_path, "stakeholders", bad, header)
     with pytest.raises(InputError) as caught:
-        validate_signal(CON, raw, "stakeholders", intake=Intake())
+        validate_signal(ENGINE, raw, "stakeholders", intake=Intake())
     assert [str(p) for p in caught.value.problems] == [
         f"stakeholders.csv:2:active_from: active_from is 'Feb 2024', {_DATE}, or leave it "
         "empty if not known",
@@ -202,7 +202,7 @@ def test_missing_columns_name_the_file_and_what_was_found(tmp_path):
         header=["customer_id", "opened", "priority"],
     )
     with pytest.raises(InputError) as caught:
-        validate_signal(CON, raw, "tickets", intake=Intake())
+        validate_signal(ENGINE, raw, "tickets", intake=Intake())
     message = str(caught.value)
     assert message.startswith(
         "tickets.csv: missing required column(s) opened_at, closed_at, satisfaction for the "
@@ -262,7 +262,7 @@ def test_parquet_input_with_native_types(tmp_path):
         }
     )
     pq.write_table(table, path)
-    raw = open_file(CON, path, role="stakeholders")
+    raw = open_file(ENGINE, path, role="stakeholders")
     with pytest.raises(InputError) as caught:
         _rows("stakeholders", raw)
     # Parquet rows count from 1 (no header row).
@@ -270,7 +270,7 @@ def test_parquet_input_with_native_types(tmp_path):
         "stakeholders.parquet:2:decision_maker"
     ]
     pq.write_table(table.set_column(4, "decision_maker", pa.array([False, True])), path)
-    raw = open_file(CON, path, role="stakeholders")
+    raw = open_file(ENGINE, path, role="stakeholders")
     assert [tuple(r.values()) for r in _rows("stakeholders", raw)] == [
         ("a", "Ann", "CFO", True, False, None, None),
         ("b", None, "CTO", False, True, date(2024, 6, 30), None),
@@ -290,50 +290,50 @@ def test_parquet_usage_numbers_and_timestamps(tmp_path):
         ),
         path,
     )
-    raw = open_file(CON, path, role="usage")
+    raw = open_file(ENGINE, path, role="usage")
     assert _rows("usage", raw) == [
         {"customer_id": "a", "date": date(2024, 1, 1), "metric": "logins", "value": Decimal("3.25")}
     ]
 
 
 def test_database_table_input():
-    CON.raw_sql(
+    ENGINE.execute(
         "CREATE OR REPLACE TEMP TABLE touch AS "
         "SELECT 'a' AS customer_id, DATE '2024-05-06' AS date, 'Email' AS kind"
     )
-    raw = open_table(CON, "touch", label="touchpoints table")
+    raw = open_table(ENGINE, "touch", label="touchpoints table")
     assert _rows("touchpoints", raw) == [
         {"customer_id": "a", "date": date(2024, 5, 6), "kind": "email"}
     ]
 
 
 def test_read_signals_keeps_what_is_given(tmp_path):
-    con = ibis.duckdb.connect()
+    engine = DuckDBEngine.open()
     usage = write_csv(tmp_path / "usage.csv", list(COLUMNS["usage"]), [GOOD["usage"]])
     surveys = write_csv(tmp_path / "surveys.csv", list(COLUMNS["surveys"]), [GOOD["surveys"]])
     sources = {
-        "usage": open_file(con, usage, role="usage"),
-        "surveys": open_file(con, surveys, role="surveys"),
+        "usage": open_file(engine, usage, role="usage"),
+        "surveys": open_file(engine, surveys, role="surveys"),
         "tickets": None,
     }
-    signals = read_signals(con, sources, intake=Intake())
+    signals = read_signals(engine, sources, intake=Intake())
     assert signals.present() == ("usage", "surveys")
     assert signals.tickets is None and signals.stakeholders is None
-    assert signals.surveys is not None and signals.surveys.count().execute() == 1
+    assert signals.surveys is not None and count(engine, signals.surveys) == 1
     assert Signals().present() == ()
     assert set(HEALTH_INPUTS) == set(COLUMNS)
 
 
 def test_read_signals_reports_every_file_at_once(tmp_path):
-    con = ibis.duckdb.connect()
+    engine = DuckDBEngine.open()
     usage = write_csv(tmp_path / "usage.csv", list(COLUMNS["usage"]), [["a", "x", "logins", "1"]])
     touch = write_csv(tmp_path / "t.csv", list(COLUMNS["touchpoints"]), [["a", "2024-01-01", "?"]])
     sources = {
-        "usage": open_file(con, usage, role="usage"),
-        "touchpoints": open_file(con, touch, role="touchpoints"),
+        "usage": open_file(engine, usage, role="usage"),
+        "touchpoints": open_file(engine, touch, role="touchpoints"),
     }
     with pytest.raises(InputError) as caught:
-        read_signals(con, sources, intake=Intake())
+        read_signals(engine, sources, intake=Intake())
     assert [str(p).split(": ")[0] for p in caught.value.problems] == [
         "usage.csv:2:date",
         "t.csv:2:kind",
@@ -342,7 +342,7 @@ def test_read_signals_reports_every_file_at_once(tmp_path):
 
 def test_unknown_kind_is_refused(tmp_path):
     with pytest.raises(InputError, match="'nps' is not a health input; use one of usage"):
-        read_signals(ibis.duckdb.connect(), {"nps": None}, intake=Intake())
+        read_signals(DuckDBEngine.open(), {"nps": None}, intake=Intake())
 
 
 def test_the_documented_examples_are_valid(tmp_path):
@@ -351,7 +351,7 @@ def test_the_documented_examples_are_valid(tmp_path):
     for kind in HEALTH_INPUTS:
         body = text.split(f"## {kind}\n", 1)[1].split("```csv\n", 1)[1].split("```", 1)[0]
         (tmp_path / f"{kind}.csv").write_text(body)
-        sources[kind] = open_file(CON, tmp_path / f"{kind}.csv", role=kind)
-    signals = read_signals(CON, sources, intake=Intake())
+        sources[kind] = open_file(ENGINE, tmp_path / f"{kind}.csv", role=kind)
+    signals = read_signals(ENGINE, sources, intake=Intake())
     assert signals.present() == HEALTH_INPUTS
-    assert all(getattr(signals, k).count().execute() >= 2 for k in HEALTH_INPUTS)
+    assert all(count(ENGINE, getattr(signals, k)) >= 2 for k in HEALTH_INPUTS)

@@ -1,6 +1,5 @@
-"""The health inputs (read and checked through Ibis, `inputs.py`), handed to the SQL layer by
-a name in the book's engine, as `nrr.handover` hands over the lines and customers. Goes away
-with the last Ibis module (issue 22)."""
+"""The health inputs (read and checked as SQL, `inputs.py`), handed to the SQL layer as
+relations in the book's engine, beside the book's lines (`Book.tables`)."""
 
 from __future__ import annotations
 
@@ -8,9 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from nrr.handover import engine_relation
 from nrr.health.inputs import HEALTH_INPUTS
-from nrr.sql.render import Relation
+from nrr.sql.render import Relation, parse_query
 
 if TYPE_CHECKING:
     from nrr.book import Book
@@ -27,24 +25,25 @@ class HealthTables:
     signals: dict[str, Relation]
 
 
-# Named once per book, as `Book.tables` does, so that scoring again adds no view.
+# Parsed once per book, as `Book.tables` names its tables once, so that scoring again (each
+# day of a backtest) does not parse the queries again.
 _NAMED: WeakKeyDictionary[Book, HealthTables] = WeakKeyDictionary()
 
 
 def health_tables(book: Book) -> HealthTables:
     """Where `book`'s lines (with quantities) and health inputs are in its engine; reads and
-    checks the health inputs on first use (`Book.signals`)."""
+    checks the health inputs on first use (`Book.signals`, whose queries already read the
+    book's engine)."""
     found = _NAMED.get(book)
     if found is None:
-        engine = book.tables().engine
         signals = book.signals()
         found = HealthTables(
             # The book's lines carry their quantities (`BookTables`).
             seat_lines=book.tables().lines,
             signals={
-                kind: engine_relation(book.con, engine, getattr(signals, kind), f"nrr_{kind}")
+                kind: parse_query(text)
                 for kind in HEALTH_INPUTS
-                if getattr(signals, kind) is not None
+                if (text := getattr(signals, kind)) is not None
             },
         )
         _NAMED[book] = found

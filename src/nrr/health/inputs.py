@@ -1,9 +1,11 @@
 """Read and validate the five optional health inputs (docs/health-inputs.md).
 
 Each input is screened like the customers file (`nrr.customers.validate_customers`): every
-rule is a boolean column computed in one pass, the typed table is materialized once, and the
-intake's policy decides what happens to flagged rows (fail: every problem as
-FILE:ROW:COLUMN; quarantine: rows set aside and accounted, rows read = used + rejected).
+rule is a boolean column computed in one pass of a query in the intake's DuckDB, the typed
+rows are stored once, and the intake's policy decides what happens to flagged rows (fail:
+every problem as FILE:ROW:COLUMN; quarantine: rows set aside and accounted, rows read = used
++ rejected). The checked rows come back as a query text (`nrr.parsing` builds its
+expressions).
 """
 
 from __future__ import annotations
@@ -11,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
-import ibis
-import ibis.expr.types as ir
-
+from nrr.engines.base import Engine
 from nrr.errors import InputError, Problem
-from nrr.parsing import parse_number
-from nrr.screen import Check, Intake, screen
+from nrr.parsing import blank, cases, column, iso_date, literal, parse_number, trimmer
+from nrr.screen import Check, Intake, count, screen
 from nrr.sources.files import ROW, RawSource
-from nrr.validate import _blank, _date, _require_columns, _show, _text
+from nrr.validate import _require_columns, _show
 
 __all__ = [
     "BOOLEAN_WORDS",
@@ -99,189 +99,234 @@ def _boolean_check(flag: str, column: str) -> Check:
     )
 
 
-def _whole(number: ir.NumericValue, low: int, high: int) -> ir.BooleanValue:
+def _whole(number: str, low: int, high: int) -> str:
     """A whole number within [low, high]; false (never null) for text that is not a number."""
-    return (number.notnull() & (number.floor() == number) & number.between(low, high)).fill_null(
-        False
+    return (
+        f"COALESCE(({number} IS NOT NULL) AND (FLOOR({number}) = {number}) "
+        f"AND ({number} BETWEEN {low:d} AND {high:d}), FALSE)"
     )
 
 
-def _small_int(number: ir.NumericValue, ok: ir.BooleanValue) -> ir.IntegerValue:
-    return ibis.ifelse(ok, number.try_cast("int64"), ibis.null("int64"))
+def _small_int(number: str, ok: str) -> str:
+    return f"CASE WHEN {ok} THEN TRY_CAST({number} AS BIGINT) ELSE CAST(NULL AS BIGINT) END"
 
 
-def _boolean(value: ir.StringValue) -> ir.BooleanValue:
-    lower = value.lower()
-    return ibis.cases(
-        *((lower == word, ibis.literal(flag)) for word, flag in BOOLEAN_WORDS.items()),
-        else_=ibis.null("boolean"),
+def _boolean(value: str) -> str:
+    lower = f"LOWER({value})"
+    return cases(
+        [(f"{lower} = {literal(word)}", literal(flag)) for word, flag in BOOLEAN_WORDS.items()],
+        "CAST(NULL AS BOOLEAN)",
     )
 
 
-def _word(raw: RawSource, column: str) -> ir.StringValue:
-    """Lower-case text; an empty cell is "" (not null) so that `isin` flags it."""
-    return _text(raw, column).lower().fill_null("")
+def _word(value: str) -> str:
+    """Lower-case text; an empty cell is "" (not null), so that it is flagged as unknown."""
+    return f"COALESCE(LOWER({value}), '')"
 
 
-def _or_null(value: ir.StringValue) -> ir.StringValue:
-    return ibis.ifelse(_blank(value), ibis.null("string"), value)
+def _or_null(value: str) -> str:
+    return f"CASE WHEN {blank(value)} THEN CAST(NULL AS VARCHAR) ELSE {value} END"
 
 
-# Each builder turns the raw text into (typed columns, flags, checks). Flags must never be
-# null: screening ORs them together.
-_Parsed = tuple[dict[str, ir.Value], dict[str, ir.BooleanValue], tuple[Check, ...]]
+def _given(value: str) -> str:
+    return f"(NOT {blank(value)})"
+
+
+def _is_one_of(value: str, allowed: tuple[str, ...]) -> str:
+    return f"({value} IN ({', '.join(literal(a) for a in allowed)}))"
+
+
+def _kept(*names: str) -> dict[str, str]:
+    return {name: column(name) for name in names}
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """How one input is read, in two steps over its trimmed text columns `texts` (and
+    customer_id): `values`, each parsed once, by name; then, over those values, `typed` (the
+    columns returned, in order) and `flags`, which must never be null: screening ORs them
+    together. A value keeps its text column's name when it is that column parsed, so a name
+    means the text in `values` and the parsed value in `typed` and `flags`; helper values
+    start with `_`."""
+
+    texts: tuple[str, ...]
+    values: dict[str, str]
+    typed: dict[str, str]
+    flags: dict[str, str]
+    checks: tuple[Check, ...]
 
 
 def _usage(raw: RawSource) -> _Parsed:
-    date = _date(_text(raw, "date"))
-    metric = _word(raw, "metric")
-    value_text = _text(raw, "value")
-    value = parse_number(value_text)
-    typed = {"date": date, "metric": metric, "value": value}
-    flags = {
-        "bad_date": date.isnull(),
-        "bad_metric": _blank(metric),
-        "bad_value": value.isnull(),
-        "bad_negative": (value < 0).fill_null(False),
-    }
-    checks = (
-        _date_check("bad_date", "date"),
-        Check(
-            "bad_metric",
-            "metric",
-            lambda v: f"metric is empty; name what was measured, e.g. {_one_of(METRICS)}",
-        ),
-        Check("bad_value", "value", lambda v: f"value is {_show(v)}, not a number; {_NUMBER_FIX}"),
-        Check(
-            "bad_negative",
-            "value",
-            lambda v: f"value {_show(v)} is negative; usage counts are 0 or more",
+    date, metric, value = column("date"), column("metric"), column("value")
+    return _Parsed(
+        texts=COLUMNS["usage"],
+        values={"date": iso_date(date), "metric": _word(metric), "value": parse_number(value)},
+        typed=_kept("date", "metric", "value"),
+        flags={
+            "bad_date": f"({date} IS NULL)",
+            "bad_metric": blank(metric),
+            "bad_value": f"({value} IS NULL)",
+            "bad_negative": f"COALESCE({value} < 0, FALSE)",
+        },
+        checks=(
+            _date_check("bad_date", "date"),
+            Check(
+                "bad_metric",
+                "metric",
+                lambda v: f"metric is empty; name what was measured, e.g. {_one_of(METRICS)}",
+            ),
+            Check(
+                "bad_value",
+                "value",
+                lambda v: f"value is {_show(v)}, not a number; {_NUMBER_FIX}",
+            ),
+            Check(
+                "bad_negative",
+                "value",
+                lambda v: f"value {_show(v)} is negative; usage counts are 0 or more",
+            ),
         ),
     )
-    return typed, flags, checks
 
 
 def _tickets(raw: RawSource) -> _Parsed:
-    opened = _date(_text(raw, "opened_at"))
-    closed_text = _text(raw, "closed_at")
-    closed = _date(closed_text)
-    priority = _word(raw, "priority")
-    rating_text = _text(raw, "satisfaction")
-    rating = parse_number(rating_text)
+    opened, closed = column("opened_at"), column("closed_at")
+    priority, satisfaction = column("priority"), column("satisfaction")
+    rating, closed_given, rated = column("_rating"), column("_closed_given"), column("_rated")
     rating_ok = _whole(rating, 1, 5)
-    typed = {
-        "opened_at": opened,
-        "closed_at": closed,
-        "priority": priority,
-        "satisfaction": _small_int(rating, rating_ok),
-    }
-    flags = {
-        "bad_opened": opened.isnull(),
-        "bad_closed": ~_blank(closed_text) & closed.isnull(),
-        "bad_order": (closed < opened).fill_null(False),
-        "bad_priority": ~priority.isin(PRIORITIES),
-        "bad_satisfaction": ~_blank(rating_text) & ~rating_ok,
-    }
-    checks = (
-        _date_check("bad_opened", "opened_at"),
-        _date_check("bad_closed", "closed_at", blank_ok="while the ticket is open"),
-        Check(
-            "bad_order",
-            "closed_at",
-            lambda v: (
-                f"closed_at {_show(v)} is before opened_at; a ticket closes on or after "
-                "the day it opened"
+    return _Parsed(
+        texts=COLUMNS["tickets"],
+        values={
+            "opened_at": iso_date(opened),
+            "closed_at": iso_date(closed),
+            "_closed_given": _given(closed),
+            "priority": _word(priority),
+            "_rating": parse_number(satisfaction),
+            "_rated": _given(satisfaction),
+        },
+        typed={
+            **_kept("opened_at", "closed_at", "priority"),
+            "satisfaction": _small_int(rating, rating_ok),
+        },
+        flags={
+            "bad_opened": f"({opened} IS NULL)",
+            "bad_closed": f"({closed_given} AND {closed} IS NULL)",
+            "bad_order": f"COALESCE({closed} < {opened}, FALSE)",
+            "bad_priority": f"(NOT {_is_one_of(priority, PRIORITIES)})",
+            "bad_satisfaction": f"({rated} AND NOT {rating_ok})",
+        },
+        checks=(
+            _date_check("bad_opened", "opened_at"),
+            _date_check("bad_closed", "closed_at", blank_ok="while the ticket is open"),
+            Check(
+                "bad_order",
+                "closed_at",
+                lambda v: (
+                    f"closed_at {_show(v)} is before opened_at; a ticket closes on or after "
+                    "the day it opened"
+                ),
             ),
-        ),
-        _choice_check("bad_priority", "priority", PRIORITIES),
-        Check(
-            "bad_satisfaction",
-            "satisfaction",
-            lambda v: (
-                f"satisfaction is {_show(v)}, not a whole number from 1 to 5; write 1 to 5, "
-                "or leave it empty when the customer gave no rating"
+            _choice_check("bad_priority", "priority", PRIORITIES),
+            Check(
+                "bad_satisfaction",
+                "satisfaction",
+                lambda v: (
+                    f"satisfaction is {_show(v)}, not a whole number from 1 to 5; write 1 to 5, "
+                    "or leave it empty when the customer gave no rating"
+                ),
             ),
         ),
     )
-    return typed, flags, checks
 
 
 def _surveys(raw: RawSource) -> _Parsed:
-    date = _date(_text(raw, "date"))
-    kind = _word(raw, "kind")
-    score = parse_number(_text(raw, "score"))
+    date, kind, score = column("date"), column("kind"), column("_score")
     nps_ok, csat_ok = _whole(score, 0, 10), _whole(score, 1, 5)
-    is_nps, is_csat = kind == "nps", kind == "csat"
-    typed = {
-        "date": date,
-        "kind": kind,
-        "score": _small_int(score, ibis.ifelse(is_nps, nps_ok, csat_ok)),
-    }
-    flags = {
-        "bad_date": date.isnull(),
-        "bad_kind": ~kind.isin(SURVEY_KINDS),
-        "bad_nps": is_nps & ~nps_ok,
-        "bad_csat": is_csat & ~csat_ok,
-        # With an unknown kind the range is unknown too; still say when it is no number.
-        "bad_score": ~kind.isin(SURVEY_KINDS) & score.isnull(),
-    }
-    checks = (
-        _date_check("bad_date", "date"),
-        _choice_check("bad_kind", "kind", SURVEY_KINDS),
-        Check(
-            "bad_nps",
-            "score",
-            lambda v: (
-                f"score is {_show(v)}, not an NPS score; nps scores are whole numbers from 0 to 10"
+    is_nps, is_csat = f"({kind} = {literal('nps')})", f"({kind} = {literal('csat')})"
+    known = _is_one_of(kind, SURVEY_KINDS)
+    return _Parsed(
+        texts=COLUMNS["surveys"],
+        values={
+            "date": iso_date(date),
+            "kind": _word(kind),
+            "_score": parse_number(column("score")),
+        },
+        typed={
+            **_kept("date", "kind"),
+            "score": _small_int(score, f"CASE WHEN {is_nps} THEN {nps_ok} ELSE {csat_ok} END"),
+        },
+        flags={
+            "bad_date": f"({date} IS NULL)",
+            "bad_kind": f"(NOT {known})",
+            "bad_nps": f"({is_nps} AND NOT {nps_ok})",
+            "bad_csat": f"({is_csat} AND NOT {csat_ok})",
+            # With an unknown kind the range is unknown too; still say when it is no number.
+            "bad_score": f"(NOT {known} AND {score} IS NULL)",
+        },
+        checks=(
+            _date_check("bad_date", "date"),
+            _choice_check("bad_kind", "kind", SURVEY_KINDS),
+            Check(
+                "bad_nps",
+                "score",
+                lambda v: (
+                    f"score is {_show(v)}, not an NPS score; nps scores are whole numbers "
+                    "from 0 to 10"
+                ),
             ),
-        ),
-        Check(
-            "bad_csat",
-            "score",
-            lambda v: (
-                f"score is {_show(v)}, not a CSAT score; csat scores are whole numbers from 1 to 5"
+            Check(
+                "bad_csat",
+                "score",
+                lambda v: (
+                    f"score is {_show(v)}, not a CSAT score; csat scores are whole numbers "
+                    "from 1 to 5"
+                ),
             ),
-        ),
-        Check(
-            "bad_score",
-            "score",
-            lambda v: (
-                f"score is {_show(v)}, not a number; write a whole number "
-                "(0 to 10 for nps, 1 to 5 for csat)"
+            Check(
+                "bad_score",
+                "score",
+                lambda v: (
+                    f"score is {_show(v)}, not a number; write a whole number "
+                    "(0 to 10 for nps, 1 to 5 for csat)"
+                ),
             ),
         ),
     )
-    return typed, flags, checks
 
 
 def _touchpoints(raw: RawSource) -> _Parsed:
-    date = _date(_text(raw, "date"))
-    kind = _word(raw, "kind")
-    typed = {"date": date, "kind": kind}
-    flags = {"bad_date": date.isnull(), "bad_kind": ~kind.isin(TOUCHPOINT_KINDS)}
-    checks = (
-        _date_check("bad_date", "date"),
-        _choice_check("bad_kind", "kind", TOUCHPOINT_KINDS),
+    date, kind = column("date"), column("kind")
+    return _Parsed(
+        texts=COLUMNS["touchpoints"],
+        values={"date": iso_date(date), "kind": _word(kind)},
+        typed=_kept("date", "kind"),
+        flags={
+            "bad_date": f"({date} IS NULL)",
+            "bad_kind": f"(NOT {_is_one_of(kind, TOUCHPOINT_KINDS)})",
+        },
+        checks=(
+            _date_check("bad_date", "date"),
+            _choice_check("bad_kind", "kind", TOUCHPOINT_KINDS),
+        ),
     )
-    return typed, flags, checks
 
 
 def _stakeholders(raw: RawSource) -> _Parsed:
-    champion = _boolean(_text(raw, "champion"))
-    decides = _boolean(_text(raw, "decision_maker"))
-    until_text = _text(raw, "active_until")
-    until = _date(until_text)
-    typed = {
-        "name": _or_null(_text(raw, "name")),
-        "role": _or_null(_text(raw, "role")),
-        "champion": champion,
-        "decision_maker": decides,
-        "active_until": until,
+    champion, decides = column("champion"), column("decision_maker")
+    until, until_given = column("active_until"), column("_until_given")
+    texts = COLUMNS["stakeholders"]
+    values = {
+        "name": _or_null(column("name")),
+        "role": _or_null(column("role")),
+        "champion": _boolean(champion),
+        "decision_maker": _boolean(decides),
+        "active_until": iso_date(until),
+        "_until_given": _given(until),
     }
     flags = {
-        "bad_champion": champion.isnull(),
-        "bad_decision_maker": decides.isnull(),
-        "bad_until": ~_blank(until_text) & until.isnull(),
+        "bad_champion": f"({champion} IS NULL)",
+        "bad_decision_maker": f"({decides} IS NULL)",
+        "bad_until": f"({until_given} AND {until} IS NULL)",
     }
     checks: tuple[Check, ...] = (
         _boolean_check("bad_champion", "champion"),
@@ -291,11 +336,12 @@ def _stakeholders(raw: RawSource) -> _Parsed:
     # Optional: without the day a person arrived, a backtest takes everyone listed as there
     # from the start; with it, nobody counts before they came.
     if "active_from" in raw.columns:
-        from_text = _text(raw, "active_from")
-        since = _date(from_text)
-        typed["active_from"] = since
-        flags["bad_from"] = ~_blank(from_text) & since.isnull()
-        flags["bad_span"] = since.notnull() & until.notnull() & (until < since)
+        since = column("active_from")
+        texts = (*texts, "active_from")
+        values["active_from"] = iso_date(since)
+        values["_from_given"] = _given(since)
+        flags["bad_from"] = f"({column('_from_given')} AND {since} IS NULL)"
+        flags["bad_span"] = f"({since} IS NOT NULL AND {until} IS NOT NULL AND {until} < {since})"
         checks = (
             *checks,
             _date_check("bad_from", "active_from", blank_ok="if not known"),
@@ -309,8 +355,23 @@ def _stakeholders(raw: RawSource) -> _Parsed:
             ),
         )
     else:
-        typed["active_from"] = ibis.null("date")
-    return typed, flags, checks
+        values["active_from"] = "CAST(NULL AS DATE)"
+    typed = _kept("name", "role", "champion", "decision_maker", "active_until", "active_from")
+    return _Parsed(texts=texts, values=values, typed=typed, flags=flags, checks=checks)
+
+
+def _query(raw: RawSource, parsed: _Parsed) -> str:
+    """The query `screen` takes: `_row`, customer_id, the typed columns and every flag, in
+    three nested steps so that each text is trimmed once and each value parsed once."""
+    trim = trimmer(raw.spaced)
+    row, customer = column(ROW), column("customer_id")
+    texts = ", ".join(f"{trim(column(c))} AS {column(c)}" for c in parsed.texts)
+    trimmed = f"SELECT {row}, {texts} FROM ({raw.relation}) AS raw"
+    values = ", ".join(f"{sql} AS {column(name)}" for name, sql in parsed.values.items())
+    valued = f"SELECT {row}, {customer}, {values} FROM ({trimmed}) AS trimmed"
+    flags = {"bad_customer": blank(customer), **parsed.flags}
+    out = ", ".join(f"{sql} AS {column(name)}" for name, sql in (parsed.typed | flags).items())
+    return f"SELECT {row}, {customer}, {out} FROM ({valued}) AS valued"
 
 
 _BUILDERS: dict[str, Callable[[RawSource], _Parsed]] = {
@@ -331,41 +392,47 @@ def _unknown_kind(kind: str) -> InputError:
     )
 
 
-def validate_signal(
-    con: ibis.BaseBackend, raw: RawSource, kind: str, *, intake: Intake
-) -> ir.Table:
-    """Check every row of one health input (`kind`, one of HEALTH_INPUTS); return it typed.
+def validate_signal(engine: Engine, raw: RawSource, kind: str, *, intake: Intake) -> str:
+    """Check every row of one health input (`kind`, one of HEALTH_INPUTS); return a query of
+    the rows that passed, typed, in `engine` (the intake's).
 
-    Columns: customer_id (string) and those of COLUMNS[kind], dates as date, usage value as
-    decimal(38, 10), scores and satisfaction as int64, champion/decision_maker as boolean;
-    values that may be blank (closed_at, satisfaction, name, role, active_until) are null.
-    Kinds, priorities and metrics come back in lower case.
+    Columns: customer_id (VARCHAR) and those of COLUMNS[kind] (stakeholders also
+    active_from), dates as DATE, usage value as DECIMAL(38, 10), scores and satisfaction as
+    BIGINT, champion/decision_maker as BOOLEAN; values that may be blank (closed_at,
+    satisfaction, name, role, active_until, active_from) are null. Kinds, priorities and
+    metrics come back in lower case.
     """
     if kind not in _BUILDERS:
         raise _unknown_kind(kind)
     _require_columns(raw, COLUMNS[kind], kind, ", ".join(COLUMNS[kind]))
     if raw.name not in intake.accounts:
-        intake.open_account(raw, con)
-    typed, flags, checks = _BUILDERS[kind](raw)
-    t = raw.table
-    customer = _text(raw, "customer_id")
-    parsed = t.select(t[ROW], customer_id=customer, **typed, bad_customer=_blank(customer), **flags)
-    clean = screen(con, raw, parsed, (_customer_check(), *checks), intake, prefix=f"nrr_{kind}")
+        intake.open_account(raw, engine)
+    parsed = _BUILDERS[kind](raw)
+    clean = screen(
+        engine,
+        raw,
+        _query(raw, parsed),
+        (_customer_check(), *parsed.checks),
+        intake,
+        prefix=f"nrr_{kind}",
+    )
     account = intake.account(raw.name)
-    account.rows_used += int(clean.count().execute())
+    account.rows_used += count(engine, clean)
     account.check()
-    return clean.select("customer_id", *typed)
+    kept = ", ".join(column(c) for c in ("customer_id", *parsed.typed))
+    return f"SELECT {kept} FROM ({clean}) AS checked"
 
 
 @dataclass(frozen=True)
 class Signals:
-    """The health inputs given, each a typed table; None for an input not given."""
+    """The health inputs given, each a query of its typed rows (`validate_signal`'s columns);
+    None for an input not given."""
 
-    usage: ir.Table | None = None
-    tickets: ir.Table | None = None
-    surveys: ir.Table | None = None
-    touchpoints: ir.Table | None = None
-    stakeholders: ir.Table | None = None
+    usage: str | None = None
+    tickets: str | None = None
+    surveys: str | None = None
+    touchpoints: str | None = None
+    stakeholders: str | None = None
 
     def present(self) -> tuple[str, ...]:
         """The inputs given, in the order of HEALTH_INPUTS."""
@@ -373,9 +440,10 @@ class Signals:
 
 
 def read_signals(
-    con: ibis.BaseBackend, sources: Mapping[str, RawSource | None], *, intake: Intake
+    engine: Engine, sources: Mapping[str, RawSource | None], *, intake: Intake
 ) -> Signals:
-    """Validate every health input given (kind -> raw source; None or absent = not given).
+    """Validate every health input given (kind -> raw source; None or absent = not given),
+    each a query in `engine`, the intake's.
 
     Under the fail policy the problems of every file are gathered into one InputError, so
     all the files can be fixed in one pass.
@@ -383,7 +451,7 @@ def read_signals(
     unknown = [k for k in sources if k not in HEALTH_INPUTS]
     if unknown:
         raise _unknown_kind(unknown[0])
-    tables: dict[str, ir.Table] = {}
+    queries: dict[str, str] = {}
     problems: list[Problem] = []
     notes: list[str] = []
     for kind in HEALTH_INPUTS:
@@ -391,11 +459,11 @@ def read_signals(
         if raw is None:
             continue
         try:
-            tables[kind] = validate_signal(con, raw, kind, intake=intake)
+            queries[kind] = validate_signal(engine, raw, kind, intake=intake)
         except InputError as exc:
             problems.extend(exc.problems)
             if exc.note:
                 notes.append(exc.note)
     if problems:
         raise InputError(problems, note="\n".join(notes) or None)
-    return Signals(**tables)
+    return Signals(**queries)
