@@ -13,9 +13,6 @@ One input row is one invoice, credit-note or refund line. The rules (docs/source
 
 from __future__ import annotations
 
-import ibis
-import ibis.expr.types as ir
-
 from nrr.adapters.common import (
     MONTH_DAYS,
     NUMBER,
@@ -27,7 +24,9 @@ from nrr.adapters.common import (
     show,
 )
 from nrr.adapters.common import text as _text
+from nrr.engines.base import Engine
 from nrr.errors import InputError, Problem
+from nrr.parsing import cases, column, literal
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, Rejection, reject, screen
 from nrr.sources.files import ROW, RawSource
 
@@ -46,11 +45,24 @@ LINE_TYPES: dict[str, str] = {
 }
 DOCUMENTS: dict[str, int] = {"invoice": 1, "credit_note": -1, "credit": -1, "refund": -1}
 _KEY = ("customer_id", "product", "currency", "period_start", "period_end")
+# The canonical columns each net line becomes, in this order after `_row`.
+_CANONICAL = (
+    "_nrows",
+    "customer_id",
+    "product",
+    "start_date",
+    "end_date",
+    "amount",
+    "interval",
+    "quantity",
+    "currency",
+)
 
 
-def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: str) -> RawSource:
+def invoice_lines(engine: Engine, raw: RawSource, intake: Intake, base: str) -> RawSource:
     """Screen invoice lines, net credits per customer, product, currency and period, and
-    return canonical lines (as text); `_row` is each net line's first source row."""
+    return canonical lines (as text, a query over `engine`); `_row` is each net line's first
+    source row and `_nrows` the number of source rows netted into it."""
     need = require(
         raw,
         "invoices",
@@ -66,42 +78,64 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
         "product": column_of(raw, "product", "plan"),
         "quantity": column_of(raw, "quantity"),
     }
-    t = raw.table
-    customer = _text(raw, need["customer"])
-    start_text, end_text = _text(raw, need["period_start"]), _text(raw, need["period_end"])
-    start, end = date_of(start_text), date_of(end_text)
-    amount = decimal_of(_text(raw, need["amount"]), digits=12, decimals=6, negative=True)
-    type_text = _text(raw, col["type"]).lower()
-    kind = ibis.cases(
-        (blank(type_text), ibis.literal("recurring")),
-        *((type_text == k, ibis.literal(v)) for k, v in LINE_TYPES.items()),
-        else_=ibis.null("string"),
+    row = column(ROW)
+    # Each step is its own projection, so DuckDB trims and parses every value once, however
+    # often the next step refers to it.
+    texts = (
+        f"SELECT {row}, "
+        f"{_text(raw, need['customer'])} AS customer_id, "
+        f"{_text(raw, col['product'])} AS product, "
+        f"{_text(raw, need['period_start'])} AS start_text, "
+        f"{_text(raw, need['period_end'])} AS end_text, "
+        f"{_text(raw, need['amount'])} AS amount_text, "
+        f"LOWER({_text(raw, col['type'])}) AS type_text, "
+        f"LOWER({_text(raw, col['document'])}) AS document_text, "
+        f"UPPER({_text(raw, col['currency'])}) AS currency_text, "
+        f"{_text(raw, col['quantity'])} AS quantity_text "
+        f"FROM ({raw.relation}) AS raw"
     )
-    document_text = _text(raw, col["document"]).lower()
-    sign = ibis.cases(
-        (blank(document_text), ibis.literal(1)),
-        *((document_text == k, ibis.literal(v)) for k, v in DOCUMENTS.items()),
-        else_=ibis.null("int64"),
+    kind = cases(
+        [
+            (blank("type_text"), literal("recurring")),
+            *((f"type_text = {literal(k)}", literal(v)) for k, v in LINE_TYPES.items()),
+        ],
+        "CAST(NULL AS VARCHAR)",
     )
-    currency_text = _text(raw, col["currency"]).upper()
-    currency = ibis.ifelse(blank(currency_text), base, currency_text)
-    quantity_text = _text(raw, col["quantity"])
-    quantity = ibis.ifelse(
-        blank(quantity_text), 1, decimal_of(quantity_text, digits=12, decimals=6)
-    ).cast(NUMBER)
-    recurring = kind == "recurring"
-    scale, months = _period_months(start, end)
-
+    sign = cases(
+        [
+            (blank("document_text"), "1"),
+            *((f"document_text = {literal(k)}", f"{v:d}") for k, v in DOCUMENTS.items()),
+        ],
+        "CAST(NULL AS BIGINT)",
+    )
+    quantity = decimal_of("quantity_text", digits=12, decimals=6)
+    values = (
+        f"SELECT {row}, customer_id, product, "
+        f"CASE WHEN {blank('currency_text')} THEN {literal(base)} ELSE currency_text END "
+        "AS currency, "
+        f"{date_of('start_text')} AS period_start, "
+        f"{date_of('end_text')} AS period_end, "
+        f"{decimal_of('amount_text', digits=12, decimals=6, negative=True)} AS amount, "
+        f"{kind} AS kind, "
+        f"{sign} AS sign, "
+        f"CAST(CASE WHEN {blank('quantity_text')} THEN 1 ELSE {quantity} END AS {NUMBER}) "
+        "AS quantity "
+        f"FROM ({texts}) AS texts"
+    )
+    scale, months = _period_months("period_start", "period_end")
     flags = {
-        "bad_customer": blank(customer),
-        "bad_start": start.isnull(),
-        "bad_end": end.isnull(),
-        "bad_period": start.notnull() & end.notnull() & (end <= start) & recurring,
-        "bad_amount": amount.isnull(),
-        "bad_type": kind.isnull(),
-        "bad_document": sign.isnull(),
-        "bad_currency": ~currency.re_search(r"^[A-Z]{3}$"),
-        "bad_quantity": quantity.isnull(),
+        "bad_customer": blank("customer_id"),
+        "bad_start": "period_start IS NULL",
+        "bad_end": "period_end IS NULL",
+        "bad_period": (
+            "period_start IS NOT NULL AND period_end IS NOT NULL "
+            "AND period_end <= period_start AND kind = 'recurring'"
+        ),
+        "bad_amount": "amount IS NULL",
+        "bad_type": "kind IS NULL",
+        "bad_document": "sign IS NULL",
+        "bad_currency": "NOT REGEXP_MATCHES(currency, '^[A-Z]{3}$')",
+        "bad_quantity": "quantity IS NULL",
     }
     checks = (
         Check("bad_customer", need["customer"], lambda v: "customer id is empty"),
@@ -144,86 +178,89 @@ def invoice_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: s
             lambda v: f"quantity {show(v)} is not a number >= 0 with at most 6 decimals",
         ),
     )
-    ok = ~ibis.or_(*flags.values())
     # Credits reduce what was invoiced whether they are written as positive or negative.
-    signed = ibis.ifelse(sign == -1, -amount.abs(), amount).cast(NUMBER)
-    parsed = t.select(
-        t[ROW],
-        customer_id=customer,
-        product=_text(raw, col["product"]),
-        currency=currency,
-        period_start=start,
-        period_end=end,
-        kind=kind,
-        signed=signed,
-        scale=scale,
-        months=months,
-        quantity=quantity,
-        **{
-            MRR_HINT: ibis.ifelse(ok & recurring, signed * scale / months, ibis.null(NUMBER)).cast(
-                NUMBER
-            ),
-            CURRENCY_HINT: currency,
-        },
-        **flags,
+    flagged = (
+        f"SELECT {row}, customer_id, product, currency, period_start, period_end, kind, "
+        f"CAST(CASE WHEN sign = -1 THEN -ABS(amount) ELSE amount END AS {NUMBER}) AS signed, "
+        f"{scale} AS scale, {months} AS months, quantity, "
+        + ", ".join(f"{condition} AS {flag}" for flag, condition in flags.items())
+        + f" FROM ({values}) AS parsed_values"
     )
-    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_invoice_lines")
+    ok = f"NOT ({' OR '.join(flags)})"
+    # The MRR divides as the engine does (a double), then is held to NUMBER, as before.
+    parsed = (
+        f"SELECT {row}, customer_id, product, currency, period_start, period_end, kind, "
+        "signed, scale, months, quantity, "
+        f"CAST(CASE WHEN {ok} AND kind = 'recurring' THEN signed * scale / months "
+        f"ELSE CAST(NULL AS {NUMBER}) END AS {NUMBER}) AS {column(MRR_HINT)}, "
+        f"currency AS {column(CURRENCY_HINT)}, "
+        + ", ".join(flags)
+        + f" FROM ({flagged}) AS flagged"
+    )
+    typed = screen(engine, raw, parsed, checks, intake, prefix="nrr_invoice_lines")
 
     account = intake.accounts.get(raw.name)
-    other = typed.filter(typed.kind != "recurring")
     if account is not None:
-        for record in other.group_by("kind").agg(n=other.count()).to_pyarrow().to_pylist():
+        other = engine.fetch(
+            f"SELECT kind, COUNT(*) AS n FROM ({typed}) AS typed "
+            "WHERE kind <> 'recurring' GROUP BY kind"
+        ).records()
+        for record in other:
             account.rows_used += record["n"]
             account.no_mrr[f"{record['kind'].replace('_', '-')} lines"] += record["n"]
 
-    lines = typed.filter(typed.kind == "recurring")
-    net = lines.group_by(*_KEY).agg(
-        amount=lines.signed.sum().cast(NUMBER),
-        scale=lines.scale.first(),
-        months=lines.months.first(),
-        quantity=lines.quantity.max(),
-        **{ROW: lines[ROW].min()},
-        _nrows=lines.count(),
-        rows=lines[ROW].collect(order_by=lines[ROW]),
+    lines = f"SELECT * FROM ({typed}) AS typed WHERE kind = 'recurring'"
+    key = ", ".join(column(k) for k in _KEY)
+    name = engine.fresh_name("nrr_invoice_net")
+    engine.keep(
+        name,
+        f"SELECT {key}, "
+        f"CAST(SUM(signed) AS {NUMBER}) AS amount, "
+        "FIRST(scale) FILTER (WHERE scale IS NOT NULL) AS scale, "
+        "FIRST(months) FILTER (WHERE months IS NOT NULL) AS months, "
+        "MAX(quantity) AS quantity, "
+        f"MIN({row}) AS {row}, "
+        'COUNT(*) AS "_nrows", '
+        f'LIST({row} ORDER BY {row}) FILTER (WHERE {row} IS NOT NULL) AS "rows" '
+        f"FROM ({lines}) AS lines GROUP BY {key}",
     )
-    net = con.create_table(ibis.util.gen_name("nrr_invoice_net"), net, temp=True)
-    _negative_nets(net, lines, raw, intake)
-    net = net.filter(net.amount >= 0)
-    canonical = net.select(
-        net[ROW],
-        net._nrows,
-        customer_id=net.customer_id,
-        product=net.product,
-        start_date=net.period_start.cast("string"),
-        end_date=net.period_end.cast("string"),
+    net = engine.quote(name)
+    _negative_nets(engine, net, lines, raw, intake)
+    canonical = (
+        f'SELECT {row}, "_nrows", customer_id, product, '
+        "CAST(period_start AS VARCHAR) AS start_date, "
+        "CAST(period_end AS VARCHAR) AS end_date, "
         # The amount over the period's months, or x 487 over its days x 16: one exact
         # division in `validate` (common.MONTH_DAYS).
-        amount=(net.amount * net.scale).cast(NUMBER).cast("string"),
-        interval=net.months.cast("string"),
-        quantity=net.quantity.cast("string"),
-        currency=net.currency,
+        f"CAST(CAST(amount * scale AS {NUMBER}) AS VARCHAR) AS amount, "
+        'CAST(months AS VARCHAR) AS "interval", '
+        "CAST(quantity AS VARCHAR) AS quantity, "
+        "currency "
+        f"FROM (SELECT * FROM {net} WHERE amount >= 0) AS net"
     )
-    return RawSource(name=raw.name, table=canonical, columns=tuple(canonical.columns))
+    return RawSource(name=raw.name, relation=canonical, columns=_CANONICAL)
 
 
-def _period_months(
-    start: ir.DateValue, end: ir.DateValue
-) -> tuple[ir.IntegerValue, ir.NumericValue]:
+def _period_months(start: str, end: str) -> tuple[str, str]:
     """Whole calendar months when the period is aligned to its start day, else days/30.4375,
     as (a factor for the amount, the interval): (1, months), or (487, days x 16), so that the
-    amount's MRR is one exact division (a day is 16/487 of a month)."""
-    whole = (end.year() * 12 + end.month()) - (start.year() * 12 + start.month())
-    last_of_end_month = (end.truncate("M") + ibis.interval(months=1) - ibis.interval(days=1)).day()
-    aligned = (whole >= 1) & (end.day() == ibis.least(start.day(), last_of_end_month))
-    days = end.delta(start, unit="day")
+    amount's MRR is one exact division (a day is 16/487 of a month). `start` and `end` are
+    DATE expressions; the result is a BIGINT and a NUMBER expression."""
+    whole = f"((YEAR({end}) * 12 + MONTH({end})) - (YEAR({start}) * 12 + MONTH({start})))"
+    last_of_end_month = f"DAY(DATE_TRUNC('month', {end}) + INTERVAL 1 MONTH - INTERVAL 1 DAY)"
+    aligned = f"({whole} >= 1 AND DAY({end}) = LEAST(DAY({start}), {last_of_end_month}))"
+    days = f"DATE_DIFF('day', {start}, {end})"
     per_day, day = MONTH_DAYS
-    scale = ibis.ifelse(aligned, 1, per_day).cast("int64")
-    return scale, ibis.ifelse(aligned, whole, days * day).cast(NUMBER)
+    scale = f"CAST(CASE WHEN {aligned} THEN 1 ELSE {per_day:d} END AS BIGINT)"
+    months = f"CAST(CASE WHEN {aligned} THEN {whole} ELSE {days} * {day:d} END AS {NUMBER})"
+    return scale, months
 
 
-def _negative_nets(net: ir.Table, lines: ir.Table, raw: RawSource, intake: Intake) -> None:
-    negative = net.filter(net.amount < 0)
-    found = negative.order_by(ROW).to_pyarrow().to_pylist()
+def _negative_nets(engine: Engine, net: str, lines: str, raw: RawSource, intake: Intake) -> None:
+    """Fail on, or set aside, the net lines that credits took below zero; `net` is the stored
+    table of net lines, `lines` the query of the recurring lines they net."""
+    row = column(ROW)
+    found = engine.fetch(f"SELECT * FROM {net} WHERE amount < 0 ORDER BY {row}").records()
     if not found:
         return
 
@@ -243,21 +280,24 @@ def _negative_nets(net: ir.Table, lines: ir.Table, raw: RawSource, intake: Intak
         if len(problems) > len(shown):
             note = f"{raw.name}: {len(problems)} negative nets; the first {len(shown)} are listed"
         raise InputError(shown, note=note)
-    member_rows = [row for r in found for row in r["rows"]]
-    records = {
-        r[ROW]: r
-        for r in raw.table.filter(raw.table[ROW].isin(member_rows)).to_pyarrow().to_pylist()
-    }
+    # The rows that made a negative net, read from the stored nets rather than pasted in.
+    members = f'SELECT UNNEST("rows") FROM {net} WHERE amount < 0'
+    names = [c for c in raw.columns if c != ROW]
+    source = engine.fetch(
+        f"SELECT {row}, {', '.join(column(c) for c in names)} FROM ({raw.relation}) AS raw "
+        f"WHERE {row} IN ({members})"
+    ).records()
+    records = {r[ROW]: r for r in source}
     rejections = [
         Rejection(
             source=raw.name,
-            row=row,
+            row=member,
             columns=("amount",),
             reasons=(message(r),),
-            record={k: v for k, v in records.get(row, {}).items() if k != ROW},
+            record={k: v for k, v in records.get(member, {}).items() if k != ROW},
         )
         for r in found
-        for row in r["rows"]
+        for member in r["rows"]
     ]
-    bad = lines.filter(lines[ROW].isin(member_rows))
-    reject(intake, raw.name, rejections, bad)
+    bad = f"SELECT * FROM ({lines}) AS lines WHERE {row} IN ({members})"
+    reject(intake, raw.name, rejections, engine, bad)

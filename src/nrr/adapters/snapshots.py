@@ -9,20 +9,22 @@ summed silently.
 
 from __future__ import annotations
 
-import ibis
-
 from nrr.adapters.common import blank, column_of, decimal_of, require, show
 from nrr.adapters.common import text as _text
+from nrr.engines.base import Engine
+from nrr.parsing import column, literal
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
 __all__ = ["snapshot_lines"]
 
 _MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])(-[0-9]{2})?$"
+_LINE = ("customer_id", "product", "start_date", "end_date", "amount", "interval", "currency")
 
 
-def snapshot_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: str) -> RawSource:
-    """Screen MRR snapshots; return canonical one-month lines (as text)."""
+def snapshot_lines(engine: Engine, raw: RawSource, intake: Intake, base: str) -> RawSource:
+    """Screen MRR snapshots; return canonical one-month lines (as text, a query over
+    `engine`)."""
     need = require(
         raw,
         "snapshots",
@@ -32,45 +34,57 @@ def snapshot_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: 
     )
     currency_col = column_of(raw, "currency")
     product_col = column_of(raw, "product")
-    t = raw.table
-    customer = _text(raw, need["customer"])
-    month_text = _text(raw, need["month"])
-    first_day = ibis.ifelse(
-        month_text.re_search(_MONTH),
-        (month_text.left(7) + "-01").try_cast("date"),
-        ibis.null("date"),
+    row = column(ROW)
+    # Each step is its own projection, so DuckDB trims and parses every value once.
+    texts = (
+        f"SELECT {row}, "
+        f"{_text(raw, need['customer'])} AS customer_id, "
+        f"{_text(raw, product_col)} AS product, "
+        f"{_text(raw, need['month'])} AS month_text, "
+        f"{_text(raw, need['mrr'])} AS mrr_text, "
+        f"UPPER({_text(raw, currency_col)}) AS currency_text "
+        f"FROM ({raw.relation}) AS raw"
+    )
+    first_day = (
+        f"CASE WHEN REGEXP_MATCHES(month_text, {literal(_MONTH)}) "
+        "THEN TRY_CAST(SUBSTRING(month_text, 1, 7) || '-01' AS DATE) "
+        "ELSE CAST(NULL AS DATE) END"
     )
     # A full date must itself exist (2024-02-30 is not a month).
-    full_date_ok = ibis.ifelse(
-        month_text.length() == 10, month_text.try_cast("date").notnull(), True
+    full_date_ok = (
+        "CASE WHEN LENGTH(month_text) = 10 THEN TRY_CAST(month_text AS DATE) IS NOT NULL "
+        "ELSE TRUE END"
     )
     # MRR to 8 decimals, the precision of every line's MRR (validate.LOCAL_MRR).
-    mrr = decimal_of(_text(raw, need["mrr"]), digits=12, decimals=8)
-    currency_text = _text(raw, currency_col).upper()
-    currency = ibis.ifelse(blank(currency_text), base, currency_text)
-    product = _text(raw, product_col)
-
-    parsed = t.select(
-        t[ROW],
-        customer_id=customer,
-        product=product,
-        currency=currency,
-        first_day=first_day,
-        mrr=mrr,
-        month_ok=full_date_ok,
-        **{MRR_HINT: mrr, CURRENCY_HINT: currency},
+    mrr = decimal_of("mrr_text", digits=12, decimals=8)
+    currency = f"CASE WHEN {blank('currency_text')} THEN {literal(base)} ELSE currency_text END"
+    values = (
+        f"SELECT {row}, customer_id, product, {currency} AS currency, "
+        f"{first_day} AS first_day, {mrr} AS mrr, {full_date_ok} AS month_ok "
+        f"FROM ({texts}) AS texts"
     )
-    key = [parsed.customer_id, parsed.product, parsed.currency, parsed.first_day]
-    parsed = parsed.mutate(
-        first_row=parsed[ROW].min().over(group_by=key),
-        copies=parsed[ROW].count().over(group_by=key),
-        bad_customer=blank(parsed.customer_id),
-        bad_month=parsed.first_day.isnull() | ~parsed.month_ok,
-        bad_mrr=parsed.mrr.isnull(),
-        bad_currency=~parsed.currency.re_search(r"^[A-Z]{3}$"),
+    parsed = (
+        f"SELECT {row}, customer_id, product, currency, first_day, mrr, month_ok, "
+        f"mrr AS {column(MRR_HINT)}, currency AS {column(CURRENCY_HINT)} "
+        f"FROM ({values}) AS parsed_values"
     )
-    repeated = (parsed.copies > 1) if intake.quarantine else (parsed.first_row < parsed[ROW])
-    parsed = parsed.mutate(bad_repeat=parsed.first_day.notnull() & ~parsed.bad_customer & repeated)
+    key = "PARTITION BY customer_id, product, currency, first_day"
+    flagged = (
+        "SELECT *, "
+        f"MIN({row}) OVER ({key}) AS first_row, "
+        f"COUNT({row}) OVER ({key}) AS copies, "
+        f"{blank('customer_id')} AS bad_customer, "
+        "first_day IS NULL OR NOT month_ok AS bad_month, "
+        "mrr IS NULL AS bad_mrr, "
+        "NOT REGEXP_MATCHES(currency, '^[A-Z]{3}$') AS bad_currency "
+        f"FROM ({parsed}) AS parsed"
+    )
+    repeated = "copies > 1" if intake.quarantine else f"first_row < {row}"
+    flagged = (
+        "SELECT *, "
+        f"first_day IS NOT NULL AND NOT bad_customer AND {repeated} AS bad_repeat "
+        f"FROM ({flagged}) AS flagged"
+    )
     checks = (
         Check("bad_customer", need["customer"], lambda v: "customer id is empty"),
         Check(
@@ -100,19 +114,16 @@ def snapshot_lines(con: ibis.BaseBackend, raw: RawSource, intake: Intake, base: 
             ),
         ),
     )
-    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_snapshots")
-    lines = typed.select(
-        typed[ROW],
-        customer_id=typed.customer_id,
-        product=typed.product,
-        start_date=typed.first_day.cast("string"),
-        end_date=ibis.date(
-            typed.first_day.year() + typed.first_day.month() // 12,
-            typed.first_day.month() % 12 + 1,
-            1,
-        ).cast("string"),
-        amount=typed.mrr.cast("string"),
-        interval=ibis.literal("1"),
-        currency=typed.currency,
+    typed = screen(engine, raw, flagged, checks, intake, prefix="nrr_snapshots")
+    # The next month's first day, as a date (date + interval would be a timestamp).
+    next_month = "MAKE_DATE(YEAR(first_day) + MONTH(first_day) // 12, MONTH(first_day) % 12 + 1, 1)"
+    lines = (
+        f"SELECT {row}, customer_id, product, "
+        "CAST(first_day AS VARCHAR) AS start_date, "
+        f"CAST({next_month} AS VARCHAR) AS end_date, "
+        "CAST(mrr AS VARCHAR) AS amount, "
+        "'1' AS \"interval\", "
+        "currency "
+        f"FROM ({typed}) AS typed"
     )
-    return RawSource(name=raw.name, table=lines, columns=tuple(lines.columns))
+    return RawSource(name=raw.name, relation=lines, columns=_LINE)
