@@ -1,6 +1,6 @@
 """A local Spark engine for the engine tests, one per test process.
 
-``spark_engine`` (session fixture): the `nrr.engine.Engine` that ``--engine spark`` opens
+``spark_engine`` (session fixture): the `nrr.engines.Engine` that ``--engine spark`` opens
 (local mode, Java 17, settings from DESIGN.md). Skipped when PySpark is not installed (it is the
 optional extra ``nrr[spark]``), or failed instead when ``NRR_REQUIRE_SPARK=1`` (``.ci/run``).
 """
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from nrr.engine import Engine, open_engine
+from nrr.engines import Engine, open_engine
 
 REQUIRE_ENV = "NRR_REQUIRE_SPARK"
 
@@ -26,6 +26,5 @@ def spark_engine() -> Iterator[Engine]:
             pytest.fail(f"Spark required ({REQUIRE_ENV}=1) but {reason}", pytrace=False)
         pytest.skip(reason)
     engine = open_engine("spark")
-    assert engine is not None
     yield engine
-    engine.backend._session.stop()
+    engine.session.stop()  # type: ignore[attr-defined]

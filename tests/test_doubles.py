@@ -8,17 +8,16 @@ import re
 from datetime import date
 from decimal import Decimal
 
-import ibis
 import pandas as pd
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from nrr.doubles import line_warnings
-from nrr.handover import checked_relation
+from nrr.engines.duckdb import DuckDBEngine
 
 NEVER = date(9999, 12, 31)
-con = ibis.duckdb.connect()
-SCHEMA = ibis.schema(
+ENGINE = DuckDBEngine.open()
+SCHEMA = (
     {
         "_row": "int64",
         "customer_id": "string",
@@ -132,7 +131,8 @@ TEN = Decimal("10")
 @example([("b", "addon", 1, None, 1, TEN)] * 3 + [("b", "addon", 3, 1, 15, TEN)])
 def test_warnings_follow_their_rule(rows: list[tuple]) -> None:
     frame = _frame(rows)
-    table = con.create_table(ibis.util.gen_name("lines"), frame, schema=SCHEMA, temp=True)
+    name = ENGINE.fresh_name("lines")
+    ENGINE.load_rows(name, list(SCHEMA.items()), frame[list(SCHEMA)].itertuples(index=False))
     copies, overlaps = _expected(frame)
-    got = _reported(line_warnings(*checked_relation(con, table, "lines"), "lines.csv"))
+    got = _reported(line_warnings(ENGINE, name, "lines.csv"))
     assert got == (len(copies), len(overlaps), copies[:3], overlaps[:3])
