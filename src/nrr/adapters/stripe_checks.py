@@ -9,7 +9,7 @@ from nrr.adapters.common import show
 from nrr.parsing import literal
 from nrr.screen import Check
 
-__all__ = ["STATUSES", "TAX_BEHAVIORS", "checks", "flags"]
+__all__ = ["STATUSES", "TAX_BEHAVIORS", "among", "checks", "flags"]
 
 STATUSES = (
     "active",
