@@ -16,14 +16,14 @@ One input row is one subscription item, with Stripe's field names (API or Dashbo
   full-price line from that day, so the discount's expiry shows as expansion.
 - `metadata_*` columns (`segment (metadata)` in a Dashboard export) become customer
   attributes, taken from each customer's most recently started item.
+
+Every step is a SQL query (DuckDB's dialect) over the intake's engine; the rules each item
+must pass and their messages are in `stripe_checks`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-
-import ibis
-import ibis.expr.types as ir
 
 from nrr.adapters.common import (
     MONTH_DAYS,
@@ -36,26 +36,18 @@ from nrr.adapters.common import (
     flag_of,
     header_key,
     require,
-    show,
     whole_of,
 )
 from nrr.adapters.common import text as _text
+from nrr.adapters.stripe_checks import STATUSES, among, checks, flags
 from nrr.conventions import Conventions
-from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, screen
+from nrr.engines.base import Engine
+from nrr.parsing import column, literal, strip
+from nrr.screen import CURRENCY_HINT, MRR_HINT, Intake, screen
 from nrr.sources.files import ROW, RawSource
 
 __all__ = ["STATUSES", "stripe_lines"]
 
-STATUSES = (
-    "active",
-    "trialing",
-    "past_due",
-    "unpaid",
-    "canceled",
-    "incomplete",
-    "incomplete_expired",
-    "paused",
-)
 _NEVER_PAID = ("incomplete", "incomplete_expired", "paused")
 _UNPAID = ("past_due", "unpaid")
 # ISO 4217 minor units where Stripe's are not 2 (docs.stripe.com/currencies).
@@ -66,30 +58,35 @@ _ZERO_DECIMAL = (
 _THREE_DECIMAL = ("BHD", "JOD", "KWD", "OMR", "TND")
 # Stripe refuses a billing interval longer than three years: the most of each unit.
 _LONGEST = {"day": 1095, "week": 156, "month": 36, "year": 3}
-_TAX_BEHAVIORS = ("inclusive", "exclusive", "unspecified", "")
 # Prices have at most 12 integer digits and quantities 9, so that the line's amount (price x
 # quantity x 100 x 487, at most 10 decimals) stays inside decimal(38, 10) exactly.
 _DIGITS = 12
 _QUANTITY_DIGITS = 9
-_PRICE = "decimal(38, 6)"
-_RATE = "decimal(38, 4)"
+_PRICE = "DECIMAL(38, 6)"
+_RATE = "DECIMAL(38, 4)"
+_WHOLE = "DECIMAL(38, 0)"
+_ONGOING = "DATE '9999-12-31'"  # a service end that never comes, for LEAST
 _META_PREFIX = "metadata_"
 _META_SUFFIX = "_metadata"
-
-
-def _date_check(flag: str, column: str) -> Check:
-    return Check(
-        flag,
-        column,
-        lambda v: f"{column} is {show(v)}, not a date, timestamp (ISO) or Unix time in seconds",
-    )
+# The canonical lines' columns, as `validate` reads them.
+_LINE_COLUMNS = (
+    "customer_id",
+    "product",
+    "start_date",
+    "end_date",
+    "amount",
+    "interval",
+    "quantity",
+    "currency",
+)
 
 
 def stripe_lines(
-    con: ibis.BaseBackend, raw: RawSource, intake: Intake, conventions: Conventions
+    engine: Engine, raw: RawSource, intake: Intake, conventions: Conventions
 ) -> tuple[RawSource, RawSource | None]:
     """Screen a Stripe subscription-items export; return canonical lines (as text) and the
-    customers' metadata attributes (None when there are no metadata columns)."""
+    customers' metadata attributes (None when there are no metadata columns), each a query
+    over `engine`."""
     raw = _api_names(raw)
     need = require(
         raw,
@@ -124,323 +121,214 @@ def stripe_lines(
         "tax_behavior": column_of(raw, "tax_behavior", "price_tax_behavior"),
         "product": column_of(raw, "product", "price_product", "plan_product", "plan", "price_id"),
     }
-    t = raw.table
-    customer = _text(raw, need["customer"])
-    status = _text(raw, need["status"]).lower()
-    dates = {
-        name: date_of(_text(raw, col[name]))
+    dates = [
+        name
         for name in col
         if name.endswith(("_at", "_end", "_start")) and name != "cancel_at_period_end"
-    }
-    start = date_of(_text(raw, need["start"]))
-    currency = _text(raw, col["currency"]).upper()
+    ]
     minor = price_minor is not None and price_major is None
-    price_text = _text(raw, price_minor if minor else price_major)
+    price = price_minor if minor else price_major
 
-    def money(value: ir.StringValue) -> ir.DecimalValue:
-        # Stripe's minor units are whole (`unit_amount`, `amount_off`); a major-unit column
-        # has at most 6 decimals, which keeps every product below exact (see `_exact`).
-        if minor:
-            return whole_of(value, digits=_DIGITS).cast(_PRICE)
-        return decimal_of(value, digits=_DIGITS, decimals=6).cast(_PRICE)
-
-    unit = money(price_text)
-    quantity_text = _text(raw, col["quantity"])
-    quantity = ibis.ifelse(
-        blank(quantity_text), 1, whole_of(quantity_text, digits=_QUANTITY_DIGITS)
-    )
-    interval_text = _text(raw, col["interval"]).lower()
-    if col["interval"] is None:
-        interval_text = ibis.literal("month")
-    count_text = _text(raw, col["interval_count"])
-    count = (
-        ibis.literal(1, "int64")
-        if col["interval_count"] is None
-        else whole_of(count_text, digits=4)
-    )
-    longest = ibis.cases(
-        *((interval_text == name, ibis.literal(most)) for name, most in _LONGEST.items()),
-        else_=ibis.null("int64"),
-    )
-    percent_text = _text(raw, col["percent_off"])
-    percent = ibis.ifelse(
-        blank(percent_text), 0, decimal_of(percent_text, digits=3, decimals=4)
-    ).cast(_RATE)
-    off_text = _text(raw, col["amount_off"])
-    amount_off = ibis.ifelse(blank(off_text), 0, money(off_text)).cast(_PRICE)
-    tax_text = _text(raw, col["tax_percent"])
-    tax = ibis.ifelse(blank(tax_text), 0, decimal_of(tax_text, digits=2, decimals=4)).cast(_RATE)
-    behavior = _text(raw, col["tax_behavior"]).lower()
-    cancel_flag = flag_of(_text(raw, col["cancel_at_period_end"]))
-
-    # Each value is parsed once, in its own projection: the checks and the money below refer
-    # to the parsed columns instead of repeating the parsing in every expression (which
-    # made the query text grow past a megabyte).
-    step = t.select(
-        t[ROW],
-        customer=customer,
-        status=status,
-        start=start,
-        currency=currency,
-        unit=unit,
-        quantity=quantity,
-        interval_text=interval_text,
-        count=count,
-        longest=longest,
-        percent=percent,
-        amount_off=amount_off,
-        tax=tax,
-        behavior=behavior,
-        cancel_flag=cancel_flag,
-        product=_text(raw, col["product"]),
-        **{f"date_{name}": value for name, value in dates.items()},
-        **{f"given_{name}": ~blank(_text(raw, col[name])) for name in dates},
-    )
-    t = step
-    customer, status, start, currency = (
-        step["customer"],
-        step["status"],
-        step["start"],
-        step["currency"],
-    )
-    unit, quantity, interval_text = step["unit"], step["quantity"], step["interval_text"]
-    count, longest, percent, amount_off = (
-        step["count"],
-        step["longest"],
-        step["percent"],
-        step["amount_off"],
-    )
-    tax, behavior, cancel_flag = step["tax"], step["behavior"], step["cancel_flag"]
-    inclusive = behavior == "inclusive"
-    divisor = (
-        ibis.cases(
-            (currency.isin(_ZERO_DECIMAL), ibis.literal(1)),
-            (currency.isin(_THREE_DECIMAL), ibis.literal(1000)),
-            else_=ibis.literal(100),
-        )
-        if minor
-        else ibis.literal(1)
-    )
-    dates = {name: step[f"date_{name}"] for name in dates}
-
-    def bad_date(name: str) -> ir.BooleanValue:
-        return step[f"given_{name}"] & dates[name].isnull()
-
-    flags = {
-        "bad_customer": blank(customer),
-        "bad_status": ~status.isin(STATUSES),
-        "bad_start": start.isnull(),
-        **{f"bad_{name}": bad_date(name) for name in dates},
-        "bad_price": unit.isnull(),
-        "bad_quantity": quantity.isnull(),
-        "bad_interval": longest.isnull(),
-        "bad_count": longest.notnull() & (count.isnull() | (count < 1) | (count > longest)),
-        "bad_currency": ~currency.re_search(r"^[A-Z]{3}$"),
-        "bad_percent": percent.isnull() | (percent > 100),
-        "bad_amount_off": amount_off.isnull(),
-        "bad_both_off": (percent > 0) & (amount_off > 0),
-        "bad_tax": tax.isnull() | (tax >= 100),
-        "bad_tax_behavior": ~behavior.isin(_TAX_BEHAVIORS),
-        "bad_cancel_flag": cancel_flag.isnull(),
-        "bad_trial": (status == "trialing") & ~step["given_trial_end"],
-    }
-    checks = (
-        Check(
-            "bad_customer",
-            need["customer"],
-            lambda v: f"{need['customer']} is empty; every item needs the customer it bills",
-        ),
-        Check(
-            "bad_status",
-            need["status"],
-            lambda v: (
-                f"status {show(v)} is not a Stripe subscription status ({', '.join(STATUSES)})"
-            ),
-        ),
-        _date_check("bad_start", need["start"]),
-        *(_date_check(f"bad_{name}", col[name] or name) for name in dates),
-        Check(
-            "bad_price",
-            (price_minor if minor else price_major) or "amount",
-            lambda v: (
-                f"price {show(v)} is not "
-                + (
-                    "a whole number >= 0 in the currency's minor unit (cents), as Stripe writes it"
-                    if minor
-                    else "a number >= 0 written with digits and at most 6 decimals (49.00)"
-                )
-            ),
-        ),
-        Check(
-            "bad_quantity",
-            col["quantity"] or "quantity",
-            lambda v: f"quantity {show(v)} is not a whole number >= 0 (seats or units)",
-        ),
-        Check(
-            "bad_interval",
-            col["interval"] or "interval",
-            lambda v: f"interval {show(v)} is not day, week, month or year",
-        ),
-        Check(
-            "bad_count",
-            col["interval_count"] or "interval_count",
-            lambda v: (
-                f"interval_count {show(v)} is not a whole number >= 1 within Stripe's longest "
-                "interval, three years (1095 days, 156 weeks, 36 months or 3 years)"
-            ),
-        ),
-        Check(
-            "bad_currency",
-            col["currency"] or "currency",
-            lambda v: f"currency {show(v)} is not a three-letter ISO 4217 code",
-        ),
-        Check(
-            "bad_percent",
-            col["percent_off"] or "percent_off",
-            lambda v: (
-                f"percent_off {show(v)} is not a number from 0 to 100 with at most 4 decimals"
-            ),
-        ),
-        Check(
-            "bad_amount_off",
-            col["amount_off"] or "amount_off",
-            lambda v: (
-                f"amount_off {show(v)} is not "
-                + (
-                    "a whole number >= 0 in the currency's minor unit (cents), as the price"
-                    if minor
-                    else "a number >= 0 with at most 6 decimals, in the price's unit"
-                )
-            ),
-        ),
-        Check(
-            "bad_both_off",
-            col["amount_off"] or "amount_off",
-            lambda v: "both percent_off and amount_off are set; a Stripe coupon has one of them",
-        ),
-        Check(
-            "bad_trial",
-            col["trial_end"] or "trial_end",
-            lambda v: "a trialing item needs trial_end (the day paid service starts)",
-        ),
-        Check(
-            "bad_tax",
-            col["tax_percent"] or "tax_percent",
-            lambda v: (
-                f"tax_percent {show(v)} is not a number from 0 to below 100 with at most 4 decimals"
-            ),
-        ),
-        Check(
-            "bad_tax_behavior",
-            col["tax_behavior"] or "tax_behavior",
-            lambda v: (
-                f"tax_behavior {show(v)} is not inclusive, exclusive or unspecified (empty is "
-                "unspecified: the price is taken as net of tax)"
-            ),
-        ),
-        Check(
-            "bad_cancel_flag",
-            col["cancel_at_period_end"] or "cancel_at_period_end",
-            lambda v: (
-                f"cancel_at_period_end {show(v)} is not true or false (also TRUE/FALSE, 1/0, "
-                "or empty for false)"
-            ),
-        ),
-    )
-
-    ok = ~ibis.or_(*flags.values())
-    full, discounted, interval = _exact(
-        unit=ibis.ifelse(ok, unit, 0).cast(_PRICE),
-        quantity=ibis.ifelse(ok, quantity, 0).cast("decimal(38, 0)"),
-        percent=ibis.ifelse(ok, percent, 0).cast(_RATE),
-        amount_off=ibis.ifelse(ok, amount_off, 0).cast(_PRICE),
-        tax=ibis.ifelse(ok & inclusive, tax, 0).cast(_RATE),
-        divisor=divisor,
-        count=ibis.ifelse(ok, count, 1),
-        interval=ibis.ifelse(ok, interval_text, "month"),
-    )
-
-    def when(name: str) -> ir.DateValue:
-        return dates[name] if col[name] else ibis.null("date")
-
-    service_start = ibis.greatest(start, when("trial_end").fill_null(start))
-
-    cancelled = (
-        when("canceled_at").notnull() | cancel_flag.fill_null(False) | (status == "canceled")
-    )
-    period_end_date = ibis.coalesce(
-        when("ended_at"),
-        when("cancel_at"),
-        ibis.ifelse(cancelled, when("current_period_end"), ibis.null("date")),
-    )
-    if conventions.churn_at == "cancel":
-        cancel_end = ibis.coalesce(when("canceled_at"), period_end_date)
-    else:
-        cancel_end = period_end_date
-    grace_end = ibis.ifelse(
-        status.isin(_UNPAID),
-        add_days(when("current_period_start"), conventions.grace_days),
-        ibis.null("date"),
-    )
-    end = ibis.least(
-        cancel_end.fill_null(ibis.date(9999, 12, 31)), grace_end.fill_null(ibis.date(9999, 12, 31))
-    )
-    end = ibis.ifelse(end == ibis.date(9999, 12, 31), ibis.null("date"), end)
-    never_paid = status.isin(_NEVER_PAID)
-    end = ibis.ifelse(never_paid, service_start, end)
-    end = ibis.ifelse(end.notnull() & (end < service_start), service_start, end)
-    discount_end = when("discount_end")
-
-    parsed = t.select(
-        t[ROW],
-        customer_id=customer,
-        product=step["product"],
-        currency=currency,
-        service_start=service_start,
-        service_end=end,
-        discount_end=discount_end,
-        full=full,
-        discounted=discounted,
-        interval_months=interval,
-        quantity=quantity.cast(NUMBER),
-        no_mrr=ibis.cases(
-            (never_paid, "never paid (incomplete or paused)"),
-            (end.notnull() & (end <= service_start), "cancelled before paying (trial)"),
-            ((full > 0) & (discounted == 0) & discount_end.isnull(), "fully discounted"),
-            (full == 0, "zero price"),
-            else_=ibis.null("string"),
-        ),
-        **{
-            MRR_HINT: ibis.ifelse(ok, discounted / interval, ibis.null(NUMBER)).cast(NUMBER),
-            CURRENCY_HINT: currency,
-        },
-        **flags,
-    )
-    typed = screen(con, raw, parsed, checks, intake, prefix="nrr_stripe")
+    flagging = flags(dates)
+    values = _values(raw, need, col, dates, price=price, minor=minor)
+    parsed = _parsed(_flagged(values, flagging), flagging, conventions, minor=minor)
+    found = checks(need, col, dates, price=price, minor=minor)
+    typed = screen(engine, raw, parsed, found, intake, prefix="nrr_stripe")
     account = intake.accounts.get(raw.name)
     if account is not None:
-        counts = typed.group_by("no_mrr").agg(n=typed.count()).to_pyarrow().to_pylist()
+        counts = engine.fetch(
+            f'SELECT "no_mrr", COUNT(*) AS "n" FROM ({typed}) AS typed GROUP BY "no_mrr"'
+        ).records()
         account.no_mrr.update(Counter({r["no_mrr"]: r["n"] for r in counts if r["no_mrr"]}))
 
-    lines = _split_discounts(typed)
-    canonical = RawSource(name=raw.name, table=lines, columns=tuple(lines.columns))
+    # The values are trimmed text and casts of typed values: `validate` need not trim them.
+    canonical = RawSource(
+        name=raw.name, relation=_split_discounts(typed), columns=_LINE_COLUMNS, spaced=False
+    )
     return canonical, _metadata(raw, typed)
 
 
-def _exact(
+def _values(
+    raw: RawSource,
+    need: dict[str, str],
+    col: dict[str, str | None],
+    dates: list[str],
     *,
-    unit: ir.DecimalValue,
-    quantity: ir.DecimalValue,
-    percent: ir.DecimalValue,
-    amount_off: ir.DecimalValue,
-    tax: ir.DecimalValue,
-    divisor: ir.IntegerValue,
-    count: ir.IntegerValue,
-    interval: ir.StringValue,
-) -> tuple[ir.DecimalValue, ir.DecimalValue, ir.DecimalValue]:
-    """The canonical amounts (full price, discounted) and the interval they are over, such
-    that amount / interval is the item's MRR exactly: only multiplications here, and the one
-    division left to `validate`, which rounds it exactly to 8 decimals as for any line.
+    price: str | None,
+    minor: bool,
+) -> str:
+    """Each item's values parsed from its text, once: the checks and the money below refer
+    to these columns instead of repeating the parsing in every expression (which made the
+    query text grow past a megabyte)."""
+    # The trimmed text of each field, named by the field (a column the source lacks is
+    # empty); the fields' names are nrr's own, the source's columns go in quoted.
+    fields = {
+        "customer": need["customer"],
+        "status": need["status"],
+        "start": need["start"],
+        "price": price,
+        **col,
+    }
+    texts = ", ".join(f"{_text(raw, source)} AS {column(name)}" for name, source in fields.items())
+
+    def money(value: str) -> str:
+        # Stripe's minor units are whole (`unit_amount`, `amount_off`); a major-unit column
+        # has at most 6 decimals, which keeps every product below exact (see `_exact`).
+        if minor:
+            return f"CAST({whole_of(value, digits=_DIGITS)} AS {_PRICE})"
+        return f"CAST({decimal_of(value, digits=_DIGITS, decimals=6)} AS {_PRICE})"
+
+    def or_zero(name: str, parsed: str, kind: str) -> str:
+        return f"CAST(CASE WHEN {blank(column(name))} THEN 0 ELSE {parsed} END AS {kind})"
+
+    # Without an interval column every item is monthly.
+    interval = 'LOWER("interval")' if col["interval"] is not None else "'month'"
+    count = (
+        "CAST(1 AS BIGINT)"
+        if col["interval_count"] is None
+        else whole_of('"interval_count"', digits=4)
+    )
+    longest = " ".join(f"WHEN {interval} = {literal(u)} THEN {n:d}" for u, n in _LONGEST.items())
+    # A date field the source lacks is NULL, as an empty one, and never flagged.
+    date_values = ", ".join(
+        f"{date_of(column(name))} AS {column('date_' + name)}, "
+        f"NOT {blank(column(name))} AS {column('given_' + name)}"
+        if col[name] is not None
+        else f"CAST(NULL AS DATE) AS {column('date_' + name)}, FALSE AS {column('given_' + name)}"
+        for name in dates
+    )
+    quantity = whole_of('"quantity"', digits=_QUANTITY_DIGITS)
+    return f"""
+        SELECT
+            "{ROW}",
+            "customer",
+            LOWER("status") AS "status",
+            {date_of('"start"')} AS "start",
+            UPPER("currency") AS "currency",
+            {money('"price"')} AS "unit",
+            CASE WHEN {blank('"quantity"')} THEN 1 ELSE {quantity} END AS "quantity",
+            {interval} AS "interval_text",
+            {count} AS "count",
+            CASE {longest} ELSE CAST(NULL AS BIGINT) END AS "longest",
+            {or_zero("percent_off", decimal_of('"percent_off"', digits=3, decimals=4), _RATE)}
+                AS "percent",
+            {or_zero("amount_off", money('"amount_off"'), _PRICE)} AS "amount_off",
+            {or_zero("tax_percent", decimal_of('"tax_percent"', digits=2, decimals=4), _RATE)}
+                AS "tax",
+            LOWER("tax_behavior") AS "behavior",
+            {flag_of('"cancel_at_period_end"')} AS "cancel_flag",
+            "product",
+            {date_values}
+        FROM (SELECT "{ROW}", {texts} FROM ({raw.relation}) AS raw) AS texts"""
+
+
+def _flagged(values: str, flagging: dict[str, str]) -> str:
+    """The parsed values with each check's flag, and `ok`: the item breaks no rule."""
+    named = ", ".join(f"{sql} AS {column(flag)}" for flag, sql in flagging.items())
+    ok = " OR ".join(column(flag) for flag in flagging)
+    return f"""
+        SELECT *, NOT ({ok}) AS "ok"
+        FROM (SELECT *, {named} FROM ({values}) AS item_values) AS flagged"""
+
+
+def _parsed(
+    flagged: str, flagging: dict[str, str], conventions: Conventions, *, minor: bool
+) -> str:
+    """The item as `screen` takes it: its service, its exact amounts, why it carries no MRR
+    (NULL when it does), the hints and the flags."""
+    divisor = (
+        f'CASE WHEN "currency" IN {among(_ZERO_DECIMAL)} THEN 1 '
+        f'WHEN "currency" IN {among(_THREE_DECIMAL)} THEN 1000 ELSE 100 END'
+        if minor
+        else "1"
+    )
+    cancelled = (
+        '("date_canceled_at" IS NOT NULL OR COALESCE("cancel_flag", FALSE) '
+        "OR \"status\" = 'canceled')"
+    )
+    period_end = (
+        'COALESCE("date_ended_at", "date_cancel_at", '
+        f'CASE WHEN {cancelled} THEN "date_current_period_end" ELSE CAST(NULL AS DATE) END)'
+    )
+    if conventions.churn_at == "cancel":
+        cancel_end = f'COALESCE("date_canceled_at", {period_end})'
+    else:
+        cancel_end = period_end
+    grace_end = (
+        f'CASE WHEN "status" IN {among(_UNPAID)} '
+        f"THEN {add_days(column('date_current_period_start'), conventions.grace_days)} "
+        "ELSE CAST(NULL AS DATE) END"
+    )
+    never_paid = f'"status" IN {among(_NEVER_PAID)}'
+    # A flagged item's amounts are computed from harmless stand-ins (zero, one, a month),
+    # never from values that failed to parse.
+    served = f"""
+        SELECT *,
+            GREATEST("start", COALESCE("date_trial_end", "start")) AS "service_start",
+            -- the end by cancellation or by grace, NULL while neither comes
+            NULLIF(
+                LEAST(COALESCE({cancel_end}, {_ONGOING}), COALESCE({grace_end}, {_ONGOING})),
+                {_ONGOING}
+            ) AS "bounded",
+            CAST(CASE WHEN "ok" THEN "unit" ELSE 0 END AS {_PRICE}) AS "g_unit",
+            CAST(CASE WHEN "ok" THEN "quantity" ELSE 0 END AS {_WHOLE}) AS "g_quantity",
+            CAST(CASE WHEN "ok" THEN "percent" ELSE 0 END AS {_RATE}) AS "g_percent",
+            CAST(CASE WHEN "ok" THEN "amount_off" ELSE 0 END AS {_PRICE}) AS "g_amount_off",
+            CAST(
+                CASE WHEN "ok" AND "behavior" = 'inclusive' THEN "tax" ELSE 0 END AS {_RATE}
+            ) AS "g_tax",
+            {divisor} AS "divisor",
+            CASE WHEN "ok" THEN "count" ELSE 1 END AS "g_count",
+            CASE WHEN "ok" THEN "interval_text" ELSE 'month' END AS "g_interval"
+        FROM ({flagged}) AS flagged"""
+    flag_columns = ", ".join(column(flag) for flag in flagging)
+    return f"""
+        SELECT
+            "{ROW}",
+            "customer" AS "customer_id",
+            "product",
+            "currency",
+            "service_start",
+            "service_end",
+            "date_discount_end" AS "discount_end",
+            "full",
+            "discounted",
+            "interval_months",
+            CAST("quantity" AS {NUMBER}) AS "quantity",
+            CASE
+                WHEN {never_paid} THEN 'never paid (incomplete or paused)'
+                WHEN "service_end" IS NOT NULL AND "service_end" <= "service_start"
+                    THEN 'cancelled before paying (trial)'
+                WHEN "full" > 0 AND "discounted" = 0 AND "date_discount_end" IS NULL
+                    THEN 'fully discounted'
+                WHEN "full" = 0 THEN 'zero price'
+                ELSE CAST(NULL AS VARCHAR)
+            END AS "no_mrr",
+            CAST(
+                CASE WHEN "ok" THEN "discounted" / "interval_months"
+                ELSE CAST(NULL AS {NUMBER}) END AS {NUMBER}
+            ) AS "{MRR_HINT}",
+            "currency" AS "{CURRENCY_HINT}",
+            {flag_columns}
+        FROM (
+            SELECT *,
+                -- never paid: no service; else never ending before it starts
+                CASE
+                    WHEN {never_paid} THEN "service_start"
+                    WHEN "bounded" IS NOT NULL AND "bounded" < "service_start"
+                        THEN "service_start"
+                    ELSE "bounded"
+                END AS "service_end"
+            FROM ({_exact(served)}) AS exact
+        ) AS ended"""
+
+
+def _exact(gated: str) -> str:
+    """`gated` (an item's `g_unit`, `g_quantity`, `g_percent`, `g_amount_off`, `g_tax`,
+    `divisor`, `g_count` and `g_interval`) with the canonical amounts, `full` price and
+    `discounted`, and `interval_months`, the interval they are over, such that amount /
+    interval is the item's MRR exactly: only multiplications here, and the one division
+    left to `validate`, which rounds it exactly to 8 decimals as for any line.
 
     MRR = unit x quantity x (100 - percent_off) / 100 / divisor x 100 / (100 + tax) over
     count x interval months, a day being 16 / 487 of a month (30.4375 days): the amounts are
@@ -449,69 +337,85 @@ def _exact(
     week, 16 by the day, 12 by the year). Each factor's decimals are few enough (6 + 4) that
     no product rounds."""
     per_day, days = MONTH_DAYS
-    base = (unit * quantity).cast(_PRICE)
-    by_days = interval.isin(("day", "week"))
-    scale_up = ibis.ifelse(by_days, per_day, 1)
-    full = (base * 100 * scale_up).cast(NUMBER)
-    after_percent = (base * (100 - percent).cast(_RATE)).cast(NUMBER)
-    after_off = (ibis.greatest(base - amount_off, 0).cast(_PRICE) * 100).cast(NUMBER)
-    discounted = (ibis.ifelse(percent > 0, after_percent, after_off) * scale_up).cast(NUMBER)
-    unit_months = ibis.cases(
-        (interval == "year", 12), (interval == "week", 7 * days), (interval == "day", days), else_=1
-    )
-    over = (divisor * count * unit_months).cast("decimal(38, 0)")
-    return full, discounted, ((100 + tax).cast(_RATE) * over).cast(NUMBER)
+    after_percent = f'CAST("base" * CAST(100 - "g_percent" AS {_RATE}) AS {NUMBER})'
+    after_off = f'CAST(CAST(GREATEST("base" - "g_amount_off", 0) AS {_PRICE}) * 100 AS {NUMBER})'
+    return f"""
+        SELECT *,
+            CAST("base" * 100 * "scale_up" AS {NUMBER}) AS "full",
+            CAST(
+                CASE WHEN "g_percent" > 0 THEN {after_percent} ELSE {after_off} END * "scale_up"
+                AS {NUMBER}
+            ) AS "discounted",
+            CAST(CAST(100 + "g_tax" AS {_RATE}) * "over" AS {NUMBER}) AS "interval_months"
+        FROM (
+            SELECT *,
+                CAST("g_unit" * "g_quantity" AS {_PRICE}) AS "base",
+                CASE WHEN "g_interval" IN ('day', 'week') THEN {per_day:d} ELSE 1 END
+                    AS "scale_up",
+                CAST(
+                    "divisor" * "g_count" * CASE "g_interval" WHEN 'year' THEN 12
+                        WHEN 'week' THEN {7 * days:d} WHEN 'day' THEN {days:d} ELSE 1 END
+                    AS {_WHOLE}
+                ) AS "over"
+            FROM ({gated}) AS gated
+        ) AS based"""
 
 
 def _api_names(raw: RawSource) -> RawSource:
     """Accept Dashboard exports: their headers become the API's field names."""
     renames: dict[str, str] = {}
-    for column in raw.columns:
-        key = header_key(column)
-        if key != column and key not in raw.columns and key not in renames:
-            renames[key] = column
+    for name in raw.columns:
+        key = header_key(name)
+        if key != name and key not in raw.columns and key not in renames:
+            renames[key] = name
     if not renames:
         return raw
-    table = raw.table.rename(renames)
-    columns = tuple(c for c in table.columns if c != ROW)
-    return RawSource(name=raw.name, table=table, columns=columns)
-
-
-def _split_discounts(typed: ir.Table) -> ir.Table:
-    """Canonical text lines: a discount that ends inside the service splits the item in two."""
-    ongoing = ibis.date(9999, 12, 31)
-    stop = typed.service_end.fill_null(ongoing)
-    splits = (
-        typed.discount_end.notnull()
-        & (typed.discount_end > typed.service_start)
-        & (typed.discount_end < stop)
-        & (typed.discounted != typed.full)
+    new_name = {old: new for new, old in renames.items()}
+    columns = tuple(new_name.get(c, c) for c in raw.columns)
+    selected = ", ".join(
+        f"{column(old)} AS {column(new)}" for old, new in zip(raw.columns, columns, strict=True)
     )
-    discount_over = typed.discount_end.notnull() & (typed.discount_end <= typed.service_start)
-
-    def line(
-        start: ir.DateValue, end: ir.DateValue, amount: ir.NumericValue, keep: ir.BooleanValue
-    ) -> ir.Table:
-        return typed.filter(keep).select(
-            typed[ROW],
-            customer_id=typed.customer_id,
-            product=typed.product,
-            start_date=start.cast("string"),
-            end_date=end.cast("string"),
-            amount=amount.cast("string"),
-            interval=typed.interval_months.cast("string"),
-            quantity=typed.quantity.cast("string"),
-            currency=typed.currency,
-        )
-
-    first_amount = ibis.ifelse(discount_over, typed.full, typed.discounted)
-    first_end = ibis.ifelse(splits, typed.discount_end, typed.service_end)
-    first = line(typed.service_start, first_end, first_amount, ibis.literal(True))
-    second = line(typed.discount_end, typed.service_end, typed.full, splits)
-    return first.union(second, distinct=False)
+    return RawSource(
+        name=raw.name,
+        relation=f'SELECT {selected}, "{ROW}" FROM ({raw.relation}) AS raw',
+        columns=columns,
+        rows=raw.rows,
+        spaced=raw.spaced,
+    )
 
 
-def _metadata(raw: RawSource, typed: ir.Table) -> RawSource | None:
+def _split_discounts(typed: str) -> str:
+    """Canonical text lines: a discount that ends inside the service splits the item in two."""
+    splits = (
+        '"discount_end" IS NOT NULL AND "discount_end" > "service_start" '
+        f'AND "discount_end" < COALESCE("service_end", {_ONGOING}) '
+        'AND "discounted" <> "full"'
+    )
+    over = '"discount_end" IS NOT NULL AND "discount_end" <= "service_start"'
+
+    def line(start: str, end: str, amount: str, keep: str) -> str:
+        return f"""
+            SELECT "{ROW}", "customer_id", "product",
+                CAST({start} AS VARCHAR) AS "start_date",
+                CAST({end} AS VARCHAR) AS "end_date",
+                CAST({amount} AS VARCHAR) AS "amount",
+                CAST("interval_months" AS VARCHAR) AS "interval",
+                CAST("quantity" AS VARCHAR) AS "quantity",
+                "currency"
+            FROM ({typed}) AS typed
+            WHERE {keep}"""
+
+    first = line(
+        '"service_start"',
+        f'CASE WHEN {splits} THEN "discount_end" ELSE "service_end" END',
+        f'CASE WHEN {over} THEN "full" ELSE "discounted" END',
+        "TRUE",
+    )
+    second = line('"discount_end"', '"service_end"', '"full"', splits)
+    return f"{first}\n            UNION ALL{second}"
+
+
+def _metadata(raw: RawSource, typed: str) -> RawSource | None:
     """Customer attributes from `metadata_*` columns, from each customer's latest item."""
     meta = {
         c: (c.removeprefix(_META_PREFIX).removesuffix(_META_SUFFIX))
@@ -520,13 +424,20 @@ def _metadata(raw: RawSource, typed: ir.Table) -> RawSource | None:
     }
     if not meta:
         return None
-    values = raw.table.select(ROW, **{name: raw.table[c].strip() for c, name in meta.items()})
-    ranked = typed.select(ROW, "customer_id", "service_start").join(values, ROW)
-    latest = ranked.mutate(
-        rank=ibis.row_number().over(
-            group_by="customer_id",
-            order_by=[ibis.desc(ranked.service_start), ibis.desc(ranked[ROW])],
-        )
+    stripped = ", ".join(f"{strip(column(c))} AS {column(name)}" for c, name in meta.items())
+    names = ", ".join(f"meta.{column(name)}" for name in meta.values())
+    relation = f"""
+        SELECT items."{ROW}", items."customer_id", {names}
+        FROM (SELECT "{ROW}", "customer_id", "service_start" FROM ({typed}) AS typed) AS items
+        JOIN (SELECT "{ROW}", {stripped} FROM ({raw.relation}) AS raw) AS meta
+            ON items."{ROW}" = meta."{ROW}"
+        QUALIFY ROW_NUMBER() OVER (
+            PARTITION BY items."customer_id"
+            ORDER BY items."service_start" DESC NULLS LAST, items."{ROW}" DESC NULLS LAST
+        ) = 1"""
+    return RawSource(
+        name=f"{raw.name} (metadata)",
+        relation=relation,
+        columns=("customer_id", *meta.values()),
+        spaced=False,
     )
-    latest = latest.filter(latest["rank"] == 0).select(ROW, "customer_id", *meta.values())
-    return RawSource(name=f"{raw.name} (metadata)", table=latest, columns=tuple(latest.columns))
