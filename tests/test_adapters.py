@@ -176,7 +176,7 @@ def test_invoice_period_lengths(tmp_path):
         "c,2024-03-15,2024-06-15,300\n"  # a quarter
     )
     book = nrr.load(path, source_format="invoices")
-    mrr = {r["customer_id"]: r["mrr_local"] for r in book.lines.to_pyarrow().to_pylist()}
+    mrr = {r["customer_id"]: r["mrr_local"] for r in book.lines.to_dict("records")}
     assert mrr["a"] == Decimal(10)
     assert abs(mrr["b"] - Decimal("30.4375")) < Decimal("0.000001")
     assert mrr["c"] == Decimal(100)

@@ -17,22 +17,20 @@ from nrr.engines.duckdb import DuckDBEngine
 
 NEVER = date(9999, 12, 31)
 ENGINE = DuckDBEngine.open()
-SCHEMA = (
-    {
-        "_row": "int64",
-        "customer_id": "string",
-        "product": "string",
-        "currency": "string",
-        "start_date": "date",
-        "end_date": "date",
-        "start_m": "int64",
-        "end_m": "int64",
-        "amount": "decimal(38, 10)",
-        "interval_months": "decimal(38, 10)",
-        "quantity": "decimal(38, 10)",
-        "mrr_local": "decimal(20, 8)",
-    }
-)
+SCHEMA = {
+    "_row": "BIGINT",
+    "customer_id": "VARCHAR",
+    "product": "VARCHAR",
+    "currency": "VARCHAR",
+    "start_date": "DATE",
+    "end_date": "DATE",
+    "start_m": "BIGINT",
+    "end_m": "BIGINT",
+    "amount": "DECIMAL(38, 10)",
+    "interval_months": "DECIMAL(38, 10)",
+    "quantity": "DECIMAL(38, 10)",
+    "mrr_local": "DECIMAL(20, 8)",
+}
 
 line = st.tuples(
     st.sampled_from(["a", "b"]),  # customer
@@ -132,7 +130,9 @@ TEN = Decimal("10")
 def test_warnings_follow_their_rule(rows: list[tuple]) -> None:
     frame = _frame(rows)
     name = ENGINE.fresh_name("lines")
-    ENGINE.load_rows(name, list(SCHEMA.items()), frame[list(SCHEMA)].itertuples(index=False))
+    values = frame[list(SCHEMA)].astype(object)
+    rows = values.where(values.notna(), None).itertuples(index=False)
+    ENGINE.load_rows(name, list(SCHEMA.items()), list(rows))
     copies, overlaps = _expected(frame)
     got = _reported(line_warnings(ENGINE, name, "lines.csv"))
     assert got == (len(copies), len(overlaps), copies[:3], overlaps[:3])

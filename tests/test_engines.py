@@ -19,7 +19,8 @@ import nrr
 from nrr.cli import app
 from nrr.conventions import Conventions
 from nrr.datasets import generate_demo, write_demo
-from nrr.engine import open_engine
+from nrr.engines import open_engine
+from nrr.engines.duckdb import DuckDBEngine
 from nrr.errors import InputError
 from nrr.health.inputs import HEALTH_INPUTS
 from nrr.metrics.movements import customer_movements
@@ -196,7 +197,8 @@ def test_unknown_engine_and_unreachable_server_are_clear_errors(postgres_db: str
     unreachable = postgres_db.rsplit("/", 1)[0] + "/no_such_db"
     with pytest.raises(InputError, match="cannot connect"):
         open_engine(unreachable)
-    assert open_engine("duckdb") is None and open_engine(None) is None
+    assert isinstance(open_engine("duckdb"), DuckDBEngine)
+    assert isinstance(open_engine(None), DuckDBEngine)
     runner = CliRunner()
     result = runner.invoke(
         app, ["metrics", "-s", str(DATA / "subscriptions.csv"), "--engine", "mainframe"]

@@ -265,7 +265,7 @@ def test_line_mrr_is_the_exact_quotient_to_8_decimals(make_book, amounts):
     book = make_book(
         [sub(f"c{i}", "2024-01-01", None, str(a), interval=n) for i, (a, n) in enumerate(rows)]
     )
-    got = {r["customer_id"]: r["mrr_local"] for r in book.lines.to_pyarrow().to_pylist()}
+    got = {r["customer_id"]: r["mrr_local"] for r in book.lines.to_dict("records")}
     with localcontext(Context(prec=60)):
         for i, (amount, interval) in enumerate(rows):
             want = (amount / D(interval)).quantize(D("1e-8"), rounding=ROUND_HALF_EVEN)
@@ -281,7 +281,7 @@ def test_line_mrr_keeps_every_digit_of_large_amounts(make_book):
             sub("D", "2024-01-01", None, "200", interval="quarter"),
         ]
     )
-    got = {r["customer_id"]: r["mrr_local"] for r in book.lines.to_pyarrow().to_pylist()}
+    got = {r["customer_id"]: r["mrr_local"] for r in book.lines.to_dict("records")}
     assert got == {
         "A": D("1234567890.12"),
         "B": D("9999999999.12345678"),

@@ -1,16 +1,15 @@
-"""The PostgreSQL plumbing: a live server, a fresh database, COPY in, ibis out."""
+"""The PostgreSQL plumbing: a live server, a fresh database, COPY in, rows out."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import ibis
-
+from nrr.engines.postgres import PostgresEngine
 from tests.conftest import write_csv
 from tests.pg import copy_csv_to_table
 
 
-def test_copy_csv_then_read_back_with_ibis(postgres_db: str, tmp_path: Path) -> None:
+def test_copy_csv_then_read_back(postgres_db: str, tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "subs.csv",
         ["customer_id", "amount", "end_date"],
@@ -18,18 +17,17 @@ def test_copy_csv_then_read_back_with_ibis(postgres_db: str, tmp_path: Path) -> 
     )
     assert copy_csv_to_table(postgres_db, "subs", path, ["customer_id", "amount", "end_date"]) == 3
 
-    con = ibis.connect(postgres_db)
+    engine = PostgresEngine.open(postgres_db)
     try:
-        table = con.table("subs")
-        assert dict(table.schema().items()) == {
-            "customer_id": ibis.dtype("string"),
-            "amount": ibis.dtype("string"),
-            "end_date": ibis.dtype("string"),
-        }
-        assert table.count().execute() == 3
-        rows = table.order_by("customer_id").to_pyarrow().to_pylist()
+        types = engine.fetch(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = 'subs' ORDER BY ordinal_position"
+        ).rows
+        assert dict(types) == {"customer_id": "text", "amount": "text", "end_date": "text"}
+        assert engine.scalar("SELECT COUNT(*) FROM subs") == 3
+        rows = engine.fetch("SELECT * FROM subs ORDER BY customer_id").records()
     finally:
-        con.disconnect()
+        engine.close()
     assert [r["customer_id"] for r in rows] == ["c,3", "c1", "c2"]
     assert [r["amount"] for r in rows] == ["7", "10.50", "0.01"]
     # an empty field loads as NULL; quotes inside a field survive

@@ -39,7 +39,7 @@ def stripe_file(tmp_path: Path, column: str, value: str) -> Path:
 
 
 def mrr_of(book: nrr.Book) -> list[Decimal]:
-    return sorted(r["mrr_local"] for r in book.lines.to_pyarrow().to_pylist())
+    return sorted(r["mrr_local"] for r in book.lines.to_dict("records"))
 
 
 def refused(path: Path, source_format: str, where: str) -> None:
@@ -159,7 +159,7 @@ def test_stripe_mrr_is_exact_for_awkward_prices(tmp_path):
     )
     got = {
         r["customer_id"]: r["mrr_local"]
-        for r in nrr.load(path, source_format="stripe", cache=False).lines.to_pyarrow().to_pylist()
+        for r in nrr.load(path, source_format="stripe", cache=False).lines.to_dict("records")
     }
     month = Decimal("30.4375")
     assert got["a"] == Decimal("30.4375")
@@ -181,9 +181,7 @@ def test_invoice_mrr_is_exact_for_awkward_periods(tmp_path):
     )
     got = {
         r["customer_id"]: r["mrr_local"]
-        for r in nrr.load(path, source_format="invoices", cache=False)
-        .lines.to_pyarrow()
-        .to_pylist()
+        for r in nrr.load(path, source_format="invoices", cache=False).lines.to_dict("records")
     }
     month = Decimal("30.4375")
     assert got["initech"] == exact(Decimal("1228.75") * month / 374) == Decimal("100.00020889")

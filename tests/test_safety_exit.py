@@ -117,7 +117,7 @@ def test_memory_limit_too_low_to_read(subs: Path) -> None:
 def test_memory_limit_too_low_for_a_query(subs: Path) -> None:
     """A real out-of-memory inside a metric's query, from Python: an InputError."""
     book = nrr.load(subs, cache=False)
-    book.con.raw_sql("SET memory_limit = '2MB'")
+    book.engine.execute("SET memory_limit = '2MB'")
     with pytest.raises(nrr.InputError, match="NRR_MEMORY_LIMIT"):
         book.metrics("2024-08", by="cohort")
 
