@@ -167,7 +167,7 @@ def test_postgres_gives_duckdbs_numbers(postgres_db: str, demo: dict[str, Path])
 
 
 def test_spark_gives_duckdbs_numbers(spark_engine, demo: dict[str, Path]) -> None:  # noqa: F811
-    _assert_same(spark_engine.backend, demo, SPARK_ON_DEMO, SPARK_BOOKS)
+    _assert_same(spark_engine, demo, SPARK_ON_DEMO, SPARK_BOOKS)
 
 
 def test_the_cli_takes_engine_from_the_flag_and_from_nrr_toml(

@@ -109,4 +109,4 @@ def test_spark_gives_duckdbs_causes_owners_and_drill_downs(
     spark_engine,  # noqa: F811
     demo: dict[str, Path],  # noqa: F811
 ) -> None:
-    _assert_same(spark_engine.backend, demo, SPARK_CASES, SPARK_BOOKS)
+    _assert_same(spark_engine, demo, SPARK_CASES, SPARK_BOOKS)

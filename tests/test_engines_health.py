@@ -27,7 +27,7 @@ def test_health_scores_and_backtest_on_spark_equal_duckdbs(
 ) -> None:
     inputs = {role: demo[f"{role}.csv"] for role in ("customers", "fx_rates", *HEALTH_INPUTS)}
     found = []
-    for engine in (None, spark_engine.backend):
+    for engine in (None, spark_engine):
         book = nrr.load(demo["subscriptions.csv"], **inputs, engine=engine)
         health = book.health("2025-06-01")
         tested = backtest(book, "2025-01-01", horizon=3)

@@ -72,4 +72,4 @@ def test_postgres_gives_duckdbs_movements(postgres_db: str, demo: dict[str, Path
 def test_spark_gives_duckdbs_movements(spark_engine, demo: dict[str, Path]) -> None:  # noqa: F811
     # Spark takes seconds a query: the adversarial book alone (several currencies a customer,
     # returns, decimals at their limits); PostgreSQL runs every book.
-    _assert_same(spark_engine.backend, demo, ("adversarial",))
+    _assert_same(spark_engine, demo, ("adversarial",))

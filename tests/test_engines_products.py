@@ -86,7 +86,7 @@ def test_spark_gives_duckdbs_product_slices(
 ) -> None:
     # Spark takes seconds a query: the book with the reactivation window alone (its bridge
     # walks the gaps); PostgreSQL runs every book.
-    _assert_same(spark_engine.backend, demo, ("demo, 3-month reactivation window",))
+    _assert_same(spark_engine, demo, ("demo, 3-month reactivation window",))
 
 
 END = parse_month("2025-12", what="--end")

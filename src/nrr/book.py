@@ -130,7 +130,8 @@ class Book:
         engine = self._tables.engine
         query = bind(parse_query("SELECT * FROM source"), tables={"source": relation})
         found = engine.fetch(render(query, engine.dialect))
-        return pd.DataFrame.from_records(found.rows, columns=list(found.columns))
+        # As objects: exact Decimals, and None (not NaN) where a value is missing.
+        return pd.DataFrame(found.rows, columns=list(found.columns), dtype=object)
 
     def tables(self) -> BookTables:
         """Where the checked lines and customers are in the engine, for `nrr.metrics`."""

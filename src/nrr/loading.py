@@ -339,7 +339,20 @@ def _target(engine: Any) -> Engine | None:
     """The engine the metrics run on, connected; None for the intake's own DuckDB."""
     if engine is None or (isinstance(engine, str) and engine.strip().lower() in ("", "duckdb")):
         return None
-    return open_engine(engine)
+    if isinstance(engine, str | Engine):
+        return open_engine(engine)
+    try:
+        return open_engine(engine)
+    except InputError:
+        # Not a connection nrr knows: said of the argument, as every other of the wrong kind.
+        check_kind(engine, str | Engine | None, "engine", _ENGINES)
+        raise
+
+
+_ENGINES = (
+    "duckdb, spark, a database URL, a connection (psycopg's, a SparkSession) or an "
+    "nrr.engines.Engine"
+)
 
 
 def _in_target(name: str) -> str:
