@@ -142,7 +142,8 @@ def main() -> None:
     out = args.out or Path("/tmp/nrr-bench") / str(args.customers)
     began = time.perf_counter()
     paths = generate(args.customers, out)
-    lines = duckdb.sql(f"SELECT count(*) FROM '{paths['subscriptions.parquet']}'").fetchone()[0]
+    counted = duckdb.sql(f"SELECT count(*) FROM '{paths['subscriptions.parquet']}'")
+    lines = counted.fetchall()[0][0]
     size = paths["subscriptions.csv"].stat().st_size / 1e6
     print(
         f"{args.customers:,} customers, {lines:,} lines ({size:,.0f} MB CSV) in {out} "

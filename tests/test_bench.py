@@ -39,12 +39,12 @@ def test_the_generated_book_has_what_the_benchmark_needs(book: dict[str, Path]) 
         "count(DISTINCT currency) AS currencies, count(DISTINCT product) AS products, "
         "count(*) FILTER (WHERE end_date IS NOT NULL) AS ended, min(start_date) AS first "
         f"FROM '{book['subscriptions.parquet']}'"
-    ).fetchone()
+    ).fetchall()[0]
     n, customers, currencies, products, ended, first = stats
     assert customers == 400 and 2.5 < n / customers < 3.5
     assert currencies == 4 and products == 3 and ended > 0
     assert str(first).startswith("2021-01")
-    csv_rows = duckdb.sql(f"SELECT count(*) FROM '{book['subscriptions.csv']}'").fetchone()
+    csv_rows = duckdb.sql(f"SELECT count(*) FROM '{book['subscriptions.csv']}'").fetchall()[0]
     assert csv_rows == (n,)
     assert generate.generate(400, book["subscriptions.csv"].parent) == book  # kept, not redone
 
@@ -116,7 +116,7 @@ def test_the_floor_times_nrrs_own_checking_query(book: dict[str, Path]) -> None:
     rows, bad, mrr = con.execute(
         f'SELECT count(*), sum(CAST("_bad" AS INT)), sum(mrr_local) FROM ({sql})'
     ).fetchone()
-    lines = duckdb.sql(f"SELECT count(*) FROM '{book['subscriptions.csv']}'").fetchone()
+    lines = duckdb.sql(f"SELECT count(*) FROM '{book['subscriptions.csv']}'").fetchall()[0]
     assert (rows,) == lines and bad == 0 and mrr > 0
     typed = handwritten.READ_SUBSCRIPTIONS.format(dir=book["subscriptions.csv"].parent.as_posix())
     assert con.execute(f"SELECT count(*) FROM {typed}").fetchone() == lines
