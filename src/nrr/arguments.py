@@ -3,7 +3,7 @@
 The command line can only give text; Python can give anything. A value of the wrong kind (a
 number for a path, a list for a currency) or a DataFrame nrr cannot read as a table of named
 columns is the caller's mistake: an `InputError` naming the argument, never a `TypeError`
-from deep inside pandas, Ibis or the engine.
+from deep inside pandas or the engine.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def attribute_names(by: str | None) -> list[str]:
 
 
 class _Columns(Protocol):
-    """A customers table: whatever names its columns (an Ibis table, a DataFrame)."""
+    """A customers table: whatever names its columns (a DataFrame, or a book's customer columns)."""
 
     @property
     def columns(self) -> Sequence[str]: ...

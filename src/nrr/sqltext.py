@@ -1,10 +1,10 @@
 """Text from users and the environment, made safe to stand in a SQL statement.
 
-nrr builds its queries with Ibis and sqlglot. The few statements it writes as text (settings,
-COPY to a file, a temporary table's columns) take paths, sizes and column names from the
-user or the environment: those are always rendered by sqlglot as a quoted literal or a
-quoted identifier here, never formatted into the statement as they are (DESIGN.md, data
-safety). A quote in a folder name is then a character of the name, not the end of a string.
+nrr's statements are its own SQL, bound and rendered by sqlglot (`nrr.sql`); the intake's
+checks and a few other statements (settings, COPY to a file, a temporary table's columns)
+are written as text. Wherever they take paths, sizes, column names or values from the user
+or the environment, those are rendered by sqlglot as a quoted literal or a quoted identifier
+here, never formatted into the statement as they are (DESIGN.md, data safety). A quote in a folder name is then a character of the name, not the end of a string.
 """
 
 from __future__ import annotations
