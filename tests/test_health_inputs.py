@@ -14,7 +14,8 @@ import pytest
 from nrr.engines.duckdb import DuckDBEngine
 from nrr.errors import InputError
 from nrr.health import COLUMNS, HEALTH_INPUTS, Signals, read_signals, validate_signal
-from nrr.screen import Intake, count
+from nrr.intake import Intake
+from nrr.screen import count
 from nrr.sources.files import RawSource, open_file, open_table
 from tests.conftest import write_csv
 

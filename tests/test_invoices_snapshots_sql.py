@@ -10,7 +10,7 @@ import pytest
 
 from nrr.adapters import invoice_lines, snapshot_lines
 from nrr.engines.duckdb import DuckDBEngine
-from nrr.screen import Intake
+from nrr.intake import Intake
 from nrr.sources.files import ROW, RawSource
 
 

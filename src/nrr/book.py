@@ -25,6 +25,7 @@ from nrr.errors import InputError, Problem
 from nrr.fx import RateBook
 from nrr.health.inputs import Signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
+from nrr.intake import Intake
 from nrr.limits import check_months_count
 from nrr.memory import within_memory
 from nrr.metrics.bridge import monthly_bridge
@@ -34,7 +35,6 @@ from nrr.metrics.window import FX_MODES, window_metrics
 from nrr.months import month_label, parse_month
 from nrr.products import PRODUCT, product_bridge, product_window
 from nrr.results import BridgeMonth, WindowResult
-from nrr.screen import Intake
 from nrr.sql.render import Relation, bind, parse_query, render
 
 if TYPE_CHECKING:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from nrr.engines.base import Engine
 from nrr.errors import InputError, InternalError, Problem
+from nrr.intake import Intake
 from nrr.parsing import blank, column, trimmer
-from nrr.screen import Check, Intake, count, screen, screen_direct
+from nrr.screen import Check, count, screen, screen_direct
 from nrr.sources.files import ROW, RawSource
 from nrr.validate import _require_columns, _show
 

@@ -23,11 +23,11 @@ from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
 from nrr.health.settings import DEFAULT_HEALTH, HealthSettings
+from nrr.intake import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.limits import MAX_ROWS, check_count
 from nrr.lookalike import lookalike_warnings
 from nrr.memory import memory_limit, memory_limit_error, within_memory
 from nrr.metrics.tables import BookTables
-from nrr.screen import DEFAULT_MAX_PROBLEMS, Intake, Progress
 from nrr.sources.cache import CheckedCache, default_cache
 from nrr.sources.files import ROW, RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping, check_mapping

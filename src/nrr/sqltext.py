@@ -4,7 +4,8 @@ nrr's statements are its own SQL, bound and rendered by sqlglot (`nrr.sql`); the
 checks and a few other statements (settings, COPY to a file, a temporary table's columns)
 are written as text. Wherever they take paths, sizes, column names or values from the user
 or the environment, those are rendered by sqlglot as a quoted literal or a quoted identifier
-here, never formatted into the statement as they are (DESIGN.md, data safety). A quote in a folder name is then a character of the name, not the end of a string.
+here, never formatted into the statement as they are (DESIGN.md, data safety). A quote in a
+folder name is then a character of the name, not the end of a string.
 """
 
 from __future__ import annotations

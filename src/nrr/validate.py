@@ -12,17 +12,9 @@ from __future__ import annotations
 from nrr.doubles import line_warnings
 from nrr.engines.base import Engine
 from nrr.errors import InputError, Problem
+from nrr.intake import DEFAULT_MAX_PROBLEMS, Intake
 from nrr.parsing import blank, cases, column, iso_date, literal, parse_number, trimmer
-from nrr.screen import (
-    CURRENCY_HINT,
-    DEFAULT_MAX_PROBLEMS,
-    MRR_HINT,
-    Check,
-    Intake,
-    count,
-    screen,
-    screen_direct,
-)
+from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, count, screen, screen_direct
 from nrr.sources.files import ROW, RawSource
 from nrr.sql.render import parse_query
 

@@ -26,8 +26,9 @@ from nrr.adapters.common import (
 from nrr.adapters.common import text as _text
 from nrr.engines.base import Engine
 from nrr.errors import InputError, Problem
+from nrr.intake import Intake, Rejection
 from nrr.parsing import cases, column, literal
-from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, Rejection, reject, screen
+from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, reject, screen
 from nrr.sources.files import ROW, RawSource
 
 __all__ = ["DOCUMENTS", "LINE_TYPES", "invoice_lines"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 from nrr.adapters.common import blank, column_of, decimal_of, require, show
 from nrr.adapters.common import text as _text
 from nrr.engines.base import Engine
+from nrr.intake import Intake
 from nrr.parsing import column, literal
-from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, Intake, screen
+from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, screen
 from nrr.sources.files import ROW, RawSource
 
 __all__ = ["snapshot_lines"]

@@ -42,8 +42,9 @@ from nrr.adapters.common import text as _text
 from nrr.adapters.stripe_checks import STATUSES, among, checks, flags
 from nrr.conventions import Conventions
 from nrr.engines.base import Engine
+from nrr.intake import Intake
 from nrr.parsing import column, literal, strip
-from nrr.screen import CURRENCY_HINT, MRR_HINT, Intake, screen
+from nrr.screen import CURRENCY_HINT, MRR_HINT, screen
 from nrr.sources.files import ROW, RawSource
 
 __all__ = ["STATUSES", "stripe_lines"]

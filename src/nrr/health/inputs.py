@@ -15,8 +15,9 @@ from dataclasses import dataclass, fields
 
 from nrr.engines.base import Engine
 from nrr.errors import InputError, Problem
+from nrr.intake import Intake
 from nrr.parsing import blank, cases, column, iso_date, literal, parse_number, trimmer
-from nrr.screen import Check, Intake, count, screen
+from nrr.screen import Check, count, screen
 from nrr.sources.files import ROW, RawSource
 from nrr.validate import _require_columns, _show
 
