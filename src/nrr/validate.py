@@ -24,6 +24,7 @@ __all__ = [
     "LINE_COLUMNS",
     "LOCAL_MRR",
     "MONEY",
+    "SUBSCRIPTION_COLUMNS",
     "validate_subscriptions",
 ]
 
@@ -62,6 +63,17 @@ LINE_COLUMNS = (
     "mrr_local",
 )
 
+# The canonical subscriptions' columns (METRICS.md section 1), as the adapters write them.
+SUBSCRIPTION_COLUMNS = (
+    "customer_id",
+    "product",
+    "start_date",
+    "end_date",
+    "amount",
+    "interval",
+    "quantity",
+    "currency",
+)
 _REQUIRED_SUBSCRIPTION = ("customer_id", "start_date", "amount")
 _OPTIONAL_SUBSCRIPTION = ("product", "end_date", "interval", "quantity", "currency")
 

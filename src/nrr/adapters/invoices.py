@@ -30,6 +30,7 @@ from nrr.intake import Intake, Rejection
 from nrr.parsing import cases, column, literal
 from nrr.screen import CURRENCY_HINT, MRR_HINT, Check, reject, screen
 from nrr.sources.files import ROW, RawSource
+from nrr.validate import SUBSCRIPTION_COLUMNS
 
 __all__ = ["DOCUMENTS", "LINE_TYPES", "invoice_lines"]
 
@@ -47,17 +48,7 @@ LINE_TYPES: dict[str, str] = {
 DOCUMENTS: dict[str, int] = {"invoice": 1, "credit_note": -1, "credit": -1, "refund": -1}
 _KEY = ("customer_id", "product", "currency", "period_start", "period_end")
 # The canonical columns each net line becomes, in this order after `_row`.
-_CANONICAL = (
-    "_nrows",
-    "customer_id",
-    "product",
-    "start_date",
-    "end_date",
-    "amount",
-    "interval",
-    "quantity",
-    "currency",
-)
+_CANONICAL = ("_nrows", *SUBSCRIPTION_COLUMNS)
 
 
 def invoice_lines(engine: Engine, raw: RawSource, intake: Intake, base: str) -> RawSource:

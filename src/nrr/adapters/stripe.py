@@ -46,6 +46,7 @@ from nrr.intake import Intake
 from nrr.parsing import column, literal, strip
 from nrr.screen import CURRENCY_HINT, MRR_HINT, screen
 from nrr.sources.files import ROW, RawSource
+from nrr.validate import SUBSCRIPTION_COLUMNS
 
 __all__ = ["STATUSES", "stripe_lines"]
 
@@ -69,17 +70,6 @@ _WHOLE = "DECIMAL(38, 0)"
 _ONGOING = "DATE '9999-12-31'"  # a service end that never comes, for LEAST
 _META_PREFIX = "metadata_"
 _META_SUFFIX = "_metadata"
-# The canonical lines' columns, as `validate` reads them.
-_LINE_COLUMNS = (
-    "customer_id",
-    "product",
-    "start_date",
-    "end_date",
-    "amount",
-    "interval",
-    "quantity",
-    "currency",
-)
 
 
 def stripe_lines(
@@ -144,7 +134,7 @@ def stripe_lines(
 
     # The values are trimmed text and casts of typed values: `validate` need not trim them.
     canonical = RawSource(
-        name=raw.name, relation=_split_discounts(typed), columns=_LINE_COLUMNS, spaced=False
+        name=raw.name, relation=_split_discounts(typed), columns=SUBSCRIPTION_COLUMNS, spaced=False
     )
     return canonical, _metadata(raw, typed)
 
