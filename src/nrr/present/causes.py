@@ -17,8 +17,8 @@ from nrr.analysis.causes import CAUSES, CauseLine, CauseParts, CausesResult
 from nrr.analysis.owners import AccountManagerRow, CsmRow, OwnersResult
 from nrr.attributes import ALL
 from nrr.present.machine import records_csv
-from nrr.present.rounding import money_number, ratio
 from nrr.present.tables import money, percent
+from nrr.records.rounding import money_number, ratio
 
 __all__ = [
     "DETAIL_ROWS",

@@ -12,8 +12,8 @@ from rich.text import Text
 
 from nrr.analysis.cohorts import CohortAge, CohortResult
 from nrr.present.machine import records_csv
-from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
+from nrr.records.rounding import cents, ratio
 
 __all__ = ["MAX_AGES_SHOWN", "cohort_csv", "cohort_json", "cohort_records", "cohort_tables"]
 

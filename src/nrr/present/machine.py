@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 
 from nrr.outputs import spreadsheet_safe
-from nrr.present.rounding import cents, ratio
+from nrr.records.rounding import cents, ratio
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
 
 __all__ = [

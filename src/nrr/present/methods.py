@@ -14,8 +14,8 @@ from nrr.analysis.rates import Churn, MonthRates, RatesResult
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_records, benchmark_text, sources_text
 from nrr.present.machine import records_csv
-from nrr.present.rounding import money_number, ratio, ratio_number
 from nrr.present.tables import money, percent
+from nrr.records.rounding import money_number, ratio, ratio_number
 
 __all__ = [
     "methods_csv",

@@ -11,8 +11,8 @@ from rich.table import Table
 from nrr.analysis.trends import TrendPoint, TrendResult
 from nrr.attributes import ALL
 from nrr.present.machine import records_csv
-from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
+from nrr.records.rounding import cents, ratio
 
 __all__ = ["TREND_KEYS", "trend_csv", "trend_json", "trend_records", "trend_tables"]
 

@@ -15,8 +15,8 @@ from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_records, benchmark_text, sources_text
 from nrr.present.impact import points
 from nrr.present.machine import records_csv
-from nrr.present.rounding import money_number, ratio_number
 from nrr.present.tables import money, percent
+from nrr.records.rounding import money_number, ratio_number
 
 if TYPE_CHECKING:
     from nrr.analysis.whatif import WhatIfResult
