@@ -1,5 +1,5 @@
-"""The window's figures and the monthly bridge as records (METRICS.md section 6: the JSON of
-`metrics` and `movements`) and as DataFrames for notebooks, rounded as the CLI prints them."""
+"""The window's figures and the monthly bridge as records (the JSON of `metrics` and
+`movements`) and as DataFrames for notebooks, rounded as the CLI prints them."""
 
 from __future__ import annotations
 
