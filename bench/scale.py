@@ -54,7 +54,7 @@ NRR = [str(Path(sys.executable).parent / "nrr")]
 SESSION = """
 import json, sys
 import nrr
-from nrr.present.machine import bridge_records, window_record
+from nrr.records.window import bridge_records, window_record
 s, c, f, end, window, first = sys.argv[1:]
 book = nrr.load(s, customers=c, fx_rates=f)
 metrics = window_record(book.window(end, window=int(window), by="segment"))

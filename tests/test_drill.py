@@ -15,7 +15,7 @@ import nrr
 from nrr.analysis.drill import slice_customers
 from nrr.analysis.history import CustomerHistory, UnknownCustomer, customer_history
 from nrr.errors import InputError
-from nrr.present.drill import history_record, slice_record
+from nrr.records.drill import history_record, slice_record
 from nrr.results import BridgeMonth
 
 from .test_properties import BASE_YEAR, MONTHS, _label, _load, books

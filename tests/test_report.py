@@ -29,7 +29,6 @@ from nrr.health.results import risks as at_risk
 from nrr.months import month_label
 from nrr.present.charts import CONFIG
 from nrr.present.machine import window_json
-from nrr.present.methods import methods_record, rates_record
 from nrr.present.png import write_pngs
 from nrr.present.report import KPIS, render_report, render_sections
 from nrr.present.views import (
@@ -41,6 +40,7 @@ from nrr.present.views import (
     default_by,
     health_view,
 )
+from nrr.records.methods import methods_record, rates_record
 from tests.conftest import SUB_HEADER, sub, write_csv
 
 DATA = Path(__file__).parent / "data" / "adversarial"

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from nrr.present.rounding import cents, ratio
+from nrr.records.rounding import cents, ratio
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ from nrr.analysis.whatif import forecast, geometric_mean, whatif
 from nrr.cli import app
 from nrr.errors import InputError
 from nrr.months import parse_month
-from nrr.present.rounding import cents
+from nrr.records.rounding import cents
 from tests.conftest import SUB_HEADER, sub, write_csv
 
 D = Decimal

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from nrr import RetentionFigures
-from nrr.present.rounding import ratio
+from nrr.records.rounding import ratio
 
 from .conftest import sub
 

@@ -276,14 +276,14 @@ class Book:
     ) -> pd.DataFrame:
         """Window metrics as a DataFrame: one row overall, then one per slice; cents and ratios
         rounded exactly as the CLI prints them."""
-        from nrr.present.frames import window_frame
+        from nrr.records.window import window_frame
 
         return window_frame(self.window(end, window=window, by=by, fx_mode=fx_mode))
 
     @within_memory
     def movements(self, start: str, end: str, *, by: str | None = None) -> pd.DataFrame:
         """The monthly MRR bridge as a DataFrame, rounded to cents as the CLI prints it."""
-        from nrr.present.frames import bridge_frame
+        from nrr.records.window import bridge_frame
 
         return bridge_frame(self.bridge(start, end, by=by))
 

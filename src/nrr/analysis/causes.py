@@ -141,13 +141,13 @@ class CausesResult:
 
     def frame(self) -> pd.DataFrame:
         """One row per (segment, movement), `(all)` first; amounts rounded to cents."""
-        from nrr.present.causes import causes_frame
+        from nrr.records.causes import causes_frame
 
         return causes_frame(self)
 
     def detail_frame(self) -> pd.DataFrame:
         """One row per customer x product (needs `detail=True`); amounts rounded to cents."""
-        from nrr.present.causes import detail_frame
+        from nrr.records.causes import detail_frame
 
         return detail_frame(self)
 

@@ -93,7 +93,7 @@ class CohortResult:
 
     def frame(self) -> pd.DataFrame:
         """Long format, one row per cohort and age, rounded as the CLI prints."""
-        from nrr.present.cohorts import cohort_records
+        from nrr.records.cohorts import cohort_records
 
         return pd.DataFrame(cohort_records(self))
 

@@ -125,7 +125,7 @@ class SliceCustomers:
         """One row per customer, rounded as the API gives it (cents)."""
         import pandas as pd
 
-        from nrr.present.drill import slice_record
+        from nrr.records.drill import slice_record
 
         return pd.DataFrame(slice_record(self)["customers"], columns=list(SLICE_COLUMNS))
 

@@ -109,7 +109,7 @@ class CustomerHistory:
         """One row per month, rounded as the API gives it (cents)."""
         import pandas as pd
 
-        from nrr.present.drill import history_record
+        from nrr.records.drill import history_record
 
         return pd.DataFrame(history_record(self)["months"])  # type: ignore[arg-type]
 

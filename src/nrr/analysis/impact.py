@@ -181,7 +181,7 @@ class ImpactResult:
     def frame(self) -> pd.DataFrame:
         """One row for the book (`(all)`), then one per slice in rank order; amounts in cents
         and ratios to 4 places, as the CLI prints them; window context in `attrs`."""
-        from nrr.present.impact import impact_frame
+        from nrr.records.impact import impact_frame
 
         return impact_frame(self)
 

@@ -115,7 +115,7 @@ class MethodsResult:
 
     def frame(self) -> pd.DataFrame:
         """One row per method (index `method`), rounded as the CLI prints."""
-        from nrr.present.methods import methods_record
+        from nrr.records.methods import methods_record
 
         rows = methods_record(self)["methods"]
         return pd.DataFrame(rows).set_index("method")  # type: ignore[arg-type]

@@ -108,7 +108,7 @@ class OwnersResult:
 
     def frame(self) -> pd.DataFrame:
         """One row per (role, owner), `(all)` first in each role; rounded as the CLI prints."""
-        from nrr.present.causes import owners_frame
+        from nrr.records.causes import owners_frame
 
         return owners_frame(self)
 

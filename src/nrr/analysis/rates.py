@@ -94,7 +94,7 @@ class RatesResult:
 
     def frame(self) -> pd.DataFrame:
         """One row per month, rounded as the CLI prints."""
-        from nrr.present.methods import rates_record
+        from nrr.records.methods import rates_record
 
         return pd.DataFrame(rates_record(self)["months"])  # type: ignore[arg-type]
 

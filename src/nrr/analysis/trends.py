@@ -96,7 +96,7 @@ class TrendResult:
 
     def frame(self) -> pd.DataFrame:
         """One row per point, rounded as the CLI prints (cents, ratios to 4 places)."""
-        from nrr.present.trends import trend_records
+        from nrr.records.trends import trend_records
 
         return pd.DataFrame(trend_records(self))
 

@@ -122,7 +122,7 @@ class WhatIfResult:
     def frame(self) -> pd.DataFrame:
         """Tidy rows (section, lever, step, unit, month, arr, low, high, nrr) with amounts in
         cents and ratios to 4 places, as `nrr whatif --format csv` prints them."""
-        from nrr.present.whatif import whatif_frame
+        from nrr.records.whatif import whatif_frame
 
         return whatif_frame(self)
 

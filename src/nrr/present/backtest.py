@@ -16,8 +16,8 @@ from rich.text import Text
 
 from nrr.present.health import TIER_STYLE
 from nrr.present.machine import records_csv
-from nrr.present.rounding import money_number, ratio_number
 from nrr.present.tables import money, percent
+from nrr.records.rounding import money_number, ratio_number
 
 if TYPE_CHECKING:
     from nrr.health.backtest import BacktestResult, Band, Catch, TierOutcome

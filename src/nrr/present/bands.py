@@ -1,5 +1,5 @@
 """Benchmark bands beside headline numbers: the band's label in its tone's colour, the
-footnote citing each band's source, and the JSON record of both."""
+footnote citing each band's source (the JSON record of both: `nrr.records.bands`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rich.text import Text
 
 from nrr.benchmarks import Benchmarks
 
-__all__ = ["TONE_STYLE", "benchmark_records", "benchmark_text", "sources_text"]
+__all__ = ["TONE_STYLE", "benchmark_text", "sources_text"]
 
 TONE_STYLE = {"bad": "red", "warn": "yellow", "ok": "green", "good": "green", "great": "bold green"}
 
@@ -40,21 +40,3 @@ def sources_text(benchmarks: Benchmarks, metrics: tuple[str, ...]) -> Text:
         if benchmark is not None:
             lines.append(f"* {benchmark.title} bands: {benchmark.source}.")
     return Text("\n".join(lines), style="dim")
-
-
-def benchmark_records(
-    benchmarks: Benchmarks, figures: dict[str, Decimal | None], window_months: int
-) -> dict[str, dict[str, str] | None]:
-    """`{metric: {"band", "tone", "source"} | null}` for JSON: null without a value, or when the
-    bands were measured over another period."""
-    records: dict[str, dict[str, str] | None] = {}
-    for metric, value in figures.items():
-        benchmark = benchmarks.get(metric)
-        found = None if benchmark is None else benchmark.describe(value)
-        period_ok = benchmark is not None and benchmark.window_months in (None, window_months)
-        records[metric] = (
-            {"band": found.label, "tone": found.tone, "source": found.source}
-            if found is not None and period_ok
-            else None
-        )
-    return records

@@ -1,7 +1,8 @@
-"""Tables, JSON, CSV and DataFrames for `nrr causes` and `nrr owners`.
+"""Tables, JSON and CSV for `nrr causes` and `nrr owners` (the records and the DataFrames are
+`nrr.records.causes`'s).
 
-Amounts are rounded to cents only here (half to even); each part is rounded on its own, so a
-printed total can differ from the sum of its printed parts by a cent per part.
+Amounts are rounded to cents only in records and tables (half to even); each part is rounded on
+its own, so a printed total can differ from the sum of its printed parts by a cent per part.
 """
 
 from __future__ import annotations
@@ -9,65 +10,37 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-import pandas as pd
 from rich.console import Group
 from rich.table import Table
 
-from nrr.analysis.causes import CAUSES, CauseLine, CauseParts, CausesResult
-from nrr.analysis.owners import AccountManagerRow, CsmRow, OwnersResult
-from nrr.attributes import ALL
+from nrr.analysis.causes import CAUSES, CauseParts, CausesResult
+from nrr.analysis.owners import OwnersResult
 from nrr.present.machine import records_csv
-from nrr.present.rounding import money_number, ratio
 from nrr.present.tables import money, percent
+from nrr.records.causes import (
+    DETAIL_KEYS,
+    PART_KEYS,
+    causes_record,
+    detail_for,
+    owner_header,
+    owner_records,
+    owners_record,
+    split_records,
+    window_context,
+)
 
 __all__ = [
     "DETAIL_ROWS",
     "causes_csv",
-    "causes_frame",
     "causes_json",
     "causes_tables",
-    "detail_frame",
     "owners_csv",
-    "owners_frame",
     "owners_json",
     "owners_tables",
 ]
 
 # How many customer x product rows the table shows with --detail; JSON and CSV give all.
 DETAIL_ROWS = 20
-PART_KEYS = ("total", *CAUSES, "customers")
-DETAIL_KEYS = (
-    "customer_id",
-    "product",
-    "segment",
-    "movement",
-    "mrr_start",
-    "mrr_end",
-    "quantity_start",
-    "quantity_end",
-    "amount",
-    *CAUSES,
-)
-CSM_KEYS = (
-    "book_size",
-    "logos",
-    "ending_mrr",
-    "nrr",
-    "grr",
-    "churn",
-    "churned_customers",
-    "contraction",
-    "mrr_lost",
-)
-AM_KEYS = (
-    "book_size",
-    "logos",
-    "ending_mrr",
-    "nrr",
-    "expansion",
-    *CAUSES,
-    "expanding_customers",
-)
 _LABELS = {
     "seats": "= seats",
     "price": "+ price",
@@ -76,98 +49,28 @@ _LABELS = {
 }
 
 
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
 def _quantity(value: Decimal) -> str:
     # 25.0000000000 -> 25, 2.5000000000 -> 2.5, never an exponent.
     return format(value.normalize(), "f") if value else "0"
 
 
-def _context(result: CausesResult | OwnersResult) -> dict[str, object]:
-    return {
-        "start": result.start,
-        "end": result.end,
-        "window_months": result.window_months,
-        "currency": result.currency,
-        "fx_mode": result.fx_mode,
-    }
-
-
 # --- causes ---------------------------------------------------------------------------------
 
 
-def parts_record(parts: CauseParts) -> dict[str, object]:
-    record: dict[str, object] = {
-        key: money_number(getattr(parts, key)) for key in ("total", *CAUSES)
-    }
-    record["customers"] = parts.customers
-    return record
-
-
-def _split_records(result: CausesResult) -> list[dict[str, object]]:
-    """One record per (segment, movement), the whole book (`(all)`) first."""
-    groups = [(ALL, result.overall), *result.segments]
-    return [
-        {"segment": name, "movement": movement, **parts_record(getattr(split, movement))}
-        for name, split in groups
-        for movement in ("expansion", "contraction")
-    ]
-
-
-def detail_record(line: CauseLine) -> dict[str, object]:
-    record: dict[str, object] = {
-        "customer_id": line.customer_id,
-        "product": line.product,
-        "segment": line.segment,
-        "movement": line.movement,
-        "mrr_start": money_number(line.mrr_start),
-        "mrr_end": money_number(line.mrr_end),
-        "quantity_start": float(line.quantity_start),
-        "quantity_end": float(line.quantity_end),
-        "amount": money_number(line.amount),
-    }
-    record.update({name: money_number(getattr(line, name)) for name in CAUSES})
-    return record
-
-
 def causes_json(result: CausesResult) -> str:
-    record: dict[str, object] = {
-        **_context(result),
-        "overall": {
-            m: parts_record(getattr(result.overall, m)) for m in ("expansion", "contraction")
-        },
-        "segments": [
-            {
-                "segment": name,
-                **{m: parts_record(getattr(split, m)) for m in ("expansion", "contraction")},
-            }
-            for name, split in result.segments
-        ],
-    }
-    if result.detail is not None:
-        record["detail"] = [_detail_for(result, line) for line in result.detail]
-    return json.dumps(record, indent=2)
-
-
-def _detail_for(result: CausesResult, line: CauseLine) -> dict[str, object]:
-    record = detail_record(line)
-    if result.by is None:
-        del record["segment"]
-    return record
+    return json.dumps(causes_record(result), indent=2)
 
 
 def causes_csv(result: CausesResult) -> str:
     """Long format: one row per (segment, movement); with detail, one per customer x product."""
-    context = _context(result)
+    context = window_context(result)
     if result.detail is not None:
         keys = [k for k in DETAIL_KEYS if result.by is not None or k != "segment"]
         header = [*context, *keys]
         rows = [
             {
                 **context,
-                **_detail_for(result, line),
+                **detail_for(result, line),
                 # exact digits in CSV (JSON numbers are floats)
                 "quantity_start": _quantity(line.quantity_start),
                 "quantity_end": _quantity(line.quantity_end),
@@ -176,23 +79,7 @@ def causes_csv(result: CausesResult) -> str:
         ]
         return records_csv(header, rows)
     header = [*context, "segment", "movement", *PART_KEYS]
-    return records_csv(header, [{**context, **r} for r in _split_records(result)])
-
-
-def causes_frame(result: CausesResult) -> pd.DataFrame:
-    frame = pd.DataFrame(_split_records(result)).set_index(["segment", "movement"])
-    frame.attrs.update(_context(result), by=result.by)
-    return frame
-
-
-def detail_frame(result: CausesResult) -> pd.DataFrame:
-    if result.detail is None:
-        raise ValueError("no detail: compute the causes with detail=True")
-    columns = list(DETAIL_KEYS)
-    rows = [detail_record(line) for line in result.detail]
-    frame = pd.DataFrame(rows, columns=columns)
-    frame.attrs.update(_context(result), by=result.by)
-    return frame
+    return records_csv(header, [{**context, **r} for r in split_records(result)])
 
 
 def _parts_cells(parts: CauseParts) -> list[str]:
@@ -271,58 +158,16 @@ def _detail_table(result: CausesResult, unit: str) -> Table:
 # --- owners ---------------------------------------------------------------------------------
 
 
-def _owner_record(row: CsmRow | AccountManagerRow, keys: tuple[str, ...]) -> dict[str, object]:
-    record: dict[str, object] = {"owner": row.owner}
-    for key in keys:
-        value = getattr(row, key)
-        if key in ("nrr", "grr"):
-            record[key] = _number(ratio(value))
-        elif isinstance(value, Decimal):
-            record[key] = money_number(value)
-        else:
-            record[key] = value
-    return record
-
-
 def owners_json(result: OwnersResult) -> str:
-    record = {
-        **_context(result),
-        "columns": {"csm": result.csm_column, "account_manager": result.am_column},
-        "csm": [_owner_record(r, CSM_KEYS) for r in result.csm],
-        "account_manager": [_owner_record(r, AM_KEYS) for r in result.account_manager],
-        "total": {
-            "csm": _owner_record(result.csm_total, CSM_KEYS),
-            "account_manager": _owner_record(result.account_manager_total, AM_KEYS),
-        },
-    }
-    return json.dumps(record, indent=2)
-
-
-def _owner_records(result: OwnersResult) -> list[dict[str, object]]:
-    csm = [result.csm_total, *result.csm]
-    am = [result.account_manager_total, *result.account_manager]
-    return [{"role": "csm", **_owner_record(r, CSM_KEYS)} for r in csm] + [
-        {"role": "account_manager", **_owner_record(r, AM_KEYS)} for r in am
-    ]
-
-
-def _owner_header() -> list[str]:
-    return ["role", "owner", *CSM_KEYS, *(k for k in AM_KEYS if k not in CSM_KEYS)]
+    return json.dumps(owners_record(result), indent=2)
 
 
 def owners_csv(result: OwnersResult) -> str:
     """Long format: one row per (role, owner); `(all)` first in each role; blanks where a
     column belongs to the other role."""
-    context = _context(result)
-    header = [*context, *_owner_header()]
-    return records_csv(header, [{**context, **r} for r in _owner_records(result)])
-
-
-def owners_frame(result: OwnersResult) -> pd.DataFrame:
-    frame = pd.DataFrame(_owner_records(result), columns=_owner_header())
-    frame = frame.set_index(["role", "owner"])
-    frame.attrs.update(_context(result), csm_column=result.csm_column, am_column=result.am_column)
-    return frame
+    context = window_context(result)
+    header = [*context, *owner_header()]
+    return records_csv(header, [{**context, **r} for r in owner_records(result)])
 
 
 def owners_tables(result: OwnersResult, unit: str = "MRR") -> Group:

@@ -16,8 +16,8 @@ import plotly.graph_objects as go
 
 from nrr.analysis.cohorts import CohortResult
 from nrr.analysis.trends import TrendPoint, TrendResult
-from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
+from nrr.records.rounding import cents, ratio
 from nrr.results import BridgeMonth, WindowResult
 
 __all__ = [

@@ -12,75 +12,19 @@ from rich.text import Text
 
 from nrr.analysis.cohorts import CohortAge, CohortResult
 from nrr.present.machine import records_csv
-from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
+from nrr.records.cohorts import CSV_KEYS, cohort_record, cohort_records
 
-__all__ = ["MAX_AGES_SHOWN", "cohort_csv", "cohort_json", "cohort_records", "cohort_tables"]
+__all__ = ["MAX_AGES_SHOWN", "cohort_csv", "cohort_json", "cohort_tables"]
 
 # A terminal fits about this many age columns next to the cohort, customers and base; JSON and
 # CSV always carry every age.
 MAX_AGES_SHOWN = 13
 _AGE_PREFIX = {"month": "M", "quarter": "Q", "year": "Y"}
-CSV_KEYS = (
-    "cohort",
-    "customers",
-    "first_month_mrr",
-    "age",
-    "month",
-    "mrr",
-    "active",
-    "revenue_retention",
-    "logo_retention",
-)
-
-
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _age_record(age: CohortAge) -> dict[str, object]:
-    return {
-        "age": age.age,
-        "month": age.month,
-        "mrr": _number(cents(age.mrr)),
-        "active": age.active,
-        "revenue_retention": _number(ratio(age.revenue_retention)),
-        "logo_retention": _number(ratio(age.logo_retention)),
-    }
 
 
 def cohort_json(result: CohortResult) -> str:
-    return json.dumps(
-        {
-            "end": result.end,
-            "grain": result.grain,
-            "currency": result.currency,
-            "cohorts": [
-                {
-                    "cohort": c.cohort,
-                    "customers": c.customers,
-                    "first_month_mrr": _number(cents(c.first_month_mrr)),
-                    "ages": [_age_record(a) for a in c.ages],
-                }
-                for c in result.cohorts
-            ],
-        },
-        indent=2,
-    )
-
-
-def cohort_records(result: CohortResult) -> list[dict[str, object]]:
-    """Long format: one record per cohort and age."""
-    return [
-        {
-            "cohort": c.cohort,
-            "customers": c.customers,
-            "first_month_mrr": _number(cents(c.first_month_mrr)),
-            **_age_record(a),
-        }
-        for c in result.cohorts
-        for a in c.ages
-    ]
+    return json.dumps(cohort_record(result), indent=2)
 
 
 def cohort_csv(result: CohortResult) -> str:

@@ -17,8 +17,8 @@ from rich.text import Text
 from nrr.errors import InputError, Problem
 from nrr.health.results import TIERS
 from nrr.present.machine import records_csv
-from nrr.present.rounding import money_number
 from nrr.present.tables import money
+from nrr.records.rounding import money_number
 
 if TYPE_CHECKING:
     import pandas as pd

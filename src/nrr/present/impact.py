@@ -1,6 +1,6 @@
-"""`nrr impact` for people (a ranked table) and machines (JSON, CSV, a DataFrame).
+"""`nrr impact` for people (a ranked table) and machines (JSON, CSV; the records and the
+DataFrame are `nrr.records.impact`'s).
 
-Money is rounded to cents and ratios to 4 places (half to even) only here, as everywhere.
 Contributions and distances are fractions in JSON/CSV (0.0123) and points in the table
 (+1.23 pts).
 """
@@ -11,46 +11,21 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from nrr.attributes import ALL
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
-from nrr.present.bands import benchmark_records, benchmark_text, sources_text
+from nrr.present.bands import benchmark_text, sources_text
 from nrr.present.machine import records_csv
-from nrr.present.rounding import money_number, ratio, ratio_number
 from nrr.present.tables import money, percent
+from nrr.records.impact import SLICE_KEYS, impact_records, impact_rows
+from nrr.records.rounding import ratio
 
 if TYPE_CHECKING:
-    from nrr.analysis.impact import ImpactResult, ImpactSlice
+    from nrr.analysis.impact import ImpactResult
 
-__all__ = [
-    "impact_csv",
-    "impact_frame",
-    "impact_json",
-    "impact_records",
-    "impact_table",
-    "points",
-]
-
-SLICE_KEYS = (
-    "starting_mrr",
-    "ending_mrr",
-    "share",
-    "nrr",
-    "grr",
-    "contribution",
-    "mrr_at_stake",
-    "mrr_lost",
-    "fx",
-    "expansion",
-    "contraction",
-    "churn",
-    "customers_start",
-    "customers_retained",
-)
+__all__ = ["impact_csv", "impact_json", "impact_table", "points"]
 
 
 def points(value: Decimal | None) -> str:
@@ -59,91 +34,8 @@ def points(value: Decimal | None) -> str:
     return "n/a" if rounded is None else f"{rounded * 100:+.2f} pts"
 
 
-def _slice_record(s: ImpactSlice) -> dict[str, object]:
-    f = s.figures
-    return {
-        "rank": s.rank,
-        "segment": s.segment,
-        "values": dict(s.values),
-        "starting_mrr": money_number(s.starting_mrr),
-        "ending_mrr": money_number(s.ending_mrr),
-        "share": ratio_number(s.share),
-        "nrr": ratio_number(s.nrr),
-        "grr": ratio_number(s.grr),
-        "contribution": ratio_number(s.contribution),
-        "mrr_at_stake": money_number(s.mrr_at_stake),
-        "mrr_lost": money_number(s.mrr_lost),
-        "fx": money_number(f.fx),
-        "expansion": money_number(f.expansion),
-        "contraction": money_number(f.contraction),
-        "churn": money_number(f.churn),
-        "customers_start": f.customers_start,
-        "customers_retained": f.customers_retained,
-    }
-
-
-def _overall_record(result: ImpactResult) -> dict[str, object]:
-    f = result.overall
-    return {
-        "starting_mrr": money_number(f.starting_mrr),
-        "ending_mrr": money_number(f.ending_mrr),
-        "share": 1.0 if f.starting_mrr else None,
-        "nrr": ratio_number(f.nrr),
-        "grr": ratio_number(f.grr),
-        "contribution": ratio_number(result.distance),
-        "distance": ratio_number(result.distance),
-        "mrr_at_stake": money_number(result.mrr_at_stake),
-        "mrr_lost": money_number(result.mrr_lost),
-        "fx": money_number(f.fx),
-        "expansion": money_number(f.expansion),
-        "contraction": money_number(f.contraction),
-        "churn": money_number(f.churn),
-        "customers_start": f.customers_start,
-        "customers_retained": f.customers_retained,
-    }
-
-
-def impact_records(
-    result: ImpactResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS
-) -> dict[str, object]:
-    return {
-        "start": result.start,
-        "end": result.end,
-        "window_months": result.window_months,
-        "currency": result.currency,
-        "fx_mode": result.fx_mode,
-        "by": list(result.by),
-        "target": float(result.target),
-        "overall": _overall_record(result),
-        "benchmarks": benchmark_records(
-            benchmarks, {"nrr": result.overall.nrr, "grr": result.overall.grr}, result.window_months
-        ),
-        "slices": [_slice_record(s) for s in result.slices],
-    }
-
-
 def impact_json(result: ImpactResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS) -> str:
     return json.dumps(impact_records(result, benchmarks), indent=2)
-
-
-def _rows(result: ImpactResult) -> list[dict[str, object]]:
-    """Tidy rows: the book first (`segment` = `(all)`, rank 0), then each slice by rank."""
-    overall = _overall_record(result)
-    del overall["distance"]
-    rows = [
-        {"rank": 0, "segment": ALL, **{f"values.{a}": ALL for a in result.by}, **overall},
-    ]
-    for s in result.slices:
-        record = _slice_record(s)
-        values = record.pop("values")
-        rows.append(
-            {
-                **{k: record[k] for k in ("rank", "segment")},
-                **{f"values.{a}": v for a, v in values.items()},  # type: ignore[attr-defined]
-                **{k: record[k] for k in SLICE_KEYS},
-            }
-        )
-    return rows
 
 
 def impact_csv(result: ImpactResult) -> str:
@@ -165,21 +57,7 @@ def impact_csv(result: ImpactResult) -> str:
         *(f"values.{a}" for a in result.by),
         *SLICE_KEYS,
     ]
-    return records_csv(header, [{**context, **row} for row in _rows(result)])
-
-
-def impact_frame(result: ImpactResult) -> pd.DataFrame:
-    frame = pd.DataFrame(_rows(result)).set_index("segment")
-    frame.attrs.update(
-        start=result.start,
-        end=result.end,
-        window_months=result.window_months,
-        currency=result.currency,
-        fx_mode=result.fx_mode,
-        by=list(result.by),
-        target=float(result.target),
-    )
-    return frame
+    return records_csv(header, [{**context, **row} for row in impact_rows(result)])
 
 
 def _summary(result: ImpactResult, unit: str, benchmarks: Benchmarks) -> Table:

@@ -1,103 +1,27 @@
-"""The machine interface of METRICS.md section 6: JSON and CSV for `metrics` and `movements`."""
+"""The machine interface of METRICS.md section 6: JSON and CSV for `metrics` and `movements`,
+from the records of `nrr.records.window`."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from decimal import Decimal
 
 from nrr.outputs import spreadsheet_safe
-from nrr.present.rounding import cents, ratio
-from nrr.results import BridgeMonth, RetentionFigures, WindowResult
-
-__all__ = [
-    "bridge_csv",
-    "bridge_json",
-    "bridge_records",
-    "figures_record",
-    "records_csv",
-    "window_csv",
-    "window_json",
-]
-
-FIGURE_KEYS = (
-    "starting_mrr",
-    "ending_mrr",
-    "fx",
-    "expansion",
-    "contraction",
-    "churn",
-    "nrr",
-    "grr",
-    "customers_start",
-    "customers_retained",
-    "logo_retention",
-    "new_mrr",
-    "reactivation_mrr",
+from nrr.records.window import (
+    BRIDGE_KEYS,
+    FIGURE_KEYS,
+    bridge_records,
+    figures_record,
+    window_record,
 )
-RATIO_KEYS = frozenset({"nrr", "grr", "logo_retention"})
-BRIDGE_KEYS = (
-    "month",
-    "starting_mrr",
-    "fx",
-    "new",
-    "reactivation",
-    "expansion",
-    "contraction",
-    "churn",
-    "ending_mrr",
-    "active_customers",
-)
+from nrr.results import BridgeMonth, WindowResult
 
-
-def _number(value: Decimal | None) -> float | None:
-    # Rounded Decimals convert to the shortest float that prints back as the same digits.
-    return None if value is None else float(value)
-
-
-def figures_record(figures: RetentionFigures) -> dict[str, object]:
-    values = figures.as_dict()
-    record: dict[str, object] = {}
-    for key in FIGURE_KEYS:
-        value = values[key]
-        if key in RATIO_KEYS:
-            record[key] = _number(ratio(value))  # type: ignore[arg-type]
-        elif isinstance(value, Decimal):
-            record[key] = _number(cents(value))
-        else:
-            record[key] = value
-    return record
-
-
-def window_record(result: WindowResult) -> dict[str, object]:
-    return {
-        "start": result.start,
-        "end": result.end,
-        "window_months": result.window_months,
-        "currency": result.currency,
-        "fx_mode": result.fx_mode,
-        "overall": figures_record(result.overall),
-        "segments": [{"segment": name, **figures_record(f)} for name, f in result.segments],
-    }
+__all__ = ["bridge_csv", "bridge_json", "records_csv", "window_csv", "window_json"]
 
 
 def window_json(result: WindowResult) -> str:
     return json.dumps(window_record(result), indent=2)
-
-
-def bridge_records(rows: list[BridgeMonth]) -> list[dict[str, object]]:
-    records = []
-    for row in rows:
-        values = row.as_dict()
-        record: dict[str, object] = {}
-        if "segment" in values:
-            record["segment"] = values["segment"]
-        for key in BRIDGE_KEYS:
-            value = values[key]
-            record[key] = _number(cents(value)) if isinstance(value, Decimal) else value
-        records.append(record)
-    return records
 
 
 def bridge_json(rows: list[BridgeMonth]) -> str:

@@ -31,11 +31,11 @@ from nrr.present.bands import benchmark_text
 from nrr.present.definitions import DEFINITIONS
 from nrr.present.health_section import CustomerLink, health_section
 from nrr.present.lineage import lineage
-from nrr.present.machine import figures_record
 from nrr.present.methods import methods_explanation
-from nrr.present.rounding import ratio, ratio_number
 from nrr.present.tables import money, percent
 from nrr.present.views import OWNER_COLUMNS, Views, chart_figures
+from nrr.records.rounding import ratio, ratio_number
+from nrr.records.window import figures_record
 from nrr.results import BridgeMonth, RetentionFigures
 
 __all__ = ["KPIS", "render_report", "render_sections", "report_css"]

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.present.bands import benchmark_text, sources_text
-from nrr.present.rounding import cents, ratio
+from nrr.records.rounding import cents, ratio
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
 
 __all__ = ["bridge_table", "money", "percent", "window_tables"]

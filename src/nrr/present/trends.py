@@ -3,79 +3,20 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 from rich.console import Group
 from rich.table import Table
 
 from nrr.analysis.trends import TrendPoint, TrendResult
-from nrr.attributes import ALL
 from nrr.present.machine import records_csv
-from nrr.present.rounding import cents, ratio
 from nrr.present.tables import money, percent
+from nrr.records.trends import TREND_KEYS, trend_record, trend_records
 
-__all__ = ["TREND_KEYS", "trend_csv", "trend_json", "trend_records", "trend_tables"]
-
-# The documented keys, then the bridge parts so GRR and NRR can be checked from the record.
-TREND_KEYS = (
-    "month",
-    "window_months",
-    "starting_mrr",
-    "ending_mrr",
-    "nrr",
-    "grr",
-    "logo_retention",
-    "customers_start",
-    "customers_retained",
-    "fx",
-    "expansion",
-    "contraction",
-    "churn",
-)
-_RATIOS = frozenset({"nrr", "grr", "logo_retention"})
-
-
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
-def _record(point: TrendPoint, segmented: bool) -> dict[str, object]:
-    values = point.as_dict()
-    record: dict[str, object] = {}
-    if segmented:
-        record["segment"] = ALL if point.segment is None else point.segment
-    for key in TREND_KEYS:
-        value = values[key]
-        if key in _RATIOS:
-            record[key] = _number(ratio(value))  # type: ignore[arg-type]
-        elif isinstance(value, Decimal):
-            record[key] = _number(cents(value))
-        else:
-            record[key] = value
-    return record
-
-
-def trend_records(result: TrendResult) -> list[dict[str, object]]:
-    """One record per point: the whole book first, then (with `by`) each slice.
-
-    With `by`, every record has `segment`, `(all)` for the whole book's points."""
-    segmented = result.by is not None
-    return [_record(p, segmented) for p in result.points()]
+__all__ = ["trend_csv", "trend_json", "trend_tables"]
 
 
 def trend_json(result: TrendResult) -> str:
-    return json.dumps(
-        {
-            "start": result.start,
-            "end": result.end,
-            "currency": result.currency,
-            "fx_mode": result.fx_mode,
-            "windows": list(result.windows),
-            "by": result.by,
-            "series": trend_records(result),
-        },
-        indent=2,
-    )
+    return json.dumps(trend_record(result), indent=2)
 
 
 def trend_csv(result: TrendResult) -> str:

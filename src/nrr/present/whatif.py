@@ -1,4 +1,5 @@
-"""`nrr whatif` for people (tables) and machines (JSON, CSV, a DataFrame); all amounts ARR."""
+"""`nrr whatif` for people (tables) and machines (JSON, CSV; the records and the DataFrame are
+`nrr.records.whatif`'s); all amounts ARR."""
 
 from __future__ import annotations
 
@@ -6,145 +7,31 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
-from nrr.present.bands import benchmark_records, benchmark_text, sources_text
+from nrr.present.bands import benchmark_text, sources_text
 from nrr.present.impact import points
 from nrr.present.machine import records_csv
-from nrr.present.rounding import money_number, ratio_number
 from nrr.present.tables import money, percent
+from nrr.records.whatif import CSV_KEYS, whatif_records, whatif_rows
 
 if TYPE_CHECKING:
     from nrr.analysis.whatif import WhatIfResult
 
-__all__ = ["whatif_csv", "whatif_frame", "whatif_json", "whatif_records", "whatif_table"]
-
-CSV_KEYS = ("section", "lever", "step", "unit", "month", "arr", "low", "high", "nrr")
-
-
-def whatif_records(
-    result: WhatIfResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS
-) -> dict[str, object]:
-    return {
-        "end": result.end,
-        "window_start": result.window_start,
-        "currency": result.currency,
-        "today": {
-            "mrr": money_number(result.mrr),
-            "arr": money_number(result.arr),
-            "nrr": ratio_number(result.nrr),
-            "grr": ratio_number(result.grr),
-            "expansion_rate": ratio_number(result.expansion_rate),
-            "fx_rate": ratio_number(result.fx_rate),
-        },
-        "benchmarks": benchmark_records(benchmarks, {"nrr": result.nrr, "grr": result.grr}, 12),
-        "projection": [
-            {"years": n, "arr": money_number(value), "change": money_number(value - result.arr)}
-            for n, value in result.projection
-        ],
-        "one_more_point": [
-            {
-                "lever": p.lever,
-                "step": ratio_number(p.step),
-                "nrr": ratio_number(p.nrr),
-                "worth": [{"years": n, "arr": money_number(v)} for n, v in p.worth],
-            }
-            for p in result.one_point
-        ],
-        "forecast": {
-            "horizon_months": result.horizon,
-            "interval": result.interval,
-            "seed": result.seed,
-            "paths": result.paths,
-            "monthly_nrr": [{"month": m, "nrr": ratio_number(v)} for m, v in result.monthly_nrr],
-            "geometric_mean": ratio_number(result.geometric_mean),
-            "months": [
-                {
-                    "month": f.month,
-                    "months_ahead": f.months_ahead,
-                    "arr": money_number(f.arr),
-                    "low": money_number(f.low),
-                    "high": money_number(f.high),
-                }
-                for f in result.forecast
-            ],
-        },
-    }
+__all__ = ["whatif_csv", "whatif_json", "whatif_table"]
 
 
 def whatif_json(result: WhatIfResult, benchmarks: Benchmarks = DEFAULT_BENCHMARKS) -> str:
     return json.dumps(whatif_records(result, benchmarks), indent=2)
 
 
-def _rows(result: WhatIfResult) -> list[dict[str, object]]:
-    """Tidy rows: today, the projection by year, each lever's worth by year, the monthly NRRs
-    observed, and the forecast by month with its interval."""
-    rows: list[dict[str, object]] = [
-        {
-            "section": "today",
-            "step": 0,
-            "unit": "years",
-            "month": result.end,
-            "arr": money_number(result.arr),
-            "nrr": ratio_number(result.nrr),
-        },
-    ]
-    rows += [
-        {
-            "section": "projection",
-            "step": n,
-            "unit": "years",
-            "arr": money_number(v),
-            "nrr": ratio_number(result.nrr),
-        }
-        for n, v in result.projection
-    ]
-    for p in result.one_point:
-        rows += [
-            {
-                "section": "one_more_point",
-                "lever": p.lever,
-                "step": n,
-                "unit": "years",
-                "arr": money_number(v),
-                "nrr": ratio_number(p.nrr),
-            }
-            for n, v in p.worth
-        ]
-    rows += [
-        {"section": "monthly_nrr", "unit": "months", "month": m, "nrr": ratio_number(v)}
-        for m, v in result.monthly_nrr
-    ]
-    rows += [
-        {
-            "section": "forecast",
-            "step": f.months_ahead,
-            "unit": "months",
-            "month": f.month,
-            "arr": money_number(f.arr),
-            "low": money_number(f.low),
-            "high": money_number(f.high),
-            "nrr": ratio_number(result.geometric_mean),
-        }
-        for f in result.forecast
-    ]
-    return rows
-
-
 def whatif_csv(result: WhatIfResult) -> str:
     header = ["end", "currency", *CSV_KEYS]
     context = {"end": result.end, "currency": result.currency}
-    return records_csv(header, [{**context, **row} for row in _rows(result)])
-
-
-def whatif_frame(result: WhatIfResult) -> pd.DataFrame:
-    frame = pd.DataFrame(_rows(result), columns=list(CSV_KEYS))
-    frame.attrs.update(end=result.end, currency=result.currency, unit="ARR")
-    return frame
+    return records_csv(header, [{**context, **row} for row in whatif_rows(result)])
 
 
 def _today(result: WhatIfResult, benchmarks: Benchmarks) -> Table:

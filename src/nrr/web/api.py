@@ -136,7 +136,7 @@ def meta(svc: Svc) -> Response:
 
 
 def meta_record(svc: Service) -> dict[str, Any]:
-    from nrr.present.rounding import ratio_number
+    from nrr.records.rounding import ratio_number
 
     book = svc.book
     return {

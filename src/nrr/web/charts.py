@@ -6,8 +6,8 @@ import plotly.graph_objects as go
 
 from nrr.analysis.history import CustomerHistory
 from nrr.present.charts import PALETTE, style
-from nrr.present.rounding import cents
 from nrr.present.tables import money
+from nrr.records.rounding import cents
 
 __all__ = ["customer_mrr"]
 

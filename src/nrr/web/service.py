@@ -324,7 +324,7 @@ class Service:
         return self.cached(("slice-customers", params, segment), compute)
 
     def slice_record(self, params: Params, segment: str) -> dict[str, object]:
-        from nrr.present.drill import slice_record
+        from nrr.records.drill import slice_record
 
         return slice_record(self.slice_customers(params, segment))
 
@@ -343,6 +343,6 @@ class Service:
     def history_record(
         self, customer: str, start: str | None, end: str | None
     ) -> dict[str, object]:
-        from nrr.present.drill import history_record
+        from nrr.records.drill import history_record
 
         return history_record(self.history(customer, start, end))

@@ -1,4 +1,5 @@
-"""Rounding for presentation only: money to cents and ratios to 4 places, half to even."""
+"""Rounding for output only (results stay exact): money to cents and ratios to 4 places,
+half to even."""
 
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ from dataclasses import fields
 
 from nrr.analysis.drill import SliceCustomers
 from nrr.analysis.history import CustomerHistory
-from nrr.present.machine import figures_record
-from nrr.present.rounding import money_number, ratio_number
+from nrr.records.rounding import money_number, ratio_number
+from nrr.records.window import figures_record
 
 __all__ = ["history_record", "slice_record"]
 
