@@ -19,7 +19,10 @@
 --
 -- Pairing every customer with every window would cost customers x windows. Instead:
 -- - a customer whose MRR changes in some month of (s, e] is valued at both ends of that
---   window from its first and last change inside it (`changed`), as window.sql values it;
+--   window from its first and last change inside it, as window.sql values it: per customer
+--   (`changed`) when it uses several currencies; when it uses one, its local MRR at both
+--   ends is summed per window, profile and currency (`one_currency_sums`) and each sum is
+--   valued once, which gives the same exact figures with far fewer rows to group and value;
 -- - everyone else has the same MRR at s and at e: kept, with no expansion, contraction or
 --   churn, and its MRR(s) valued at the end side. Their sums are everyone's MRR at s (running
 --   sums of the changes per profile, as the bridge's balances) less the changed customers'.
@@ -46,8 +49,13 @@ changes AS (
     HAVING SUM(delta) <> 0
 ),
 currencies_used AS (
-    -- Every currency each customer uses, with the customer's profile.
-    SELECT u.customer_id, u.currency, p.profile
+    -- Every currency each customer uses, with the customer's profile and how many currencies
+    -- it uses: a customer in one currency can be summed in it and valued once per profile.
+    SELECT
+        u.customer_id,
+        u.currency,
+        p.profile,
+        CAST(COUNT(*) OVER (PARTITION BY u.customer_id) AS BIGINT) AS currencies
     FROM (SELECT DISTINCT customer_id, currency FROM changes) AS u
     JOIN profiles AS p ON p.customer_id = u.customer_id
 ),
@@ -58,6 +66,7 @@ grid AS (
         m.customer_id,
         u.profile,
         u.currency,
+        u.currencies,
         m.month,
         COALESCE(c.delta, CAST(0 AS DECIMAL(38, 8))) AS delta
     FROM (SELECT DISTINCT customer_id, month FROM changes) AS m
@@ -72,6 +81,7 @@ steps AS (
         customer_id,
         profile,
         currency,
+        currencies,
         month,
         delta,
         CAST(SUM(delta) OVER (
@@ -111,8 +121,8 @@ starts AS (
     SELECT DISTINCT s FROM windows
 ),
 window_ends AS (
-    -- In every window (s, e] a customer changes in, its first step there starts from its MRR
-    -- at s and its last ends at its MRR at e (per currency).
+    -- In every window (s, e] a customer in several currencies changes in, its first step there
+    -- starts from its MRR at s and its last ends at its MRR at e (per currency).
     SELECT
         w.e,
         w.k,
@@ -126,11 +136,126 @@ window_ends AS (
             ELSE CAST(0 AS DECIMAL(38, 8)) END AS DECIMAL(24, 9)) AS local_e
     FROM steps AS t
     JOIN windows AS w ON t.month > w.s AND t.month <= w.e
-    WHERE t.prev_m IS NULL OR t.prev_m <= w.s OR t.next_m IS NULL OR t.next_m > w.e
+    WHERE t.currencies > 1
+        AND (t.prev_m IS NULL OR t.prev_m <= w.s OR t.next_m IS NULL OR t.next_m > w.e)
+),
+one_currency_ends AS (
+    -- The same for a customer in one currency, in that currency, one row per window: where
+    -- it steps once in the window, that step carries both ends (no grouping); else its first
+    -- and last steps there are added together. Each range join is read once, so no engine
+    -- has to keep its rows.
+    SELECT
+        w.e,
+        w.k,
+        w.s,
+        t.profile,
+        t.currency,
+        CAST(t.before AS DECIMAL(24, 9)) AS local_s,
+        CAST(t.after AS DECIMAL(24, 9)) AS local_e
+    FROM steps AS t
+    JOIN windows AS w ON t.month > w.s AND t.month <= w.e
+    WHERE t.currencies = 1
+        AND (t.prev_m IS NULL OR t.prev_m <= w.s)
+        AND (t.next_m IS NULL OR t.next_m > w.e)
+    UNION ALL
+    SELECT
+        w.e,
+        w.k,
+        w.s,
+        t.profile,
+        t.currency,
+        CAST(SUM(CASE WHEN t.prev_m IS NULL OR t.prev_m <= w.s THEN t.before
+            ELSE CAST(0 AS DECIMAL(38, 8)) END)
+            AS DECIMAL(24, 9)) AS local_s,
+        CAST(SUM(CASE WHEN t.next_m IS NULL OR t.next_m > w.e THEN t.after
+            ELSE CAST(0 AS DECIMAL(38, 8)) END) AS DECIMAL(24, 9)) AS local_e
+    FROM steps AS t
+    JOIN windows AS w ON t.month > w.s AND t.month <= w.e
+    WHERE t.currencies = 1
+        -- Its first step in a window it steps in again, or its last after another.
+        AND ((t.prev_m IS NULL OR t.prev_m <= w.s) AND t.next_m <= w.e
+            OR t.prev_m > w.s AND (t.next_m IS NULL OR t.next_m > w.e))
+    GROUP BY w.e, w.k, w.s, t.customer_id, t.profile, t.currency
+),
+one_currency_sums AS (
+    -- Their sums per window, profile and currency, still local: a rate is positive, so a
+    -- value's sign and order are its local amount's, and a sum of exact products is the
+    -- product of the sum; each sum is valued once below instead of once per customer.
+    SELECT
+        e,
+        k,
+        s,
+        profile,
+        currency,
+        CAST(SUM(CASE WHEN local_s > 0 THEN local_s ELSE CAST(0 AS DECIMAL(24, 9)) END)
+            AS DECIMAL(24, 9)) AS starting,
+        CAST(SUM(CASE WHEN local_s > 0 THEN local_e ELSE CAST(0 AS DECIMAL(24, 9)) END)
+            AS DECIMAL(24, 9)) AS ending,
+        CAST(SUM(
+            CASE WHEN local_s > 0 AND local_e > local_s THEN local_e - local_s
+            ELSE CAST(0 AS DECIMAL(24, 9)) END
+        ) AS DECIMAL(24, 9)) AS expansion,
+        CAST(SUM(
+            CASE WHEN local_s > 0 AND local_e > 0 AND local_s > local_e THEN local_s - local_e
+            ELSE CAST(0 AS DECIMAL(24, 9)) END
+        ) AS DECIMAL(24, 9)) AS contraction,
+        CAST(SUM(CASE WHEN local_s > 0 AND local_e = 0 THEN local_s
+            ELSE CAST(0 AS DECIMAL(24, 9)) END) AS DECIMAL(24, 9)) AS churn,
+        CAST(SUM(CASE WHEN local_s > 0 THEN 1 ELSE 0 END) AS BIGINT) AS customers_start,
+        CAST(SUM(CASE WHEN local_s > 0 AND local_e > 0 THEN 1 ELSE 0 END) AS BIGINT)
+            AS customers_retained,
+        CAST(SUM(CASE WHEN local_e > 0 THEN 1 ELSE 0 END) AS BIGINT) AS customers_end
+    FROM one_currency_ends
+    GROUP BY e, k, s, profile, currency
+),
+one_currency_totals AS (
+    -- Those sums valued (s_ at s, e_ at the end side), as changed_totals sums the changed
+    -- customers: MRR(s) at the end side is what comes off everyone's.
+    SELECT
+        v.e,
+        v.k,
+        v.s,
+        v.profile,
+        CAST(
+            CAST(v.starting * r.s_whole AS DECIMAL(38, 18))
+            + CAST(v.starting * r.s_rest AS DECIMAL(38, 18))
+        AS DECIMAL(38, 18)) AS starting_mrr,
+        CAST(
+            CAST(v.ending * r.e_whole AS DECIMAL(38, 18))
+            + CAST(v.ending * r.e_rest AS DECIMAL(38, 18))
+        AS DECIMAL(38, 18)) AS ending_mrr,
+        CAST(
+            (CAST(v.ending * r.e_whole AS DECIMAL(38, 18))
+                + CAST(v.ending * r.e_rest AS DECIMAL(38, 18)))
+            - (CAST(v.ending * r.s_whole AS DECIMAL(38, 18))
+                + CAST(v.ending * r.s_rest AS DECIMAL(38, 18)))
+        AS DECIMAL(38, 18)) AS fx,
+        CAST(
+            CAST(v.expansion * r.s_whole AS DECIMAL(38, 18))
+            + CAST(v.expansion * r.s_rest AS DECIMAL(38, 18))
+        AS DECIMAL(38, 18)) AS expansion,
+        CAST(
+            CAST(v.contraction * r.s_whole AS DECIMAL(38, 18))
+            + CAST(v.contraction * r.s_rest AS DECIMAL(38, 18))
+        AS DECIMAL(38, 18)) AS contraction,
+        CAST(
+            CAST(v.churn * r.s_whole AS DECIMAL(38, 18))
+            + CAST(v.churn * r.s_rest AS DECIMAL(38, 18))
+        AS DECIMAL(38, 18)) AS churn,
+        CAST(
+            CAST(v.starting * r.e_whole AS DECIMAL(38, 18))
+            + CAST(v.starting * r.e_rest AS DECIMAL(38, 18))
+        AS DECIMAL(38, 18)) AS start_moved,
+        v.customers_start,
+        v.customers_retained,
+        v.customers_end
+    FROM one_currency_sums AS v
+    JOIN split_rates AS r ON r.e = v.e AND r.k = v.k AND r.currency = v.currency
 ),
 changed AS (
-    -- The changed customers' values as window.sql gives them (s_s, e_s, e_e), and s_x, their
-    -- MRR(s) valued at the end side, which comes off everyone's.
+    -- The values of the changed customers in several currencies as window.sql gives them
+    -- (s_s, e_s, e_e), and s_x, their MRR(s) valued at the end side, which comes off
+    -- everyone's.
     SELECT
         v.e,
         v.k,
@@ -157,35 +282,66 @@ changed AS (
     JOIN split_rates AS r ON r.e = v.e AND r.k = v.k AND r.currency = v.currency
     GROUP BY v.e, v.k, v.s, v.customer_id, v.profile
 ),
-changed_totals AS (
-    -- window_totals.sql's sums over the changed customers, per window and slice, with the
+several_currencies_totals AS (
+    -- window_totals.sql's sums over those customers per window and profile, with the
     -- customers at the end and the cohort's MRR(s) at the end side.
+    SELECT
+        e,
+        k,
+        s,
+        profile,
+        CAST(SUM(CASE WHEN s_s > 0 THEN s_s ELSE CAST(0 AS DECIMAL(38, 18)) END)
+            AS DECIMAL(38, 18)) AS starting_mrr,
+        CAST(SUM(CASE WHEN s_s > 0 THEN e_e ELSE CAST(0 AS DECIMAL(38, 18)) END)
+            AS DECIMAL(38, 18)) AS ending_mrr,
+        CAST(SUM(CASE WHEN s_s > 0 THEN e_e - e_s ELSE CAST(0 AS DECIMAL(38, 18)) END)
+            AS DECIMAL(38, 18)) AS fx,
+        CAST(SUM(
+            CASE WHEN s_s > 0 AND e_s > s_s THEN e_s - s_s
+            ELSE CAST(0 AS DECIMAL(38, 18)) END
+        ) AS DECIMAL(38, 18)) AS expansion,
+        CAST(SUM(
+            CASE WHEN s_s > 0 AND e_e > 0 AND s_s > e_s THEN s_s - e_s
+            ELSE CAST(0 AS DECIMAL(38, 18)) END
+        ) AS DECIMAL(38, 18)) AS contraction,
+        CAST(SUM(CASE WHEN s_s > 0 AND e_e = 0 THEN s_s ELSE CAST(0 AS DECIMAL(38, 18)) END)
+            AS DECIMAL(38, 18)) AS churn,
+        CAST(SUM(CASE WHEN s_s > 0 THEN s_x ELSE CAST(0 AS DECIMAL(38, 18)) END)
+            AS DECIMAL(38, 18)) AS start_moved,
+        CAST(SUM(CASE WHEN s_s > 0 THEN 1 ELSE 0 END) AS BIGINT) AS customers_start,
+        CAST(SUM(CASE WHEN s_s > 0 AND e_e > 0 THEN 1 ELSE 0 END) AS BIGINT)
+            AS customers_retained,
+        CAST(SUM(CASE WHEN e_e > 0 THEN 1 ELSE 0 END) AS BIGINT) AS customers_end
+    FROM changed
+    GROUP BY e, k, s, profile
+),
+changed_totals AS (
+    -- The changed customers' sums per window and slice.
     SELECT
         c.e,
         c.k,
         g.segment,
-        CAST(SUM(CASE WHEN c.s_s > 0 THEN c.s_s ELSE CAST(0 AS DECIMAL(38, 18)) END)
-            AS DECIMAL(38, 18)) AS starting_mrr,
-        CAST(SUM(CASE WHEN c.s_s > 0 THEN c.e_e ELSE CAST(0 AS DECIMAL(38, 18)) END)
-            AS DECIMAL(38, 18)) AS ending_mrr,
-        CAST(SUM(CASE WHEN c.s_s > 0 THEN c.e_e - c.e_s ELSE CAST(0 AS DECIMAL(38, 18)) END)
-            AS DECIMAL(38, 18)) AS fx,
-        CAST(SUM(
-            CASE WHEN c.s_s > 0 AND c.e_s > c.s_s THEN c.e_s - c.s_s
-            ELSE CAST(0 AS DECIMAL(38, 18)) END
-        ) AS DECIMAL(38, 18)) AS expansion,
-        CAST(SUM(
-            CASE WHEN c.s_s > 0 AND c.e_e > 0 AND c.s_s > c.e_s THEN c.s_s - c.e_s
-            ELSE CAST(0 AS DECIMAL(38, 18)) END
-        ) AS DECIMAL(38, 18)) AS contraction,
-        CAST(SUM(CASE WHEN c.s_s > 0 AND c.e_e = 0 THEN c.s_s ELSE CAST(0 AS DECIMAL(38, 18)) END)
-            AS DECIMAL(38, 18)) AS churn,
-        CAST(SUM(CASE WHEN c.s_s > 0 THEN c.s_x ELSE CAST(0 AS DECIMAL(38, 18)) END)
-            AS DECIMAL(38, 18)) AS start_moved,
-        SUM(CASE WHEN c.s_s > 0 THEN 1 ELSE 0 END) AS customers_start,
-        SUM(CASE WHEN c.s_s > 0 AND c.e_e > 0 THEN 1 ELSE 0 END) AS customers_retained,
-        SUM(CASE WHEN c.e_e > 0 THEN 1 ELSE 0 END) AS customers_end
-    FROM changed AS c
+        CAST(SUM(c.starting_mrr) AS DECIMAL(38, 18)) AS starting_mrr,
+        CAST(SUM(c.ending_mrr) AS DECIMAL(38, 18)) AS ending_mrr,
+        CAST(SUM(c.fx) AS DECIMAL(38, 18)) AS fx,
+        CAST(SUM(c.expansion) AS DECIMAL(38, 18)) AS expansion,
+        CAST(SUM(c.contraction) AS DECIMAL(38, 18)) AS contraction,
+        CAST(SUM(c.churn) AS DECIMAL(38, 18)) AS churn,
+        CAST(SUM(c.start_moved) AS DECIMAL(38, 18)) AS start_moved,
+        CAST(SUM(c.customers_start) AS BIGINT) AS customers_start,
+        CAST(SUM(c.customers_retained) AS BIGINT) AS customers_retained,
+        CAST(SUM(c.customers_end) AS BIGINT) AS customers_end
+    FROM (
+        SELECT
+            e, k, s, profile, starting_mrr, ending_mrr, fx, expansion, contraction, churn,
+            start_moved, customers_start, customers_retained, customers_end
+        FROM one_currency_totals
+        UNION ALL
+        SELECT
+            e, k, s, profile, starting_mrr, ending_mrr, fx, expansion, contraction, churn,
+            start_moved, customers_start, customers_retained, customers_end
+        FROM several_currencies_totals
+    ) AS c
     JOIN profile_slices AS g ON g.profile = c.profile AND g.s = c.s
     GROUP BY c.e, c.k, g.segment
 ),
