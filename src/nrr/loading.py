@@ -31,7 +31,7 @@ from nrr.metrics.tables import BookTables
 from nrr.sources.cache import CheckedCache, default_cache
 from nrr.sources.files import ROW, RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping, check_mapping
-from nrr.sources.sql import Remote, connect, open_sql
+from nrr.sources.sql import connect, open_sql
 from nrr.sql.render import parse_query
 from nrr.validate import validate_subscriptions
 
@@ -54,16 +54,19 @@ def _open(
     local: DuckDBEngine,
     source: Source,
     role: str,
-    remote: Remote | None,
+    remote: Engine | None,
+    url: str | None,
     *,
     direct: bool = False,
     cache: CheckedCache | None = None,
 ) -> RawSource:
     if _is_frame(source):
         check_frame(source, role)
-        return open_table(local, _register(local, source), label=f"{role} DataFrame")
-    if remote is not None and not Path(str(source)).is_file():
-        return open_sql(local, remote, str(source))
+        name = local.fresh_name("nrr_frame")
+        local.load_frame(name, source)
+        return open_table(local, name, label=f"{role} DataFrame")
+    if remote is not None and url is not None and not Path(str(source)).is_file():
+        return open_sql(local, remote, str(source), url=url)
     return open_file(local, source, role=role, direct=direct, cache=cache)
 
 
@@ -84,18 +87,6 @@ def _open_db(db: Path) -> DuckDBEngine:
                 "a .duckdb file (CSV and Parquet files go to --subscriptions, --customers...)",
             )
         ) from None
-
-
-def _register(local: DuckDBEngine, frame: pd.DataFrame) -> str:
-    """The DataFrame's values, as text, copied into a temporary table of `local`."""
-    name = local.fresh_name("nrr_frame")
-    view = f"{name}_view"
-    local.con.register(view, frame.astype("string"))
-    try:
-        local.keep(name, f"SELECT * FROM {sqltext.identifier(view)}")
-    finally:
-        local.con.unregister(view)
-    return name
 
 
 def _tables(local: DuckDBEngine) -> set[str]:
@@ -233,7 +224,7 @@ def load(
         given: Source | None, role: str, required: bool, *, direct: bool = False
     ) -> RawSource | None:
         if given is not None:
-            return _open(local, given, role, remote, direct=direct, cache=kept)
+            return _open(local, given, role, remote, url, direct=direct, cache=kept)
         if role in tables:
             return open_table(local, role, label=f"{Path(str(db)).name}:{role}")
         if required:

@@ -10,10 +10,9 @@ aside with their reasons (`Intake.rejections`), the rest are used, and each sour
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -22,7 +21,7 @@ import duckdb
 from nrr import sqltext
 from nrr.engines.base import Engine
 from nrr.errors import InputError, InternalError, Problem
-from nrr.intake import Intake, Progress, Rejection
+from nrr.intake import Intake, Rejection
 from nrr.memory import memory_limit_error
 from nrr.sources.cache import CheckedCache
 from nrr.sources.files import ROW, RawSource
@@ -74,10 +73,11 @@ def materialize(engine: Engine, raw: RawSource, sql: str, prefix: str, intake: I
 
 
 def _watch(engine: Engine, raw: RawSource, intake: Intake) -> AbstractContextManager[None]:
-    raw_con = getattr(engine, "con", None)
-    if intake.progress is not None and isinstance(raw_con, duckdb.DuckDBPyConnection):
-        return _watch_duckdb(raw_con, raw.name, intake.progress)
-    return nullcontext()
+    """The intake's progress bar while `raw` is read, where the engine counts its progress."""
+    poll = getattr(engine, "progress", None)
+    if intake.progress is None or poll is None:
+        return nullcontext()
+    return intake.progress(f"Reading {raw.name}", poll())
 
 
 def screen_direct(
@@ -176,24 +176,6 @@ def screen_direct(
     intake.open_account(raw, engine, rows=rows).rows_used += rows
     intake.warnings.extend(found_notes)
     return checked
-
-
-@contextmanager
-def _watch_duckdb(
-    raw_con: duckdb.DuckDBPyConnection, label: str, progress: Progress
-) -> Iterator[None]:
-    raw_con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
-    lock = threading.Lock()
-
-    def poll() -> float:
-        with lock:
-            try:
-                return float(raw_con.query_progress())
-            except duckdb.Error:
-                return -1.0
-
-    with progress(f"Reading {label}", poll):
-        yield
 
 
 def screen(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from nrr import sqltext
 from nrr.engines.base import Engine, Rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["DuckDBEngine"]
 
@@ -56,6 +61,40 @@ class DuckDBEngine(Engine):
             f"SELECT * FROM read_csv({sqltext.string(path.as_posix())}, header = true, "
             f"columns = {{{types}}}, auto_detect = false)",
         )
+
+    def load_frame(self, name: str, frame: pd.DataFrame) -> None:
+        """A table `name` holding a pandas DataFrame's values, every column as text."""
+        self.load_batches(name, frame.astype("string"))
+
+    def load_batches(self, name: str, data: pa.RecordBatchReader | pd.DataFrame) -> None:
+        """A table `name` holding Arrow batches (or a DataFrame), read as they come."""
+        view = f"{name}_source"
+        self.con.register(view, data)
+        try:
+            self.keep(name, f"SELECT * FROM {sqltext.identifier(view)}")
+        finally:
+            self.con.unregister(view)
+
+    def batches(self, sql: str, rows: int) -> pa.RecordBatchReader:
+        """The query's rows as Arrow batches of `rows` rows, for another engine to read in
+        bounded memory."""
+        return self.con.execute(sql).fetch_record_batch(rows)
+
+    def progress(self) -> Callable[[], float]:
+        """Turn on DuckDB's progress count for the queries that follow (not its bar, which
+        would write to stdout) and return how to read it: the running query's percentage,
+        -1 when there is none. It may be read from another thread."""
+        self.con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+        lock = threading.Lock()
+
+        def poll() -> float:
+            with lock:
+                try:
+                    return float(self.con.query_progress())
+                except duckdb.Error:
+                    return -1.0
+
+        return poll
 
     def close(self) -> None:
         if self._owned:

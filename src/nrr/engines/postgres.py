@@ -71,6 +71,23 @@ class PostgresEngine(Engine):
             columns = tuple(d.name for d in cursor.description or ())
             return Rows(columns, [tuple(row) for row in cursor.fetchall()])
 
+    def types(self, sql: str) -> list[tuple[str, int]]:
+        """Each column of the query `sql` and its PostgreSQL type id, without running it."""
+        with self.con.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM ({sql}) AS nrr_shape LIMIT 0")
+            return [(d.name, d.type_code) for d in cursor.description or ()]
+
+    def copy_out(self, sql: str, path: Path) -> None:
+        """The query's rows written to the CSV file `path` by PostgreSQL's COPY, streamed (no
+        header; NULL as an empty field, an empty text as "")."""
+        with (
+            self.con.cursor() as cursor,
+            cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER false)") as pipe,
+            path.open("wb") as handle,
+        ):
+            for chunk in pipe:
+                handle.write(chunk)
+
     def _create(self, name: str, columns: Sequence[tuple[str, str]]) -> tuple[str, str]:
         """CREATE the table `name`; its quoted name and its quoted column list."""
         table = self.quote(name)

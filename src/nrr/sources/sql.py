@@ -1,9 +1,10 @@
 """Tables and queries in a database given by `--url`: PostgreSQL or a DuckDB file.
 
-The rows are copied into the intake's embedded DuckDB as text, in bounded memory, so the rest
-of nrr sees the same raw text table as for a file: PostgreSQL writes them with `COPY ... TO
-STDOUT` (each value as PostgreSQL's own text for it, timestamps as their date) into a
-temporary CSV file DuckDB then reads; a DuckDB file streams Arrow batches. Rows are numbered
+The database is opened as an engine (`nrr.engines`), and the rows are copied into the intake's
+embedded DuckDB as text, in bounded memory, so the rest of nrr sees the same raw text table as
+for a file: PostgreSQL writes them with `COPY ... TO STDOUT` (each value as PostgreSQL's own
+text for it, timestamps as their date) into a temporary CSV file DuckDB then reads; a DuckDB
+file streams Arrow batches. Rows are numbered
 in the order the database returns them (add `ORDER BY` to a query for stable numbers).
 """
 
@@ -12,54 +13,47 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import duckdb
 
 from nrr import sqltext
 from nrr.engines.base import Engine
+from nrr.engines.duckdb import DuckDBEngine
 from nrr.errors import InputError, Problem
 from nrr.sources.files import RawSource, open_table
 
-__all__ = ["Remote", "connect", "duckdb_file", "open_sql"]
+if TYPE_CHECKING:
+    from nrr.engines.postgres import PostgresEngine
+
+__all__ = ["connect", "duckdb_file", "open_sql"]
 
 _QUERY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 _BATCH_ROWS = 100_000
-_COPY_CHUNK = 1 << 20
 # PostgreSQL's type ids for timestamps (with and without zone): read as their date.
 _PG_TIMESTAMPS = {1114, 1184}
 
 
-class Remote:
-    """A connection to the database a `--url` names."""
-
-    def __init__(self, url: str, con: Any, kind: str) -> None:
-        self.url = url
-        self.con = con
-        self.kind = kind  # "postgres" or "duckdb"
-
-    def close(self) -> None:
-        self.con.close()
-
-
-def connect(url: str) -> Remote:
-    """Connect to a database by URL (`postgresql://user@host:port/db`, `duckdb:///file.duckdb`)."""
+def connect(url: str) -> Engine:
+    """Connect to the database a `--url` names (`postgresql://user@host:port/db`,
+    `duckdb:///file.duckdb`, opened read-only)."""
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     try:
         if scheme in ("postgresql", "postgres"):
-            import psycopg
+            from nrr.engines.postgres import PostgresEngine
 
-            options: dict[str, Any] = {"autocommit": True}
-            if "connect_timeout" not in url:
-                options["connect_timeout"] = 10
-            return Remote(url, psycopg.connect(url, **options), "postgres")
+            return PostgresEngine.open(url)
         if scheme == "duckdb":
             path = duckdb_file(url)
             if path is None or not path.is_file():
                 raise FileNotFoundError(f"no DuckDB file at {path or '(none)'}")
-            return Remote(url, duckdb.connect(str(path), read_only=True), "duckdb")
-    except Exception as exc:  # each driver raises its own connection error
+            return DuckDBEngine.open(path, read_only=True)
+    except InputError as exc:  # the engine's own words, said of the URL
+        raise InputError(
+            Problem(source=_safe(url), message=exc.problems[0].message)
+        ) from None
+    except (OSError, duckdb.Error) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
             Problem(source=_safe(url), message=f"cannot connect: {_safe(first)}")
@@ -81,19 +75,18 @@ def duckdb_file(url: str) -> Path | None:
     return Path(*parts) if parts else None
 
 
-def open_sql(engine: Engine, remote: Remote, what: str) -> RawSource:
-    """Copy a table (`schema.table`) or a query (`SELECT ...`) into `engine` (the intake's
-    DuckDB) and open it."""
+def open_sql(local: DuckDBEngine, remote: Engine, what: str, *, url: str) -> RawSource:
+    """Copy a table (`schema.table`) or a query (`SELECT ...`) of `remote`, the database
+    `url` names, into `local` (the intake's DuckDB) and open it."""
     is_query = bool(_QUERY.match(what))
-    label = f"{_safe(remote.url)}:{what if not is_query else 'query'}"
-    dialect = "postgres" if remote.kind == "postgres" else "duckdb"
-    source = f"({what})" if is_query else _table(what, dialect)
-    local = engine.fresh_name("nrr_sql")
+    label = f"{_safe(url)}:{what if not is_query else 'query'}"
+    source = f"({what})" if is_query else _table(what, remote.dialect)
+    name = local.fresh_name("nrr_sql")
     try:
-        if remote.kind == "postgres":
-            _copy_postgres(engine, remote.con, source, local)
+        if isinstance(remote, DuckDBEngine):
+            local.load_batches(name, remote.batches(f"SELECT * FROM {source} AS s", _BATCH_ROWS))
         else:
-            _copy_duckdb(engine, remote.con, source, local)
+            _copy_postgres(local, remote, source, name)  # type: ignore[arg-type]
     except Exception as exc:  # each driver raises its own "no such table" / syntax error
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
@@ -103,7 +96,7 @@ def open_sql(engine: Engine, remote: Remote, what: str) -> RawSource:
                 "name (schema.table) or the query",
             )
         ) from None
-    return open_table(engine, local, label=label)
+    return open_table(local, name, label=label)
 
 
 def _table(what: str, dialect: str) -> str:
@@ -111,48 +104,30 @@ def _table(what: str, dialect: str) -> str:
     return ".".join(sqltext.identifier(part, dialect) for part in what.split("."))
 
 
-def _copy_postgres(engine: Engine, con: Any, source: str, local: str) -> None:
-    with con.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {source} AS nrr_source LIMIT 0")
-        described = [(d.name, d.type_code) for d in cursor.description or ()]
+def _copy_postgres(local: DuckDBEngine, remote: PostgresEngine, source: str, name: str) -> None:
+    """The rows as PostgreSQL's own text for each value (timestamps as their date), written
+    by COPY to a temporary CSV file that DuckDB reads."""
+    described = remote.types(f"SELECT * FROM {source} AS s")
     items = []
-    for name, type_code in described:
-        quoted = sqltext.identifier(name, "postgres")
+    for column, type_code in described:
+        quoted = sqltext.identifier(column, "postgres")
         value = f"CAST({quoted} AS DATE)" if type_code in _PG_TIMESTAMPS else quoted
         items.append(f"CAST({value} AS TEXT) AS {quoted}")
-    query = f"SELECT {', '.join(items)} FROM {source} AS nrr_source"
     with tempfile.TemporaryDirectory(prefix="nrr-url-") as folder:
         path = Path(folder) / "rows.csv"
-        with (
-            con.cursor() as cursor,
-            cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER false)") as pipe,
-            path.open("wb") as handle,
-        ):
-            for chunk in pipe:
-                handle.write(chunk)
+        remote.copy_out(f"SELECT {', '.join(items)} FROM {source} AS s", path)
         columns = ", ".join(f"{sqltext.string(f'c{i}')}: 'VARCHAR'" for i in range(len(items)))
         renamed = ", ".join(
-            f"{sqltext.identifier(f'c{i}')} AS {sqltext.identifier(name)}"
-            for i, (name, _) in enumerate(described)
+            f"{sqltext.identifier(f'c{i}')} AS {sqltext.identifier(column)}"
+            for i, (column, _) in enumerate(described)
         )
         # An unquoted empty field is PostgreSQL's NULL, a quoted one its empty text.
-        engine.keep(
-            local,
+        local.keep(
+            name,
             f"SELECT {renamed} FROM read_csv({sqltext.string(path.as_posix())}, "
-            f"header = false, delim = ',', quote = '\"', escape = '\"', "
+            "header = false, delim = ',', quote = '\"', escape = '\"', "
             f"auto_detect = false, strict_mode = true, columns = {{{columns}}})",
         )
-
-
-def _copy_duckdb(engine: Engine, con: duckdb.DuckDBPyConnection, source: str, local: str) -> None:
-    reader = con.execute(f"SELECT * FROM {source} AS nrr_source").fetch_record_batch(_BATCH_ROWS)
-    target: duckdb.DuckDBPyConnection = engine.con  # type: ignore[attr-defined]
-    view = f"{local}_reader"
-    target.register(view, reader)
-    try:
-        engine.keep(local, f"SELECT * FROM {sqltext.identifier(view)}")
-    finally:
-        target.unregister(view)
 
 
 def _safe(url: str) -> str:
