@@ -1,5 +1,6 @@
 """The house's layers: `nrr.present`, `nrr.web` and `nrr.cli` sit on top, and the library never
-imports them, not even lazily inside a function.
+imports them, not even lazily inside a function; and `nrr.engines` is the one place that
+opens a database (a driver import, a DuckDB connection).
 
 Read statically with `ast`: no module under test is imported or run.
 """
@@ -126,3 +127,53 @@ def test_relative_imports_resolve_from_the_package() -> None:
     assert offending_imports("from .. import web\n", "nrr.analysis", is_package=True)
     assert offending_imports("from ..web import api\n", "nrr.analysis.causes")
     assert not offending_imports("from .web import x\n", "nrr.analysis", is_package=True)
+
+
+# Who may open a database: the engines, and the demo's writer of its sample `.duckdb` file.
+DRIVERS = ("psycopg", "pyspark")
+OPENERS = ("engines", "datasets")
+
+
+def database_contacts(source: str) -> list[str]:
+    """`line: what` for each import of a database driver (psycopg, PySpark) and each call of
+    `duckdb.connect` in `source`: what only an engine module does."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "connect"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "duckdb"
+        ):
+            names = ["duckdb.connect"]
+        if any(n == "duckdb.connect" or n.split(".")[0] in DRIVERS for n in names):
+            found.append(f"{node.lineno}: {ast.get_source_segment(source, node)}")
+    return found
+
+
+def test_only_the_engines_talk_to_a_database() -> None:
+    modules = [
+        path for path in PACKAGE.rglob("*.py") if path.relative_to(PACKAGE).parts[0] not in OPENERS
+    ]
+    problems = [
+        f"{path.relative_to(SRC.parent)}:{line}"
+        for path in modules
+        for line in database_contacts(path.read_text(encoding="utf-8"))
+    ]
+    assert not problems, "a module outside nrr.engines opens a database:\n" + "\n".join(problems)
+    engines = (PACKAGE / "engines" / "postgres.py").read_text(encoding="utf-8")
+    assert database_contacts(engines)  # the check sees a driver where there is one
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["import psycopg\n", "from pyspark.sql import SparkSession\n", "duckdb.connect(':memory:')\n"],
+)
+def test_the_database_check_finds_each_form(source: str) -> None:
+    assert database_contacts(source)
