@@ -11,7 +11,7 @@ from nrr.screen import Check, count, screen, screen_direct
 from nrr.sources.files import ROW, RawSource
 from nrr.validate import _require_columns, _show
 
-__all__ = ["check_customers", "validate_customers"]
+__all__ = ["check_customers", "validate_customers", "without_row"]
 
 
 def validate_customers(
@@ -25,7 +25,14 @@ def validate_customers(
     Quarantining sets aside rows without an id and every row of a repeated id (never "last
     one wins"); those customers then have every attribute `(none)`.
     """
-    return f'SELECT * EXCLUDE ("{ROW}") FROM ({check_customers(engine, raw, intake=intake)}) AS c'
+    return without_row(engine, check_customers(engine, raw, intake=intake))
+
+
+def without_row(engine: Engine, checked: str) -> str:
+    """The checked customers without their `_row` (every column named: engines other than
+    DuckDB have no `* EXCLUDE`)."""
+    kept = ", ".join(column(c) for c in engine.columns(checked) if c != ROW)
+    return f"SELECT {kept} FROM ({checked}) AS checked"
 
 
 def check_customers(

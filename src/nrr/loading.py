@@ -15,10 +15,11 @@ from nrr.arguments import check_frame, check_kind, check_source
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.book import Book, Inputs
 from nrr.conventions import Conventions
-from nrr.customers import check_customers
+from nrr.customers import check_customers, without_row
 from nrr.engines import Engine, open_engine
 from nrr.engines.duckdb import DuckDBEngine
 from nrr.engines.transfer import put
+from nrr.engines.translated import Translated
 from nrr.errors import InputError, InternalError, Problem
 from nrr.fx import check_coverage, load_rates
 from nrr.health.inputs import HEALTH_INPUTS, Signals, read_signals
@@ -29,9 +30,9 @@ from nrr.lookalike import lookalike_warnings
 from nrr.memory import memory_limit, memory_limit_error, within_memory
 from nrr.metrics.tables import BookTables
 from nrr.sources.cache import CheckedCache, default_cache
-from nrr.sources.files import ROW, RawSource, open_file, open_table
+from nrr.sources.files import RawSource, open_file, open_table
 from nrr.sources.mapping import apply_mapping, check_mapping
-from nrr.sources.sql import connect, open_sql
+from nrr.sources.sql import connect, open_inside, open_sql
 from nrr.sql.render import parse_query
 from nrr.validate import validate_subscriptions
 
@@ -212,21 +213,31 @@ def load(
         )
     # Connected first, so a wrong engine fails before a long read.
     target = _target(engine)
-    # nrr only reads the file (its own tables are temporary), so several commands, or a
-    # running `nrr serve`, can read the same file at once.
-    local = _open_db(Path(db)) if db is not None else DuckDBEngine.open()
-    _settle(local)
-    remote = connect(url) if url is not None else None
+    checks: Engine
+    remote: Engine | None = None
+    if target is not None and _inside(url, engine, db, source_format, list(inputs.values())):
+        # Every input is a table or query of the database the metrics run in: checked
+        # there, so no input row leaves it (docs/engines.md).
+        checks = Translated(target)
+    else:
+        # nrr only reads the file (its own tables are temporary), so several commands, or a
+        # running `nrr serve`, can read the same file at once.
+        local = _open_db(Path(db)) if db is not None else DuckDBEngine.open()
+        _settle(local)
+        remote = connect(url) if url is not None else None
+        checks = local
     kept = default_cache(cache)
-    tables = _tables(local) if db is not None else set()
+    tables = _tables(checks) if db is not None and isinstance(checks, DuckDBEngine) else set()
 
     def source(
         given: Source | None, role: str, required: bool, *, direct: bool = False
     ) -> RawSource | None:
-        if given is not None:
-            return _open(local, given, role, remote, url, direct=direct, cache=kept)
-        if role in tables:
-            return open_table(local, role, label=f"{Path(str(db)).name}:{role}")
+        if given is not None and isinstance(checks, Translated) and url is not None:
+            return open_inside(checks, str(given), url=url)
+        if given is not None and isinstance(checks, DuckDBEngine):
+            return _open(checks, given, role, remote, url, direct=direct, cache=kept)
+        if role in tables and isinstance(checks, DuckDBEngine):
+            return open_table(checks, role, label=f"{Path(str(db)).name}:{role}")
         if required:
             raise InputError(
                 Problem(
@@ -246,20 +257,20 @@ def load(
         raise InternalError("a required source came back empty")
     customers_raw = source(customers, "customers", required=False, direct=True)
     rates_raw = source(fx_rates, "fx_rates", required=False)
-    rates = load_rates(local, rates_raw, base=currency, max_problems=max_problems)
+    rates = load_rates(checks, rates_raw, base=currency, max_problems=max_problems)
 
     if subs_raw.unnumbered is None:
-        intake.open_account(subs_raw, local)  # else opened once the rows are counted
+        intake.open_account(subs_raw, checks)  # else opened once the rows are counted
     subs_raw, origin = apply_mapping(subs_raw, columns)
     metadata: RawSource | None = None
     if source_format == "stripe":
-        subs_raw, metadata = stripe_lines(local, subs_raw, intake, conventions)
+        subs_raw, metadata = stripe_lines(checks, subs_raw, intake, conventions)
     elif source_format == "invoices":
-        subs_raw = invoice_lines(local, subs_raw, intake, currency)
+        subs_raw = invoice_lines(checks, subs_raw, intake, currency)
     elif source_format == "snapshots":
-        subs_raw = snapshot_lines(local, subs_raw, intake, currency)
+        subs_raw = snapshot_lines(checks, subs_raw, intake, currency)
     lines = validate_subscriptions(
-        local,
+        checks,
         subs_raw,
         base_currency=currency,
         intake=intake,
@@ -271,16 +282,16 @@ def load(
     checked_lines = parse_query(lines)
     if known is not None:
         if customers_raw is not None and customers_raw.unnumbered is None:
-            intake.open_account(customers_raw, local)
-        numbered = check_customers(local, known, intake=intake)
+            intake.open_account(customers_raw, checks)
+        numbered = check_customers(checks, known, intake=intake)
         intake.warnings.extend(
             lookalike_warnings(
-                local, checked_lines, subs_raw.name, parse_query(numbered), known.name
+                checks, checked_lines, subs_raw.name, parse_query(numbered), known.name
             )
         )
-        attributes = f'SELECT * EXCLUDE ("{ROW}") FROM ({numbered}) AS checked'
+        attributes = without_row(checks, numbered)
     else:
-        intake.warnings.extend(lookalike_warnings(local, checked_lines, subs_raw.name, None, None))
+        intake.warnings.extend(lookalike_warnings(checks, checked_lines, subs_raw.name, None, None))
     # Under quarantine the lines without a rate were set aside already; the range is checked
     # either way.
     if intake.quarantine:
@@ -289,21 +300,21 @@ def load(
         rates_source = rates_raw.name
     else:
         rates_source = "an fx_rates file (--fx-rates)"
-    check_coverage(local, checked_lines, rates, source=subs_raw.name, rates_source=rates_source)
+    check_coverage(checks, checked_lines, rates, source=subs_raw.name, rates_source=rates_source)
     for account in intake.accounts.values():
         account.check()
     given = {"usage": usage, "tickets": tickets, "surveys": surveys}
     given |= {"touchpoints": touchpoints, "stakeholders": stakeholders}
-    book_tables = _book_tables(local, target, lines, attributes)
+    book_tables = _book_tables(checks, target, lines, attributes)
 
     def signals() -> Signals:
         sources = {kind: source(given[kind], kind, required=False) for kind in HEALTH_INPUTS}
-        checked = read_signals(local, sources, intake=intake)
+        checked = read_signals(checks, sources, intake=intake)
         if target is None:
             return checked
         return Signals(
             **{
-                kind: _in_target(put(local, table, target, f"nrr_{kind}"))
+                kind: _in_target(put(checks, table, target, f"nrr_{kind}"))  # type: ignore[arg-type]
                 for kind in checked.present()
                 if (table := getattr(checked, kind)) is not None
             }
@@ -352,20 +363,49 @@ def _in_target(name: str) -> str:
     return f"SELECT * FROM {sqltext.identifier(name)}"
 
 
+def _inside(
+    url: str | None, engine: Any, db: object, source_format: str, given: list[object]
+) -> bool:
+    """Whether the checks run in the engine the metrics run on: `url` names that engine's
+    PostgreSQL database, and every input given is a table or query there (not a file, not a
+    DataFrame) in the canonical format. The health inputs and the other formats are checked
+    in the embedded DuckDB still."""
+    if url is None or not isinstance(engine, str) or url.strip() != engine.strip():
+        return False
+    if not url.lower().startswith(("postgresql://", "postgres://")) or db is not None:
+        return False
+    if source_format != "canonical" or any(g is not None for g in given[3:]):
+        return False
+    return all(g is None or (isinstance(g, str) and not Path(g).is_file()) for g in given[:3])
+
+
 def _book_tables(
-    local: DuckDBEngine, target: Engine | None, lines: str, attributes: str | None
+    checks: Engine, target: Engine | None, lines: str, attributes: str | None
 ) -> BookTables:
     """Where the checked lines and customers are for the metrics: queries in the intake's
-    DuckDB, or tables loaded into the target engine."""
-    names = local.columns(attributes) if attributes is not None else ()
+    DuckDB, tables the checks kept in the target engine, or tables loaded into it."""
+    names = checks.columns(attributes) if attributes is not None else ()
     kept = tuple(c for c in names if c != "customer_id")
     if target is None:
         return BookTables(
-            engine=local,
+            engine=checks,
             lines=parse_query(lines),
             customers=parse_query(attributes) if attributes is not None else None,
             attributes=kept,
         )
+    if isinstance(checks, Translated):
+        named_lines = checks.fresh_name("nrr_lines")
+        checks.keep(named_lines, lines)
+        named_customers = None
+        if attributes is not None:
+            named_customers = checks.fresh_name("nrr_customers")
+            checks.keep(named_customers, attributes)
+        return BookTables(
+            engine=target, lines=named_lines, customers=named_customers, attributes=kept
+        )
+    local = checks if isinstance(checks, DuckDBEngine) else None
+    if local is None:
+        raise InternalError("checked tables outside the embedded DuckDB and the target")
     return BookTables(
         engine=target,
         lines=put(local, lines, target, "nrr_lines"),

@@ -245,7 +245,7 @@ def reject(
     for chunk in _chunks(fresh_rows):
         per_row = engine.fetch(
             f'SELECT SUM("{MRR_HINT}") AS mrr, BOOL_OR("{MRR_HINT}" IS NULL) AS unknown, '
-            f'FIRST("{CURRENCY_HINT}") AS currency FROM ({bad}) AS bad '
+            f'MIN("{CURRENCY_HINT}") AS currency FROM ({bad}) AS bad '
             f'WHERE "{ROW}" IN ({chunk}) GROUP BY "{ROW}"'
         ).records()
         for record in per_row:

@@ -309,8 +309,11 @@ def _parsed_lines(raw: RawSource, base: str, first_rates: dict[str, int] | None)
             WHEN _mrr >= {_MAX_MRR - 1} AND _mrr < {_MAX_MRR + 1}
             THEN amount >= interval_months * CAST({_MAX_MRR} AS DECIMAL(12, 0))
             ELSE _mrr >= {_MAX_MRR} END, FALSE)"""
-    start_m = "EXTRACT(YEAR FROM start_date) * 12 + EXTRACT(MONTH FROM start_date) - 1"
-    end_m = "EXTRACT(YEAR FROM end_date) * 12 + EXTRACT(MONTH FROM end_date) - 1"
+    # Cast: PostgreSQL's EXTRACT gives a NUMERIC (the checks may run there, `engines.translated`).
+    start_m = (
+        "CAST(EXTRACT(YEAR FROM start_date) * 12 + EXTRACT(MONTH FROM start_date) - 1 AS BIGINT)"
+    )
+    end_m = "CAST(EXTRACT(YEAR FROM end_date) * 12 + EXTRACT(MONTH FROM end_date) - 1 AS BIGINT)"
     # DuckDB divides decimals in double precision. Rounded to 8 decimals, a quotient is right
     # when it is farther from a tie than the double's error (a few parts in 10^16 of it);
     # the others (MRR above a few million, or near a tie) are corrected by their exact

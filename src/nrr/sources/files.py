@@ -43,7 +43,7 @@ from nrr.sources.csv_layout import (
     too_wide,
 )
 
-__all__ = ["ROW", "RawSource", "Unnumbered", "open_file", "open_table"]
+__all__ = ["ROW", "RawSource", "Unnumbered", "named_source", "open_file", "open_table"]
 
 ROW = "_row"
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
@@ -265,6 +265,12 @@ def _as_text(types: dict[str, str]) -> str:
         else:
             items.append(f"CAST({quoted} AS VARCHAR) AS {quoted}")
     return ", ".join(items)
+
+
+def named_source(name: str, relation: str, columns: tuple[str, ...]) -> RawSource:
+    """A source over `relation` (its `columns` as read, plus `_row`), with the clean
+    lower-case names and the checks of the header every source gets."""
+    return _finish(name, relation, columns, 1)
 
 
 def _finish(

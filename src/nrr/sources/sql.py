@@ -22,12 +22,13 @@ from nrr import sqltext
 from nrr.engines.base import Engine
 from nrr.engines.duckdb import DuckDBEngine
 from nrr.errors import InputError, Problem
-from nrr.sources.files import RawSource, open_table
+from nrr.sources.files import ROW, RawSource, named_source, open_table
 
 if TYPE_CHECKING:
     from nrr.engines.postgres import PostgresEngine
+    from nrr.engines.translated import Translated
 
-__all__ = ["connect", "duckdb_file", "open_sql"]
+__all__ = ["connect", "duckdb_file", "open_inside", "open_sql"]
 
 _QUERY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 _BATCH_ROWS = 100_000
@@ -50,9 +51,7 @@ def connect(url: str) -> Engine:
                 raise FileNotFoundError(f"no DuckDB file at {path or '(none)'}")
             return DuckDBEngine.open(path, read_only=True)
     except InputError as exc:  # the engine's own words, said of the URL
-        raise InputError(
-            Problem(source=_safe(url), message=exc.problems[0].message)
-        ) from None
+        raise InputError(Problem(source=_safe(url), message=exc.problems[0].message)) from None
     except (OSError, duckdb.Error) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
@@ -99,6 +98,40 @@ def open_sql(local: DuckDBEngine, remote: Engine, what: str, *, url: str) -> Raw
     return open_table(local, name, label=label)
 
 
+def open_inside(engine: Translated, what: str, *, url: str) -> RawSource:
+    """A table (`schema.table`) or a query (`SELECT ...`) of the database the checks run in
+    (`engines.translated`), opened there: its columns as text in a temporary table of that
+    database, rows numbered in the order it returns them. No row leaves it."""
+    is_query = bool(_QUERY.match(what))
+    label = f"{_safe(url)}:{what if not is_query else 'query'}"
+    inner = engine.inner
+    source = f"({what})" if is_query else _table(what, inner.dialect)
+    name = engine.fresh_name("nrr_raw")
+    try:
+        described = inner.types(f"SELECT * FROM {source} AS s")  # type: ignore[attr-defined]
+        items = [_as_text(column, type_code) for column, type_code in described]
+        number = f"ROW_NUMBER() OVER () AS {sqltext.identifier(ROW, 'postgres')}"
+        inner.keep(name, f"SELECT {', '.join(items)}, {number} FROM {source} AS s")
+    except Exception as exc:  # the driver's "no such table" / syntax error
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            Problem(
+                source=label,
+                message=f"cannot be read ({type(exc).__name__}: {first}); check the table "
+                "name (schema.table) or the query",
+            )
+        ) from None
+    columns = tuple(column for column, _ in described)
+    return named_source(label, f"SELECT * FROM {engine.quote(name)}", columns)
+
+
+def _as_text(column: str, type_code: int) -> str:
+    """A PostgreSQL column as its text (a timestamp as its date's), under its own name."""
+    quoted = sqltext.identifier(column, "postgres")
+    value = f"CAST({quoted} AS DATE)" if type_code in _PG_TIMESTAMPS else quoted
+    return f"CAST({value} AS TEXT) AS {quoted}"
+
+
 def _table(what: str, dialect: str) -> str:
     """A table name as written (`schema.table`), each part quoted."""
     return ".".join(sqltext.identifier(part, dialect) for part in what.split("."))
@@ -108,11 +141,7 @@ def _copy_postgres(local: DuckDBEngine, remote: PostgresEngine, source: str, nam
     """The rows as PostgreSQL's own text for each value (timestamps as their date), written
     by COPY to a temporary CSV file that DuckDB reads."""
     described = remote.types(f"SELECT * FROM {source} AS s")
-    items = []
-    for column, type_code in described:
-        quoted = sqltext.identifier(column, "postgres")
-        value = f"CAST({quoted} AS DATE)" if type_code in _PG_TIMESTAMPS else quoted
-        items.append(f"CAST({value} AS TEXT) AS {quoted}")
+    items = [_as_text(column, type_code) for column, type_code in described]
     with tempfile.TemporaryDirectory(prefix="nrr-url-") as folder:
         path = Path(folder) / "rows.csv"
         remote.copy_out(f"SELECT {', '.join(items)} FROM {source} AS s", path)

@@ -1,0 +1,125 @@
+"""The intake's checks run inside another engine: statements written in DuckDB's dialect (as
+every check of `nrr.validate`, `nrr.customers` and `nrr.screen` is), each translated by
+sqlglot for the engine it runs on.
+
+When the inputs already live in the engine the metrics run on (`--url` and `--engine` naming
+one PostgreSQL database), checking them there means no input row leaves it: only the counts,
+the problems (bounded) and the results come back (issue 22). The checks lean on one construct
+PostgreSQL lacks, `TRY_CAST` (a value that is not a number or a date becomes NULL, which a
+check then flags): it becomes a call of a function nrr creates for its session only
+(`pg_temp`), which returns NULL where the cast would fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlglot
+import sqlglot.expressions as sge
+
+from nrr.engines.base import Engine, Rows
+from nrr.errors import InternalError
+
+__all__ = ["Translated"]
+
+# Session functions (pg_temp: gone with the connection) for TRY_CAST on PostgreSQL, reading
+# text as DuckDB's TRY_CAST does: NULL for what is not a finite number or a date, and for a
+# number with more integer digits than its type holds (where the cast would fail).
+_POSTGRES_FUNCTIONS = (
+    """
+CREATE OR REPLACE FUNCTION pg_temp.nrr_try_numeric(value TEXT, digits INTEGER, places INTEGER)
+RETURNS NUMERIC LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    parsed NUMERIC;
+BEGIN
+    -- DuckDB reads an underscore between two digits as a digit separator: so does this.
+    IF value !~ '(^|[^0-9])_|_($|[^0-9])' THEN
+        value := REPLACE(value, '_', '');
+    END IF;
+    parsed := CAST(value AS NUMERIC);
+    IF parsed = 'NaN' OR parsed = 'Infinity' OR parsed = '-Infinity' THEN
+        RETURN NULL;
+    END IF;
+    parsed := ROUND(parsed, places);
+    IF ABS(parsed) >= CAST(10 AS NUMERIC) ^ digits THEN
+        RETURN NULL;
+    END IF;
+    RETURN parsed;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END $$
+""",
+    """
+CREATE OR REPLACE FUNCTION pg_temp.nrr_try_date(value TEXT)
+RETURNS DATE LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN CAST(value AS DATE);
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
+END $$
+""",
+)
+
+
+class Translated(Engine):
+    """`inner` (PostgreSQL), running statements written in DuckDB's dialect."""
+
+    dialect = "duckdb"
+
+    def __init__(self, inner: Engine) -> None:
+        super().__init__(inner.scratch)
+        if inner.dialect != "postgres":
+            raise InternalError(f"the checks do not run inside {inner.name} yet")
+        self.inner = inner
+        self.name = inner.name
+        self.temporary = inner.temporary
+        for function in _POSTGRES_FUNCTIONS:
+            inner.execute(function)
+
+    def translate(self, sql: str) -> str:
+        """`sql` (DuckDB's dialect) in the inner engine's."""
+        tree = sqlglot.parse_one(sql, read="duckdb").transform(_safe_casts)
+        return tree.sql(self.inner.dialect)
+
+    def execute(self, sql: str) -> None:
+        self.inner.execute(self.translate(sql))
+
+    def fetch(self, sql: str) -> Rows:
+        return self.inner.fetch(self.translate(sql))
+
+    def keep(self, name: str, sql: str) -> None:
+        self.inner.keep(name, self.translate(sql))
+
+    def drop(self, name: str) -> None:
+        self.inner.drop(name)
+
+    def load_rows(
+        self, name: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        self.inner.load_rows(name, columns, rows)
+
+    def load_file(self, name: str, path: Path, columns: Sequence[tuple[str, str]]) -> None:
+        self.inner.load_file(name, path, columns)
+
+
+def _safe_casts(node: sge.Expression) -> sge.Expression:
+    """TRY_CAST as PostgreSQL can run it: through the session functions above."""
+    if not isinstance(node, sge.TryCast):
+        return node
+    target = node.to
+    if target.is_type(sge.DataType.Type.DATE):
+        return _call("nrr_try_date", node.this)
+    if target.is_type(sge.DataType.Type.DECIMAL):
+        precision, scale = (int(e.name) for e in target.expressions)
+        digits, places = sge.Literal.number(precision - scale), sge.Literal.number(scale)
+        return sge.Cast(this=_call("nrr_try_numeric", node.this, digits, places), to=target)
+    raise InternalError(f"no TRY_CAST to {target.sql()} inside PostgreSQL yet")
+
+
+def _call(function: str, *arguments: sge.Expression) -> sge.Expression:
+    return sge.Dot(
+        this=sge.to_identifier("pg_temp"),
+        expression=sge.Anonymous(this=function, expressions=list(arguments)),
+    )

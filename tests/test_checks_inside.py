@@ -1,0 +1,130 @@
+"""Inputs checked where they live: with `--url` and `--engine` naming one PostgreSQL database,
+the tables are checked there (`nrr.engines.translated`) and no row is copied out, with the
+numbers, warnings, problems, rejections and accounts of the usual way (copied into the
+embedded DuckDB, checked there, and the checked tables loaded back)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import nrr
+from nrr.cli import app
+from nrr.engines.duckdb import DuckDBEngine
+from nrr.engines.translated import Translated
+from nrr.parsing import iso_date, literal, parse_number
+from tests.pg import copy_csv_to_table
+
+DATA = Path(__file__).parent / "data" / "adversarial"
+DEFECTS = Path(__file__).resolve().parent.parent / "examples" / "defects" / "subscriptions.csv"
+TABLES = {"subscriptions": "subscriptions", "customers": "customers", "fx_rates": "fx_rates"}
+
+
+@pytest.fixture
+def tables(postgres_db: str) -> str:
+    for name in TABLES:
+        copy_csv_to_table(postgres_db, name, DATA / f"{name}.csv")
+    copy_csv_to_table(postgres_db, "defects", DEFECTS)
+    return postgres_db
+
+
+@pytest.fixture
+def no_local_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded DuckDB is never opened: no input row can be copied into it."""
+
+    def refuse(*args: object, **kwargs: object) -> DuckDBEngine:
+        raise AssertionError("the inputs were copied out of PostgreSQL")
+
+    monkeypatch.setattr(DuckDBEngine, "open", refuse)
+
+
+def _load(url: str, inside: bool, subscriptions: str = "subscriptions", **options: object):
+    return nrr.load(
+        subscriptions,
+        customers="customers",
+        fx_rates="fx_rates",
+        url=url,
+        engine=url if inside else None,
+        **options,
+    )
+
+
+def test_numbers_and_warnings_equal_the_copy_path(tables: str) -> None:
+    copied = _load(tables, inside=False)
+    inside = _load(tables, inside=True)
+    assert inside.tables().engine.name == "postgres"
+    assert inside.metrics("2024-12", by="segment").equals(copied.metrics("2024-12", by="segment"))
+    assert inside.movements("2024-01", "2024-12").equals(copied.movements("2024-01", "2024-12"))
+    assert inside.intake.warnings == copied.intake.warnings and inside.intake.warnings
+    assert inside.values("segment") == copied.values("segment")
+
+
+def test_no_row_leaves_the_database(tables: str, no_local_copy: None) -> None:
+    book = _load(tables, inside=True)
+    assert book.row_count > 0
+    with pytest.raises(AssertionError, match="copied out"):
+        _load(tables, inside=False)  # the fixture would catch a copy
+
+
+def test_problems_equal_the_copy_path(tables: str) -> None:
+    with pytest.raises(nrr.InputError) as copied:
+        _load(tables, inside=False, subscriptions="defects", max_problems=100)
+    with pytest.raises(nrr.InputError) as inside:
+        _load(tables, inside=True, subscriptions="defects", max_problems=100)
+    assert [(p.source, p.row, p.column, p.message) for p in inside.value.problems] == [
+        (p.source, p.row, p.column, p.message) for p in copied.value.problems
+    ]
+    assert len(inside.value.problems) > 5
+
+
+def test_quarantine_equals_the_copy_path(tables: str) -> None:
+    copied = _load(tables, inside=False, subscriptions="defects", on_invalid="quarantine")
+    inside = _load(tables, inside=True, subscriptions="defects", on_invalid="quarantine")
+    assert inside.intake.rejections == copied.intake.rejections
+    assert [a.as_dict() for a in inside.intake.accounts.values()] == [
+        a.as_dict() for a in copied.intake.accounts.values()
+    ]
+    assert inside.movements("2024-01", "2024-12").equals(copied.movements("2024-01", "2024-12"))
+
+
+def test_the_command_line_checks_inside(tables: str, no_local_copy: None) -> None:
+    args = ["metrics", "--url", tables, "--engine", tables, "-s", "subscriptions"]
+    args += ["-c", "customers", "--fx-rates", "fx_rates", "--end", "2024-12", "-f", "json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["overall"]["nrr"] is not None
+
+
+def test_a_file_among_the_inputs_takes_the_usual_way(tables: str) -> None:
+    # A file cannot be checked in the database: every input then goes through DuckDB.
+    given = {"customers": "customers", "fx_rates": "fx_rates", "url": tables, "engine": tables}
+    book = nrr.load(str(DATA / "subscriptions.csv"), **given)
+    assert book.row_count > 0 and book.tables().engine.name == "postgres"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["12.5", "1e3", "NaN", "Infinity", "abc", "", "-0", "+5", ".5", "5.", "0x1F", "1_000", "_1",
+     "1__0", "1,5", "99999999999999999999999999999", "9999999999999999999999999999.99999999999",
+     "0.000000000050", "-0.000000000049"],
+)  # fmt: skip
+def test_numbers_read_as_duckdb_reads_them(postgres_db: str, text: str) -> None:
+    from nrr.engines import open_engine
+
+    query = f"SELECT {parse_number('x')} AS n FROM (SELECT {literal(text)} AS x) AS t"
+    inside = Translated(open_engine(postgres_db)).fetch(query).rows
+    assert inside == DuckDBEngine.open().fetch(query).rows
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-02-29", "2024-02-30", "2023-02-29", "2024-13-01", "2024-1-5"]
+)
+def test_dates_read_as_duckdb_reads_them(postgres_db: str, text: str) -> None:
+    from nrr.engines import open_engine
+
+    query = f"SELECT {iso_date('x')} AS d FROM (SELECT {literal(text)} AS x) AS t"
+    inside = Translated(open_engine(postgres_db)).fetch(query).rows
+    assert inside == DuckDBEngine.open().fetch(query).rows
