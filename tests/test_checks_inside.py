@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import psycopg
 import pytest
 from typer.testing import CliRunner
 
 import nrr
 from nrr.cli import app
+from nrr.datasets import generate_demo, write_demo
 from nrr.engines.duckdb import DuckDBEngine
 from nrr.engines.translated import Translated
+from nrr.health.inputs import HEALTH_INPUTS
 from nrr.parsing import iso_date, literal, parse_number
 from tests.pg import copy_csv_to_table
 
@@ -128,3 +131,35 @@ def test_dates_read_as_duckdb_reads_them(postgres_db: str, text: str) -> None:
     query = f"SELECT {iso_date('x')} AS d FROM (SELECT {literal(text)} AS x) AS t"
     inside = Translated(open_engine(postgres_db)).fetch(query).rows
     assert inside == DuckDBEngine.open().fetch(query).rows
+
+
+def test_health_inputs_are_checked_inside_too(postgres_db: str, tmp_path: Path) -> None:
+    demo = write_demo(generate_demo(seed=11, customers=120), tmp_path)
+    roles = ("subscriptions", "customers", "fx_rates", *HEALTH_INPUTS)
+    for role in roles:
+        copy_csv_to_table(postgres_db, role, demo[f"{role}.csv"])
+    given = {role: role for role in roles[1:]}
+    books = [
+        nrr.load("subscriptions", **given, url=postgres_db, engine=engine)
+        for engine in (None, postgres_db)
+    ]
+    copied, inside = (book.health("2025-06-01").frame() for book in books)
+    assert inside.to_json() == copied.to_json() and len(inside) > 50
+    assert books[1].intake.warnings == books[0].intake.warnings
+
+
+def test_typed_columns_read_as_the_copy_path_reads_them(tables: str) -> None:
+    # Warehouse tables have types: numbers, dates and timestamps are read as their text (a
+    # timestamp as its date) inside as on the way out.
+    with psycopg.connect(tables, autocommit=True) as con:
+        con.execute(
+            "CREATE TABLE typed AS SELECT customer_id, product, "
+            "CAST(start_date AS TIMESTAMP) AS start_date, "
+            "CAST(NULLIF(end_date, '') AS DATE) AS end_date, "
+            'CAST(amount AS NUMERIC(14, 4)) AS amount, "interval", '
+            "CAST(NULLIF(quantity, '') AS NUMERIC) AS quantity, currency FROM subscriptions"
+        )
+    books = [_load(tables, inside, subscriptions="typed") for inside in (False, True)]
+    text = _load(tables, inside=True)
+    copied, inside = (b.movements("2023-01", "2024-12") for b in books)
+    assert inside.equals(copied) and inside.equals(text.movements("2023-01", "2024-12"))

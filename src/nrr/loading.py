@@ -312,6 +312,10 @@ def load(
         checked = read_signals(checks, sources, intake=intake)
         if target is None:
             return checked
+        if isinstance(checks, Translated):  # checked in the target: kept there
+            return Signals(
+                **{kind: _kept(checks, kind, getattr(checked, kind)) for kind in checked.present()}
+            )
         return Signals(
             **{
                 kind: _in_target(put(checks, table, target, f"nrr_{kind}"))  # type: ignore[arg-type]
@@ -335,6 +339,13 @@ def load(
         signals=signals,
         health=health,
     )
+
+
+def _kept(checks: Engine, kind: str, table: str) -> str:
+    """The checked health input `table` kept as a table of the engine it was checked in."""
+    name = checks.fresh_name(f"nrr_{kind}")
+    checks.keep(name, table)
+    return _in_target(name)
 
 
 def _target(engine: Any) -> Engine | None:
@@ -368,15 +379,15 @@ def _inside(
 ) -> bool:
     """Whether the checks run in the engine the metrics run on: `url` names that engine's
     PostgreSQL database, and every input given is a table or query there (not a file, not a
-    DataFrame) in the canonical format. The health inputs and the other formats are checked
-    in the embedded DuckDB still."""
+    DataFrame) in the canonical format. The other formats are checked in the embedded DuckDB
+    still."""
     if url is None or not isinstance(engine, str) or url.strip() != engine.strip():
         return False
     if not url.lower().startswith(("postgresql://", "postgres://")) or db is not None:
         return False
-    if source_format != "canonical" or any(g is not None for g in given[3:]):
+    if source_format != "canonical":
         return False
-    return all(g is None or (isinstance(g, str) and not Path(g).is_file()) for g in given[:3])
+    return all(g is None or (isinstance(g, str) and not Path(g).is_file()) for g in given)
 
 
 def _book_tables(

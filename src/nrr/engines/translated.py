@@ -115,6 +115,11 @@ def _safe_casts(node: sge.Expression) -> sge.Expression:
         precision, scale = (int(e.name) for e in target.expressions)
         digits, places = sge.Literal.number(precision - scale), sge.Literal.number(scale)
         return sge.Cast(this=_call("nrr_try_numeric", node.this, digits, places), to=target)
+    if target.is_type(sge.DataType.Type.BIGINT):
+        # nrr casts numbers it has checked to be whole: as text, read as a whole number.
+        text = sge.Cast(this=node.this, to=sge.DataType.build("TEXT"))
+        whole = _call("nrr_try_numeric", text, sge.Literal.number(19), sge.Literal.number(0))
+        return sge.Cast(this=whole, to=target)
     raise InternalError(f"no TRY_CAST to {target.sql()} inside PostgreSQL yet")
 
 
