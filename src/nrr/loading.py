@@ -164,7 +164,9 @@ def load(
     embedded DuckDB (None or `"duckdb"`), a PostgreSQL URL, `"spark"`, a connection you
     opened (psycopg's, a SparkSession) or an `nrr.engines.Engine` (`open_engine(connection,
     dialect="snowflake")` for any other DB-API connection). Inputs are read and checked in
-    the embedded DuckDB first; the checked tables are then loaded into the engine.
+    the embedded DuckDB first; the checked tables are then loaded into the engine. When `url`
+    and `engine` name one PostgreSQL database and every input is a table or query there (the
+    canonical format), they are checked in it instead, and no input row leaves it.
 
     `cache` keeps a checked copy of each clean CSV file, so the next load of the same bytes
     with the same settings skips reading and checking its text (`nrr.sources.cache`,
