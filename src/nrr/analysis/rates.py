@@ -13,7 +13,6 @@ Over the window, the churn rates are the cohort's (METRICS.md section 4: 1 - log
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -111,13 +110,19 @@ def churn_rates(book: Book, *, end: str, window: int = 12) -> RatesResult:
     e = parse_month(end, what="--end")
     check_months_count(window)
     s = e - window
-    rows = book.bridge(month_label(s), end)
+    # The bridge of the window's own months, which the book keeps (the report has asked for
+    # it already): a month's base is the customers active at the end of the month before. For
+    # the first month that is the window's starting customers, the same count (customers with
+    # a line in service in month `s`: every line's MRR and every rate is above zero), so no
+    # bridge starting one month earlier is computed for that one number.
+    rows = book.bridge(month_label(s + 1), end)
+    figures = book.window(end, window=window).overall
+    before = [figures.customers_start, *(row.active_customers for row in rows)]
     churned = _churned_customers(book, s + 1, e)
     months = tuple(
-        _month(row, prior.active_customers, churned.get(row.month, 0))
-        for prior, row in itertools.pairwise(rows)
+        _month(row, prior, churned.get(row.month, 0))
+        for prior, row in zip(before, rows, strict=False)
     )
-    figures = book.window(end, window=window).overall
     cohort = Churn(
         customers_start=figures.customers_start,
         customers_churned=figures.customers_start - figures.customers_retained,

@@ -48,15 +48,16 @@ members AS (
     WHERE cohort <= :last_period
         AND (CAST(:since_period AS BIGINT) IS NULL OR cohort >= CAST(:since_period AS BIGINT))
 ),
-member_changes AS (
-    SELECT
-        m.cohort,
-        e.currency,
-        e.month,
-        CAST(SUM(e.delta) AS DECIMAL(38, 8)) AS delta
+member_events AS (
+    -- The members' changes with their cohort: joined once, read by the three sums below.
+    SELECT e.customer_id, m.cohort, m.first_m, e.currency, e.month, e.delta, e.lines
     FROM events AS e
     JOIN members AS m ON m.customer_id = e.customer_id
-    GROUP BY m.cohort, e.currency, e.month
+),
+member_changes AS (
+    SELECT cohort, currency, month, CAST(SUM(delta) AS DECIMAL(38, 8)) AS delta
+    FROM member_events
+    GROUP BY cohort, currency, month
 ),
 measured AS (
     -- The calendar months each cohort is measured at: from the end of its own period.
@@ -88,10 +89,9 @@ valued AS (
 ),
 line_changes AS (
     -- Each member's change in lines in service in every month its lines change.
-    SELECT e.customer_id, m.cohort, e.month, SUM(e.lines) AS line_change
-    FROM events AS e
-    JOIN members AS m ON m.customer_id = e.customer_id
-    GROUP BY e.customer_id, m.cohort, e.month
+    SELECT customer_id, cohort, month, SUM(lines) AS line_change
+    FROM member_events
+    GROUP BY customer_id, cohort, month
 ),
 customer_steps AS (
     -- Whether each member has a line in service (has MRR) before and after those months.
@@ -135,10 +135,10 @@ bases AS (
                 AS DECIMAL(38, 18))
         ) AS DECIMAL(38, 18)) AS first_month_mrr
     FROM (
-        SELECT m.cohort, e.currency, e.month, CAST(SUM(e.delta) AS DECIMAL(24, 9)) AS local_mrr
-        FROM events AS e
-        JOIN members AS m ON m.customer_id = e.customer_id AND e.month = m.first_m
-        GROUP BY m.cohort, e.currency, e.month
+        SELECT cohort, currency, month, CAST(SUM(delta) AS DECIMAL(24, 9)) AS local_mrr
+        FROM member_events
+        WHERE month = first_m
+        GROUP BY cohort, currency, month
     ) AS f
     JOIN cohort_rates AS r ON r.currency = f.currency AND r.month = f.month
     GROUP BY f.cohort

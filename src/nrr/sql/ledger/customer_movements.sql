@@ -21,12 +21,25 @@
 -- only the sum of each month's changes, prev and cur need the customer's whole MRR at the
 -- opening month's rates, so each currency's balance is carried forward: a running sum of
 -- local MRR per customer and currency, on every month any of the customer's currencies
--- changes.
-WITH live AS (
+-- changes. A customer's MRR changes only in a month one of its lines starts or ends, so that
+-- carrying forward is done only for the customers with such a month from :first to :last.
+WITH all_live AS (
     -- Lines that are in service in at least one month and carry MRR.
     SELECT customer_id, currency, start_m, end_m, mrr_local
     FROM lines
     WHERE mrr_local > 0 AND (end_m IS NULL OR end_m > start_m)
+),
+moving AS (
+    -- The customers that can have a row in the months asked for.
+    SELECT DISTINCT customer_id
+    FROM all_live
+    WHERE (start_m >= :first AND start_m <= :last) OR (end_m >= :first AND end_m <= :last)
+),
+live AS (
+    -- Their lines, all of them: balances and returns read every earlier month.
+    SELECT l.customer_id, l.currency, l.start_m, l.end_m, l.mrr_local
+    FROM all_live AS l
+    JOIN moving AS c ON c.customer_id = l.customer_id
 ),
 events AS (
     SELECT customer_id, currency, start_m AS month, mrr_local AS delta
@@ -44,16 +57,18 @@ changes AS (
     GROUP BY customer_id, currency, month
     HAVING SUM(delta) <> 0
 ),
+billed AS (
+    -- Whether the customer was ever billed in more than one currency, from its lines: each
+    -- currency it has lines in has a change (in the first month one starts only lines start),
+    -- so this is the same as over its changes, and a grouping is cheaper than a window.
+    SELECT customer_id, MIN(currency) <> MAX(currency) AS several
+    FROM live
+    GROUP BY customer_id
+),
 kinds AS (
-    -- Whether the customer was ever billed in more than one currency.
-    SELECT
-        customer_id,
-        currency,
-        month,
-        delta,
-        MIN(currency) OVER (PARTITION BY customer_id)
-            <> MAX(currency) OVER (PARTITION BY customer_id) AS several
-    FROM changes
+    SELECT c.customer_id, c.currency, c.month, c.delta, b.several
+    FROM changes AS c
+    JOIN billed AS b ON b.customer_id = c.customer_id
 ),
 grid AS (
     -- A customer billed in one currency has its changes as its steps already. One billed in
