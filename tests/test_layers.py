@@ -177,3 +177,27 @@ def test_only_the_engines_talk_to_a_database() -> None:
 )
 def test_the_database_check_finds_each_form(source: str) -> None:
     assert database_contacts(source)
+
+
+def test_metrics_and_movements_never_import_pandas() -> None:
+    # pandas, pyarrow and numpy cost 0.4-0.6 s of start-up and 100 MB: only a DataFrame, an
+    # analysis that uses one, or a Parquet file needs them (docs/performance.md).
+    import subprocess
+    import sys
+
+    data = Path(__file__).parent / "data" / "adversarial"
+    code = (
+        "import sys, contextlib, io\n"
+        "from nrr.cli import main\n"
+        "for command in (['metrics'], ['movements', '--start', '2024-01']):\n"
+        f"    sys.argv = ['nrr', *command, '-s', {str(data / 'subscriptions.csv')!r},\n"
+        f"                '--fx-rates', {str(data / 'fx_rates.csv')!r}, '--end', '2024-12',\n"
+        "                '-f', 'json']\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        main()\n"
+        "print(sorted({'pandas', 'pyarrow', 'numpy'} & set(sys.modules)))\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=SRC.parent
+    )
+    assert found.stdout.strip().splitlines()[-1] == "[]", found.stderr

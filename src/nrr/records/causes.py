@@ -7,13 +7,15 @@ so a total can differ from the sum of its rounded parts by a cent per part.
 from __future__ import annotations
 
 from decimal import Decimal
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from nrr.analysis.causes import CAUSES, CauseLine, CauseParts, CausesResult
 from nrr.analysis.owners import AccountManagerRow, CsmRow, OwnersResult
 from nrr.attributes import ALL
 from nrr.records.rounding import money_number, ratio
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AM_KEYS",
@@ -148,12 +150,16 @@ def detail_for(result: CausesResult, line: CauseLine) -> dict[str, object]:
 
 
 def causes_frame(result: CausesResult) -> pd.DataFrame:
+    import pandas as pd  # only for a DataFrame: commands never pay for it
+
     frame = pd.DataFrame(split_records(result)).set_index(["segment", "movement"])
     frame.attrs.update(window_context(result), by=result.by)
     return frame
 
 
 def detail_frame(result: CausesResult) -> pd.DataFrame:
+    import pandas as pd  # only for a DataFrame: commands never pay for it
+
     if result.detail is None:
         raise ValueError("no detail: compute the causes with detail=True")
     columns = list(DETAIL_KEYS)
@@ -206,6 +212,8 @@ def owner_header() -> list[str]:
 
 
 def owners_frame(result: OwnersResult) -> pd.DataFrame:
+    import pandas as pd  # only for a DataFrame: commands never pay for it
+
     frame = pd.DataFrame(owner_records(result), columns=owner_header())
     frame = frame.set_index(["role", "owner"])
     frame.attrs.update(

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from nrr.attributes import ALL
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.records.bands import benchmark_records
 from nrr.records.rounding import money_number, ratio_number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 if TYPE_CHECKING:
     from nrr.analysis.impact import ImpactResult, ImpactSlice
@@ -122,6 +123,8 @@ def impact_rows(result: ImpactResult) -> list[dict[str, object]]:
 
 
 def impact_frame(result: ImpactResult) -> pd.DataFrame:
+    import pandas as pd  # only for a DataFrame: commands never pay for it
+
     frame = pd.DataFrame(impact_rows(result)).set_index("segment")
     frame.attrs.update(
         start=result.start,

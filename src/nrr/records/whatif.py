@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from nrr.benchmarks import DEFAULT_BENCHMARKS, Benchmarks
 from nrr.records.bands import benchmark_records
 from nrr.records.rounding import money_number, ratio_number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 if TYPE_CHECKING:
     from nrr.analysis.whatif import WhatIfResult
@@ -124,6 +125,8 @@ def whatif_rows(result: WhatIfResult) -> list[dict[str, object]]:
 
 
 def whatif_frame(result: WhatIfResult) -> pd.DataFrame:
+    import pandas as pd  # only for a DataFrame: commands never pay for it
+
     frame = pd.DataFrame(whatif_rows(result), columns=list(CSV_KEYS))
     frame.attrs.update(end=result.end, currency=result.currency, unit="ARR")
     return frame

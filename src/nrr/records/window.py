@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from nrr.records.rounding import cents, ratio
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BRIDGE_KEYS",
@@ -97,6 +99,8 @@ def bridge_records(rows: list[BridgeMonth]) -> list[dict[str, object]]:
 
 def window_frame(result: WindowResult) -> pd.DataFrame:
     """Index `segment`: `(all)` first, then each slice; window context in `attrs`."""
+    import pandas as pd  # only for a DataFrame: commands never pay for it
+
     rows = [{"segment": "(all)", **figures_record(result.overall)}]
     rows += [{"segment": name, **figures_record(f)} for name, f in result.segments]
     frame = pd.DataFrame(rows).set_index("segment")
@@ -112,4 +116,6 @@ def window_frame(result: WindowResult) -> pd.DataFrame:
 
 
 def bridge_frame(rows: list[BridgeMonth]) -> pd.DataFrame:
+    import pandas as pd  # only for a DataFrame: commands never pay for it
+
     return pd.DataFrame(bridge_records(rows))
