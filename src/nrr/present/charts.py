@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from nrr.analysis.cohorts import CohortResult
 from nrr.analysis.trends import TrendPoint, TrendResult
 from nrr.present.tables import money, percent
-from nrr.records.rounding import cents, ratio
+from nrr.records.rounding import money_number, ratio_number
 from nrr.results import BridgeMonth, WindowResult
 
 __all__ = [
@@ -87,15 +87,6 @@ def style(fig: go.Figure, *, title: str, height: int = 420) -> go.Figure:
     return fig
 
 
-def _amount(value: Decimal) -> float:
-    return float(cents(value))
-
-
-def _fraction(value: Decimal | None) -> float | None:
-    rounded = ratio(value)
-    return None if rounded is None else float(rounded)
-
-
 def _short(value: Decimal) -> str:
     """A bar label: 3.40M, 125.3k, 980 (the hover text has the exact amount)."""
     number = float(value)
@@ -154,12 +145,12 @@ def bridge_waterfall(result: WindowResult) -> go.Figure:
     for _, measure, value, _ in steps:
         if measure == "relative":
             low = level + min(value, Decimal(0))
-            bases.append(_amount(low))
-            heights.append(_amount(abs(value)))
+            bases.append(money_number(low))
+            heights.append(money_number(abs(value)))
             level += value
         else:
             bases.append(0.0)
-            heights.append(_amount(value))
+            heights.append(money_number(value))
             level = value
     fig = go.Figure(
         go.Bar(
@@ -182,8 +173,8 @@ def bridge_waterfall(result: WindowResult) -> go.Figure:
             type="line",
             x0=index + 0.4,
             x1=index + 0.6,
-            y0=_amount(level),
-            y1=_amount(level),
+            y0=money_number(level),
+            y1=money_number(level),
             xref="x",
             yref="y",
             line={"color": PALETTE["muted"], "width": 1},
@@ -217,7 +208,7 @@ def monthly_bridge_bars(rows: list[BridgeMonth], currency: str) -> go.Figure:
             continue
         fig.add_bar(
             x=months,
-            y=[_amount(v) for v in values],
+            y=[money_number(v) for v in values],
             name=label,
             marker_color=PALETTE[key],
             customdata=[f"{currency} {money(v)}" for v in values],
@@ -226,7 +217,7 @@ def monthly_bridge_bars(rows: list[BridgeMonth], currency: str) -> go.Figure:
     net = [r.ending_mrr - r.starting_mrr for r in rows]
     fig.add_scatter(
         x=months,
-        y=[_amount(v) for v in net],
+        y=[money_number(v) for v in net],
         name="Net change",
         mode="markers+lines",
         line={"color": PALETTE["ink"], "width": 1.5, "dash": "dot"},
@@ -253,7 +244,7 @@ def monthly_bridge_bars(rows: list[BridgeMonth], currency: str) -> go.Figure:
 
 def _trend_series(points: list[TrendPoint], key: str) -> tuple[list[float | None], list[str]]:
     values = [getattr(p, key) for p in points]
-    return [_fraction(v) for v in values], [percent(v) for v in values]
+    return [ratio_number(v) for v in values], [percent(v) for v in values]
 
 
 def retention_trends(result: TrendResult, window: int | None = None) -> go.Figure:
@@ -318,7 +309,7 @@ def cohort_heatmap(result: CohortResult) -> go.Figure:
         for a in range(ages):
             if a < len(c.ages):
                 point = c.ages[a]
-                row.append(_fraction(point.revenue_retention))
+                row.append(ratio_number(point.revenue_retention))
                 labels.append(percent(point.revenue_retention).replace(".00%", "%"))
                 details.append(
                     [
@@ -392,7 +383,7 @@ def segment_comparison(result: WindowResult) -> go.Figure:
         values = [getattr(f, key) for _, f in rows]
         fig.add_bar(
             y=names,
-            x=[_fraction(v) for v in values],
+            x=[ratio_number(v) for v in values],
             name=label,
             orientation="h",
             marker_color=colour,
@@ -423,9 +414,9 @@ def segment_comparison(result: WindowResult) -> go.Figure:
     height = max(300, min(1400, 120 + (46 if labelled else 26) * len(rows)))
     by = html.escape(result.by or "", quote=False)
     style(fig, title=f"NRR and GRR by {by}, {_window_title(result)}", height=height)
-    known = [v for _, f in rows for v in (_fraction(f.nrr), _fraction(f.grr)) if v is not None] or [
-        1.0
-    ]
+    known = [
+        v for _, f in rows for v in (ratio_number(f.nrr), ratio_number(f.grr)) if v is not None
+    ] or [1.0]
     fig.update_layout(barmode="group", bargap=0.3, bargroupgap=0.05)
     fig.update_xaxes(
         title_text="retention (%)",

@@ -3,10 +3,8 @@ record per cohort and age) behind the CSV and the DataFrame."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from nrr.analysis.cohorts import CohortAge, CohortResult
-from nrr.records.rounding import cents, ratio
+from nrr.records.rounding import money_number, ratio_number
 
 __all__ = ["CSV_KEYS", "cohort_record", "cohort_records"]
 
@@ -23,18 +21,14 @@ CSV_KEYS = (
 )
 
 
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
 def _age_record(age: CohortAge) -> dict[str, object]:
     return {
         "age": age.age,
         "month": age.month,
-        "mrr": _number(cents(age.mrr)),
+        "mrr": money_number(age.mrr),
         "active": age.active,
-        "revenue_retention": _number(ratio(age.revenue_retention)),
-        "logo_retention": _number(ratio(age.logo_retention)),
+        "revenue_retention": ratio_number(age.revenue_retention),
+        "logo_retention": ratio_number(age.logo_retention),
     }
 
 
@@ -48,7 +42,7 @@ def cohort_record(result: CohortResult) -> dict[str, object]:
             {
                 "cohort": c.cohort,
                 "customers": c.customers,
-                "first_month_mrr": _number(cents(c.first_month_mrr)),
+                "first_month_mrr": money_number(c.first_month_mrr),
                 "ages": [_age_record(a) for a in c.ages],
             }
             for c in result.cohorts
@@ -62,7 +56,7 @@ def cohort_records(result: CohortResult) -> list[dict[str, object]]:
         {
             "cohort": c.cohort,
             "customers": c.customers,
-            "first_month_mrr": _number(cents(c.first_month_mrr)),
+            "first_month_mrr": money_number(c.first_month_mrr),
             **_age_record(a),
         }
         for c in result.cohorts

@@ -3,9 +3,10 @@ half to even."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["cents", "money_number", "ratio", "ratio_number"]
+__all__ = ["cents", "money_number", "ratio", "ratio_number", "rounded_numbers"]
 
 _CENT = Decimal("0.01")
 _RATIO = Decimal("0.0001")
@@ -30,3 +31,20 @@ def ratio_number(value: Decimal | None) -> float | None:
     """A ratio for JSON: rounded to 4 places; null when undefined."""
     rounded = ratio(value)
     return None if rounded is None else float(rounded)
+
+
+def rounded_numbers(
+    values: Mapping[str, object], keys: Iterable[str], ratios: Collection[str] = ()
+) -> dict[str, object]:
+    """`keys` of `values` for JSON: the `ratios` to 4 places, other amounts to cents, anything
+    else as it is."""
+    record: dict[str, object] = {}
+    for key in keys:
+        value = values[key]
+        if key in ratios:
+            record[key] = ratio_number(value)  # type: ignore[arg-type]
+        elif isinstance(value, Decimal):
+            record[key] = money_number(value)
+        else:
+            record[key] = value
+    return record

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from nrr.analysis.trends import TrendPoint, TrendResult
 from nrr.attributes import ALL
-from nrr.records.rounding import cents, ratio
+from nrr.records.rounding import rounded_numbers
 
 __all__ = ["TREND_KEYS", "trend_record", "trend_records"]
 
@@ -29,24 +27,11 @@ TREND_KEYS = (
 _RATIOS = frozenset({"nrr", "grr", "logo_retention"})
 
 
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
 def _record(point: TrendPoint, segmented: bool) -> dict[str, object]:
-    values = point.as_dict()
     record: dict[str, object] = {}
     if segmented:
         record["segment"] = ALL if point.segment is None else point.segment
-    for key in TREND_KEYS:
-        value = values[key]
-        if key in _RATIOS:
-            record[key] = _number(ratio(value))  # type: ignore[arg-type]
-        elif isinstance(value, Decimal):
-            record[key] = _number(cents(value))
-        else:
-            record[key] = value
-    return record
+    return record | rounded_numbers(point.as_dict(), TREND_KEYS, _RATIOS)
 
 
 def trend_records(result: TrendResult) -> list[dict[str, object]]:

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from nrr.records.rounding import cents, ratio
+from nrr.records.rounding import rounded_numbers
 from nrr.results import BridgeMonth, RetentionFigures, WindowResult
 
 if TYPE_CHECKING:
@@ -52,23 +51,8 @@ BRIDGE_KEYS = (
 )
 
 
-def _number(value: Decimal | None) -> float | None:
-    # Rounded Decimals convert to the shortest float that prints back as the same digits.
-    return None if value is None else float(value)
-
-
 def figures_record(figures: RetentionFigures) -> dict[str, object]:
-    values = figures.as_dict()
-    record: dict[str, object] = {}
-    for key in FIGURE_KEYS:
-        value = values[key]
-        if key in RATIO_KEYS:
-            record[key] = _number(ratio(value))  # type: ignore[arg-type]
-        elif isinstance(value, Decimal):
-            record[key] = _number(cents(value))
-        else:
-            record[key] = value
-    return record
+    return rounded_numbers(figures.as_dict(), FIGURE_KEYS, RATIO_KEYS)
 
 
 def window_record(result: WindowResult) -> dict[str, object]:
@@ -90,10 +74,7 @@ def bridge_records(rows: list[BridgeMonth]) -> list[dict[str, object]]:
         record: dict[str, object] = {}
         if "segment" in values:
             record["segment"] = values["segment"]
-        for key in BRIDGE_KEYS:
-            value = values[key]
-            record[key] = _number(cents(value)) if isinstance(value, Decimal) else value
-        records.append(record)
+        records.append(record | rounded_numbers(values, BRIDGE_KEYS))
     return records
 
 
