@@ -24,7 +24,13 @@ from nrr.metrics.slices import sliced_customers
 from nrr.metrics.tables import physical
 from nrr.sql.render import Relation, bind, compose, parse_query, render, statement, values
 
-__all__ = ["figures", "rolling_rates", "rolling_statement", "rolling_windows"]
+__all__ = [
+    "figures",
+    "rolling_rates",
+    "rolling_statement",
+    "rolling_window_months",
+    "rolling_windows",
+]
 
 # The first month with MRR of each customer with a live line, as `slices` finds it.
 _FIRSTS = """
@@ -51,6 +57,13 @@ def rolling_windows(ends: list[int], lengths: Sequence[int], fx_mode: str) -> sg
     rates value its end side (the start's in constant currency)."""
     rows = [(e, k, e - k, e if fx_mode == "spot" else e - k) for e in ends for k in lengths]
     columns = [("e", "BIGINT"), ("k", "BIGINT"), ("s", "BIGINT"), ("valued_at", "BIGINT")]
+    return values(columns, rows)
+
+
+def rolling_window_months(ends: list[int], lengths: Sequence[int]) -> sge.Query:
+    """(e, k, s, month) for every window and every month of (s, e]."""
+    rows = [(e, k, e - k, m) for e in ends for k in lengths for m in range(e - k + 1, e + 1)]
+    columns = [("e", "BIGINT"), ("k", "BIGINT"), ("s", "BIGINT"), ("month", "BIGINT")]
     return values(columns, rows)
 
 
@@ -97,11 +110,16 @@ def _profiles(by: str | None) -> sge.Query:
 
 
 def rolling_statement(
-    sources: Mapping[str, Relation], *, windows: sge.Query, rates: sge.Query, by: str | None
+    sources: Mapping[str, Relation],
+    *,
+    windows: sge.Query,
+    window_months: sge.Query,
+    rates: sge.Query,
+    by: str | None,
 ) -> sge.Query:
     """The one statement of every window's figures per slice (`rolling.sql`'s columns);
-    `windows` and `rates` are `rolling_windows` and `rolling_rates` or queries giving the
-    same columns."""
+    `windows`, `window_months` and `rates` are `rolling_windows`, `rolling_window_months`
+    and `rolling_rates` or queries giving the same columns."""
     # A profile's slice in each window, named by `slices` with the window's own start.
     window_start = sge.column("s", table="v")
     represented = bind(
@@ -110,6 +128,7 @@ def rolling_statement(
     )
     inputs = {
         "windows": windows,
+        "window_months": window_months,
         "rolling_rates": rates,
         "profiles": bind(_profiles(by), tables=sources),
         "profile_slices": bind(parse_query(_SLICES), tables={"represented": represented}),
@@ -127,6 +146,7 @@ def figures(
     query = rolling_statement(
         physical(tables),
         windows=rolling_windows(ends, lengths, fx_mode),
+        window_months=rolling_window_months(ends, lengths),
         rates=rolling_rates(book.rates, book.currencies, ends, lengths),
         by=by,
     )

@@ -50,6 +50,14 @@ def parse(text: str) -> sge.Expression:
 
 
 def parse_query(text: str) -> sge.Query:
+    """`text` (nrr's own SQL) as a query tree of its own, free to change."""
+    return _parsed_text(text).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_text(text: str) -> sge.Query:
+    # A copy of a tree costs a fraction of parsing its text again, and the same text (a
+    # checked table's query, a constant step) is read by several statements.
     parsed = parse(text)
     if not isinstance(parsed, sge.Query):
         raise TypeError(f"not a query: {text[:60]!r}")
@@ -58,12 +66,17 @@ def parse_query(text: str) -> sge.Query:
 
 @functools.cache
 def _parsed(name: str) -> sge.Query:
-    return parse_query(resources.files("nrr.sql").joinpath(name).read_text(encoding="utf-8"))
+    return _parsed_text(resources.files("nrr.sql").joinpath(name).read_text(encoding="utf-8"))
 
 
 def statement(name: str) -> sge.Query:
-    """The statement in `name` (a path beside this module, such as `metrics/bridge.sql`)."""
-    return _parsed(name).copy()
+    """The statement in `name` (a path beside this module, such as `metrics/bridge.sql`).
+
+    The tree is shared by every caller: read it, or give it to `bind`, `compose`, `borrow`
+    or `reading`, which never change their arguments and return trees of their own; copy it
+    (`.copy()`) to change it in place. Parsing once and copying once (in `bind`) halves what
+    building a statement costs."""
+    return _parsed(name)
 
 
 def literal(value: object) -> sge.Expression:
@@ -150,9 +163,10 @@ def compose(query: sge.Query, inputs: Mapping[str, sge.Query]) -> sge.Query:
         if inner is not None:
             renames = {cte.alias: f"{name}_{cte.alias}" for cte in inner.expressions}
             body.set("with_", None)
+            # `body` is this function's own copy: renamed in place.
             for cte in inner.expressions:
-                ctes.append(_renamed(cte, renames))
-            body = _renamed(body, renames)
+                ctes.append(_renamed(cte, renames, copy=False))
+            body = _renamed(body, renames, copy=False)
         ctes.append(sge.CTE(this=body, alias=sge.TableAlias(this=sge.to_identifier(name))))
     query = query.copy()
     own = query.args.get("with_")
@@ -201,7 +215,7 @@ def reading(source: sge.Query, body: sge.Query) -> sge.Query:
     return result
 
 
-def _renamed(node: sge.Expression, renames: Mapping[str, str]) -> Any:
+def _renamed(node: sge.Expression, renames: Mapping[str, str], *, copy: bool = True) -> Any:
     """`node` with references to the CTEs in `renames` (and their definitions) renamed; a
     reference keeps its old name as its alias, so column references stay valid."""
 
@@ -217,26 +231,39 @@ def _renamed(node: sge.Expression, renames: Mapping[str, str]) -> Any:
             )
         return item
 
-    return node.transform(swap)
+    return node.transform(swap, copy=copy)
 
 
 def values(columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]) -> sge.Query:
     """A small table of Python values as a query, each column cast to its SQL type (in
     DuckDB's spelling, rendered per dialect); an empty table is a typed row filtered out."""
-    names = [sge.to_identifier(name) for name, _ in columns]
     data = rows or [tuple(None for _ in columns)]
-    table = sge.values(
-        [tuple(literal(v) for v in row) for row in data], alias="v", columns=[n.name for n in names]
+    # Nodes built directly: sqlglot's builders copy their arguments, and a table of rates can
+    # hold thousands of literals.
+    table = sge.Values(
+        expressions=[sge.Tuple(expressions=[literal(v) for v in row]) for row in data],
+        alias=sge.TableAlias(
+            this=sge.to_identifier("v"),
+            columns=[sge.to_identifier(name) for name, _ in columns],
+        ),
     )
-    select = sge.select(
-        *[
-            sge.alias_(sge.cast(sge.column(name), sge.DataType.build(kind, dialect="duckdb")), name)
-            for name, (_, kind) in zip(names, columns, strict=True)
+    select = sge.Select(
+        expressions=[
+            sge.Alias(
+                this=sge.Cast(this=sge.column(name), to=_data_type(kind).copy()),
+                alias=sge.to_identifier(name),
+            )
+            for name, kind in columns
         ]
-    ).from_(table)
+    ).from_(table, copy=False)
     if not rows:
-        select = select.where(sge.false())
+        select = select.where(sge.false(), copy=False)
     return select
+
+
+@functools.cache
+def _data_type(kind: str) -> sge.DataType:
+    return sge.DataType.build(kind, dialect="duckdb")
 
 
 def _bignumeric(node: sge.Expression) -> sge.Expression:
