@@ -36,8 +36,6 @@ ON_INVALID = ("fail", "quarantine")
 Progress = Callable[[str, Callable[[], float]], AbstractContextManager[None]]
 
 
-
-
 @dataclass(frozen=True)
 class Rejection:
     """One input row set aside, with every reason it failed."""

@@ -166,8 +166,7 @@ def screen_direct(
             )
         if kept_path is not None:
             checked = (
-                f"SELECT {_quoted(keep)} FROM ({CheckedCache.rows(kept_path, ROW, first)}) "
-                "AS kept"
+                f"SELECT {_quoted(keep)} FROM ({CheckedCache.rows(kept_path, ROW, first)}) AS kept"
             )
         else:  # not an entry (the file changed while read, or the folder refused): in memory
             engine.keep(name, checked)
