@@ -321,7 +321,10 @@ WITH bridge_subscription_lines_typed AS (
     s.month
 ), bridge_balances AS (
   /* Local MRR per slice and currency after each month it changes: running sums of the */
-  /* changes, read at every month of the calendar. */
+  /* changes, read at every month of the calendar. The changes are read from `live` */
+  /* again rather than from `events`: an engine keeps a step read twice (DuckDB stores */
+  /* its 4M rows at 1M customers), and this way `events` streams into `changes` (the */
+  /* statement 20% faster there). */
   SELECT
     c.month,
     t.segment,
@@ -333,7 +336,23 @@ WITH bridge_subscription_lines_typed AS (
       currency,
       month,
       SUM(delta) AS delta
-    FROM bridge_events AS events
+    FROM (
+      SELECT
+        segment,
+        currency,
+        start_m AS month,
+        mrr_local AS delta
+      FROM bridge_live AS live
+      UNION ALL
+      SELECT
+        segment,
+        currency,
+        end_m AS month,
+        -mrr_local AS delta
+      FROM bridge_live AS live
+      WHERE
+        NOT end_m IS NULL
+    ) AS moved
     GROUP BY
       segment,
       currency,
