@@ -175,7 +175,8 @@ def load(
     dialect="snowflake")` for any other DB-API connection). Inputs are read and checked in
     the embedded DuckDB first; the checked tables are then loaded into the engine. When `url`
     and `engine` name one PostgreSQL database and every input is a table or query there (the
-    canonical format), they are checked in it instead, and no input row leaves it.
+    canonical format), they are checked in it instead, and no input row leaves it; so they
+    are on Spark, when `engine` is Spark and every input a table or query of its session.
 
     `cache` keeps a checked copy of each clean CSV file, so the next load of the same bytes
     with the same settings skips reading and checking its text (`nrr.sources.cache`,
@@ -243,8 +244,8 @@ def load(
     def source(
         given: Source | None, role: str, required: bool, *, direct: bool = False
     ) -> RawSource | None:
-        if given is not None and isinstance(checks, Translated) and url is not None:
-            return open_inside(checks, str(given), url=url)
+        if given is not None and isinstance(checks, Translated):
+            return open_inside(checks, str(given), url=url or "spark")
         if given is not None and isinstance(checks, DuckDBEngine):
             return _open(checks, given, role, remote, url, direct=direct, cache=kept)
         if role in tables and isinstance(checks, DuckDBEngine):
@@ -388,17 +389,26 @@ def _in_target(name: str) -> str:
 def _inside(
     url: str | None, engine: Any, db: object, source_format: str, given: list[object]
 ) -> bool:
-    """Whether the checks run in the engine the metrics run on: `url` names that engine's
-    PostgreSQL database, and every input given is a table or query there (not a file, not a
-    DataFrame) in the canonical format. The other formats are checked in the embedded DuckDB
-    still."""
-    if url is None or not isinstance(engine, str) or url.strip() != engine.strip():
+    """Whether the checks run in the engine the metrics run on: every input given is a
+    table or query there (not a file, not a DataFrame), in the canonical format, and that
+    engine is the PostgreSQL database `url` names too, or Spark (whose tables need no URL:
+    a name that is not a file is one of the session's). The other formats are checked in
+    the embedded DuckDB still."""
+    if db is not None or source_format != "canonical":
         return False
-    if not url.lower().startswith(("postgresql://", "postgres://")) or db is not None:
+    if not all(g is None or (isinstance(g, str) and not Path(g).is_file()) for g in given):
         return False
-    if source_format != "canonical":
-        return False
-    return all(g is None or (isinstance(g, str) and not Path(g).is_file()) for g in given)
+    if url is None:
+        return _is_spark(engine)
+    postgres = url.lower().startswith(("postgresql://", "postgres://"))
+    return postgres and isinstance(engine, str) and url.strip() == engine.strip()
+
+
+def _is_spark(engine: Any) -> bool:
+    """Whether `engine` names or holds Spark: "spark", a SparkSession, a Spark engine."""
+    if isinstance(engine, str):
+        return engine.strip().lower() == "spark"
+    return getattr(engine, "dialect", None) == "spark" or type(engine).__name__ == "SparkSession"
 
 
 def _book_tables(

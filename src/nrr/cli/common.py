@@ -100,7 +100,8 @@ SubscriptionsOpt = typer.Option(
     None,
     "--subscriptions",
     "-s",
-    help="Subscription lines: CSV or Parquet (with --url: a table or SELECT query).",
+    help="Subscription lines: CSV or Parquet (with --url, or --engine spark: a table or "
+    "SELECT query there).",
 )
 CustomersOpt = typer.Option(None, "--customers", "-c", help="Customer attributes: CSV or Parquet.")
 FxRatesOpt = typer.Option(None, "--fx-rates", help="Monthly rates: month,currency,rate.")

@@ -70,18 +70,20 @@ class Translated(Engine):
 
     def __init__(self, inner: Engine) -> None:
         super().__init__(inner.scratch)
-        if inner.dialect != "postgres":
+        if inner.dialect not in ("postgres", "spark"):
             raise InternalError(f"the checks do not run inside {inner.name} yet")
         self.inner = inner
         self.name = inner.name
         self.temporary = inner.temporary
-        for function in _POSTGRES_FUNCTIONS:
-            inner.execute(function)
+        if inner.dialect == "postgres":
+            for function in _POSTGRES_FUNCTIONS:
+                inner.execute(function)
 
     def translate(self, sql: str) -> str:
         """`sql` (DuckDB's dialect) in the inner engine's."""
-        tree = sqlglot.parse_one(sql, read="duckdb").transform(_safe_casts)
-        return tree.sql(self.inner.dialect)
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        casts = _safe_casts if self.inner.dialect == "postgres" else _spark_casts
+        return tree.transform(casts).sql(self.inner.dialect)
 
     def execute(self, sql: str) -> None:
         self.inner.execute(self.translate(sql))
@@ -121,6 +123,43 @@ def _safe_casts(node: sge.Expression) -> sge.Expression:
         whole = _call("nrr_try_numeric", text, sge.Literal.number(19), sge.Literal.number(0))
         return sge.Cast(this=whole, to=target)
     raise InternalError(f"no TRY_CAST to {target.sql()} inside PostgreSQL yet")
+
+
+# An underscore that is not between two digits: DuckDB then reads no number at all.
+_LONE_UNDERSCORE = "(^|[^0-9])_|_($|[^0-9])"
+
+
+def _spark_casts(node: sge.Expression) -> sge.Expression:
+    """TRY_CAST as Spark runs it, reading text as DuckDB does: an underscore between digits
+    is a digit separator (`1_000`), and a date in year 0 (DuckDB's 1 BC, which Spark reads
+    as a day Python cannot hold) is no date. (A replaced node's children are not visited
+    again, so the TRY_CAST inside is left as it is.)"""
+    if not isinstance(node, sge.TryCast):
+        return node
+    value, target = node.this, node.to
+    if target.is_type(sge.DataType.Type.DATE):
+        year_zero = sge.Like(this=value.copy(), expression=sge.Literal.string("0000%"))
+        return sge.If(this=year_zero, true=sge.Null(), false=node.copy())
+    if target.is_type(*sge.DataType.NUMERIC_TYPES):
+        text = sge.Cast(this=value.copy(), to=sge.DataType.build("TEXT"))
+        lone = sge.RegexpLike(this=text.copy(), expression=sge.Literal.string(_LONE_UNDERSCORE))
+        joined = sge.Replace(
+            this=text.copy(),
+            expression=sge.Literal.string("_"),
+            replacement=sge.Literal.string(""),
+        )
+        chosen: sge.Expression = sge.If(this=lone, true=text, false=joined)
+        if target.is_type(*sge.DataType.INTEGER_TYPES):
+            # DuckDB reads `12.0`, `12.5` and `1e3` as whole numbers (rounded): read as a
+            # number first, as it does.
+            whole = node.copy()
+            whole.set("this", chosen)
+            whole.set("to", sge.DataType.build("DECIMAL(38, 0)"))
+            chosen = whole
+        cast = node.copy()
+        cast.set("this", chosen)
+        return cast
+    return node
 
 
 def _call(function: str, *arguments: sge.Expression) -> sge.Expression:

@@ -100,29 +100,80 @@ def open_sql(local: DuckDBEngine, remote: Engine, what: str, *, url: str) -> Raw
 
 def open_inside(engine: Translated, what: str, *, url: str) -> RawSource:
     """A table (`schema.table`) or a query (`SELECT ...`) of the database the checks run in
-    (`engines.translated`), opened there: its columns as text in a temporary table of that
-    database, rows numbered in the order it returns them. No row leaves it."""
+    (`engines.translated`: PostgreSQL at `url`, or the Spark session, `url` "spark"), opened
+    there: its columns as text in a temporary table (a cached view on Spark), rows numbered
+    in the order it returns them. No row leaves it."""
     is_query = bool(_QUERY.match(what))
     label = f"{_safe(url)}:{what if not is_query else 'query'}"
     inner = engine.inner
     source = f"({what})" if is_query else _table(what, inner.dialect)
     name = engine.fresh_name("nrr_raw")
     try:
-        described = inner.types(f"SELECT * FROM {source} AS s")  # type: ignore[attr-defined]
-        items = [_as_text(column, type_code) for column, type_code in described]
-        number = f"ROW_NUMBER() OVER () AS {sqltext.identifier(ROW, 'postgres')}"
-        inner.keep(name, f"SELECT {', '.join(items)}, {number} FROM {source} AS s")
+        if inner.dialect == "spark":
+            described = _spark_numbered(engine, source, name)
+        else:
+            described = inner.types(f"SELECT * FROM {source} AS s")  # type: ignore[attr-defined]
+            items = [_as_text(column, type_code) for column, type_code in described]
+            number = f"ROW_NUMBER() OVER () AS {sqltext.identifier(ROW, 'postgres')}"
+            inner.keep(name, f"SELECT {', '.join(items)}, {number} FROM {source} AS s")
     except Exception as exc:  # the driver's "no such table" / syntax error
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        no_file = "no such file, and Spark " if inner.dialect == "spark" else ""
         raise InputError(
             Problem(
                 source=label,
-                message=f"cannot be read ({type(exc).__name__}: {first}); check the table "
-                "name (schema.table) or the query",
+                message=f"{no_file}cannot be read ({type(exc).__name__}: {first}); check the "
+                "table name (schema.table) or the query",
             )
         ) from None
     columns = tuple(column for column, _ in described)
     return named_source(label, f"SELECT * FROM {engine.quote(name)}", columns)
+
+
+def _spark_numbered(engine: Translated, source: str, name: str) -> list[tuple[str, str]]:
+    """The Spark table or query `source` as the view `name`: its columns as text (a timestamp
+    as its date's) and `_row`, each row's place in the order Spark returns them. Returns the
+    (column, type) pairs.
+
+    The text is kept once (cached), each row with its `monotonically_increasing_id()`: the
+    partition in its upper 31 bits, the row's place in the partition in the lower 33 (as
+    Spark documents it). A row's place in the whole is then the rows of the partitions
+    before its own plus its place in its own: counted per partition, never by moving every
+    row into one task (as a ROW_NUMBER over the whole table would)."""
+    inner = engine.inner
+    frame = inner.session.sql(f"SELECT * FROM {source} AS s")  # type: ignore[attr-defined]
+    described = [(f.name, f.dataType.simpleString()) for f in frame.schema.fields]
+    texts = ", ".join(_spark_text(column, kind) for column, kind in described)
+    read = engine.fresh_name("nrr_read")
+    inner.keep(read, f"SELECT {texts}, MONOTONICALLY_INCREASING_ID() AS nrr_id FROM {source} AS s")
+    part = "SHIFTRIGHT(nrr_id, 33)"
+    counts = inner.fetch(
+        f"SELECT {part} AS part, COUNT(*) AS rows FROM {inner.quote(read)} GROUP BY 1 ORDER BY 1"
+    ).rows
+    before, arms = 0, []
+    for number, rows in counts:
+        arms.append(f"WHEN {int(number):d} THEN {before:d}")
+        before += int(rows)
+    start = f"CASE {part} {' '.join(arms)} END" if arms else "0"
+    place = f"nrr_id - SHIFTLEFT({part}, 33) + 1"
+    columns = ", ".join(sqltext.identifier(column, "spark") for column, _ in described)
+    numbered = (
+        f"SELECT {columns}, {start} + {place} AS {sqltext.identifier(ROW, 'spark')} "
+        f"FROM {inner.quote(read)}"
+    )
+    if inner.scratch is not None:
+        inner.keep(name, numbered)
+    else:
+        # A view over the kept text: no second copy of the rows.
+        inner.execute(f"CREATE OR REPLACE TEMPORARY VIEW {inner.quote(name)} AS {numbered}")
+    return described
+
+
+def _spark_text(column: str, kind: str) -> str:
+    """A Spark column as its text (a timestamp as its date's), under its own name."""
+    quoted = sqltext.identifier(column, "spark")
+    value = f"CAST({quoted} AS DATE)" if kind.startswith("timestamp") else quoted
+    return f"CAST({value} AS STRING) AS {quoted}"
 
 
 def _as_text(column: str, type_code: int) -> str:
