@@ -44,6 +44,16 @@ def no_local_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(DuckDBEngine, "open", refuse)
 
 
+@pytest.fixture
+def no_local_copy_after_copied(monkeypatch: pytest.MonkeyPatch):
+    """Call it once the copy path has run: from then on the embedded DuckDB is never opened."""
+
+    def refuse(*args: object, **kwargs: object) -> DuckDBEngine:
+        raise AssertionError("the inputs were copied out of PostgreSQL")
+
+    return lambda: monkeypatch.setattr(DuckDBEngine, "open", refuse)
+
+
 def _load(url: str, inside: bool, subscriptions: str = "subscriptions", **options: object):
     return nrr.load(
         subscriptions,
@@ -163,3 +173,70 @@ def test_typed_columns_read_as_the_copy_path_reads_them(tables: str) -> None:
     text = _load(tables, inside=True)
     copied, inside = (b.movements("2023-01", "2024-12") for b in books)
     assert inside.equals(copied) and inside.equals(text.movements("2023-01", "2024-12"))
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+FORMATS = {
+    "stripe": EXAMPLES / "stripe" / "subscription_items.csv",
+    "invoices": EXAMPLES / "invoices" / "invoice_lines.csv",
+    "snapshots": EXAMPLES / "snapshots" / "mrr_snapshots.csv",
+}
+# Rows each format's checks refuse (tests/test_adapters.py says why each is wrong).
+FORMAT_DEFECTS = {
+    "stripe": "customer,status,start_date,amount,interval,percent_off,currency\n"
+    "c1,activ,2024-01-01,10,month,,usd\n"
+    "c2,active,yesterday,10,fortnight,120,usd\n"
+    "c3,active,1706745600,1_000,month,,eur\n"
+    "c4,canceled,2024-01-01T10:00:00Z,12.5,year,10,usd\n",
+    "invoices": "customer_id,document,period_start,period_end,amount\n"
+    "a,invoice,2024-01-01,2024-02-01,100\n"
+    "b,invoice,2024-01-01,2024-02-01,40\n"
+    "b,credit_note,2024-01-01,2024-02-01,60\n"
+    "c,invoice,2024-01-15,2024-13-01,10\n",
+    "snapshots": "customer_id,month,mrr\na,2024-01,10\na,2024-01,12\nb,2024-13,5\nc,2024-02,x\n",
+}
+
+
+def _format_load(url: str, name: str, fmt: str, inside: bool, **options: object) -> nrr.Book:
+    return nrr.load(name, source_format=fmt, url=url, engine=url if inside else None, **options)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_format_is_checked_inside_as_on_the_copy_path(
+    postgres_db: str, fmt: str, no_local_copy_after_copied: None
+) -> None:
+    copy_csv_to_table(postgres_db, fmt, FORMATS[fmt])
+    copied = _format_load(postgres_db, fmt, fmt, inside=False)
+    no_local_copy_after_copied()
+    inside = _format_load(postgres_db, fmt, fmt, inside=True)
+    assert inside.tables().engine.name == "postgres"
+    end = copied.latest_month()
+    assert end is not None
+    last = f"{end // 12:04d}-{end % 12 + 1:02d}"
+    assert inside.metrics(last).equals(copied.metrics(last))
+    assert inside.movements("2024-01", last).equals(copied.movements("2024-01", last))
+    assert inside.intake.warnings == copied.intake.warnings
+    assert inside.attributes == copied.attributes
+
+
+@pytest.mark.parametrize("fmt", FORMAT_DEFECTS)
+def test_each_formats_problems_and_quarantine_equal_the_copy_path(
+    postgres_db: str, fmt: str, tmp_path: Path
+) -> None:
+    path = tmp_path / f"{fmt}.csv"
+    path.write_text(FORMAT_DEFECTS[fmt])
+    copy_csv_to_table(postgres_db, "defects", path)
+    found = []
+    for inside in (False, True):
+        with pytest.raises(nrr.InputError) as caught:
+            _format_load(postgres_db, "defects", fmt, inside, max_problems=100)
+        found.append([(p.source, p.row, p.column, p.message) for p in caught.value.problems])
+    assert found[1] == found[0] and found[0]
+    books = [
+        _format_load(postgres_db, "defects", fmt, inside, on_invalid="quarantine")
+        for inside in (False, True)
+    ]
+    assert books[1].intake.rejections == books[0].intake.rejections
+    assert [a.as_dict() for a in books[1].intake.accounts.values()] == [
+        a.as_dict() for a in books[0].intake.accounts.values()
+    ]

@@ -232,3 +232,28 @@ def test_rows_are_numbered_across_partitions(spark_engine: Engine) -> None:  # n
         f"FROM ({source.relation}) AS r GROUP BY 1"
     ).rows
     assert counted == [(True, 50_000)]
+
+
+def test_each_format_is_checked_inside_too(spark_engine: Engine) -> None:  # noqa: F811
+    # The adapters' statements run in Spark as well: Stripe's and the invoices' (lists of
+    # rows, UNNEST); the snapshots', simpler, are compared on PostgreSQL only
+    # (tests/test_checks_inside.py), as every format's problems and quarantine are.
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    files = {
+        "stripe": examples / "stripe" / "subscription_items.csv",
+        "invoices": examples / "invoices" / "invoice_lines.csv",
+    }
+    session = spark_engine.session  # type: ignore[attr-defined]
+    for fmt, path in files.items():
+        frame = session.read.options(header=True, multiLine=True, escape='"').csv(str(path))
+        frame.createOrReplaceTempView(f"format_{fmt}")
+        rows = frame.toPandas().astype(object).where(lambda f: f.notna(), None)
+        copied = nrr.load(rows, source_format=fmt)
+        inside = nrr.load(f"format_{fmt}", source_format=fmt, engine=spark_engine)
+        assert isinstance(inside.tables().lines, str), fmt
+        # The checked lines, row by row (every number is computed from them alone).
+        key = ["_row", "customer_id", "product", "start_date"]
+        found, expected = (
+            b.lines.sort_values(key).reset_index(drop=True) for b in (inside, copied)
+        )
+        assert found.equals(expected) and len(found) > 5, fmt

@@ -175,8 +175,8 @@ def load(
     dialect="snowflake")` for any other DB-API connection). Inputs are read and checked in
     the embedded DuckDB first; the checked tables are then loaded into the engine. When `url`
     and `engine` name one PostgreSQL database and every input is a table or query there (the
-    canonical format), they are checked in it instead, and no input row leaves it; so they
-    are on Spark, when `engine` is Spark and every input a table or query of its session.
+    format given), they are checked in it instead, and no input row leaves it; so they are
+    on Spark, when `engine` is Spark and every input a table or query of its session.
 
     `cache` keeps a checked copy of each clean CSV file, so the next load of the same bytes
     with the same settings skips reading and checking its text (`nrr.sources.cache`,
@@ -227,7 +227,7 @@ def load(
     target = _target(engine)
     checks: Engine
     remote: Engine | None = None
-    if target is not None and _inside(url, engine, db, source_format, list(inputs.values())):
+    if target is not None and _inside(url, engine, db, list(inputs.values())):
         # Every input is a table or query of the database the metrics run in: checked
         # there, so no input row leaves it (docs/engines.md).
         checks = Translated(target)
@@ -386,15 +386,12 @@ def _in_target(name: str) -> str:
     return f"SELECT * FROM {sqltext.identifier(name)}"
 
 
-def _inside(
-    url: str | None, engine: Any, db: object, source_format: str, given: list[object]
-) -> bool:
+def _inside(url: str | None, engine: Any, db: object, given: list[object]) -> bool:
     """Whether the checks run in the engine the metrics run on: every input given is a
-    table or query there (not a file, not a DataFrame), in the canonical format, and that
-    engine is the PostgreSQL database `url` names too, or Spark (whose tables need no URL:
-    a name that is not a file is one of the session's). The other formats are checked in
-    the embedded DuckDB still."""
-    if db is not None or source_format != "canonical":
+    table or query there (not a file, not a DataFrame), and that engine is the PostgreSQL
+    database `url` names too, or Spark (whose tables need no URL: a name that is not a file
+    is one of the session's)."""
+    if db is not None:
         return False
     if not all(g is None or (isinstance(g, str) and not Path(g).is_file()) for g in given):
         return False

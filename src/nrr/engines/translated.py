@@ -1,13 +1,16 @@
 """The intake's checks run inside another engine: statements written in DuckDB's dialect (as
-every check of `nrr.validate`, `nrr.customers` and `nrr.screen` is), each translated by
-sqlglot for the engine it runs on.
+every check of `nrr.validate`, `nrr.customers`, `nrr.screen` and the adapters is), each
+translated by sqlglot for the engine it runs on, PostgreSQL or Spark.
 
 When the inputs already live in the engine the metrics run on (`--url` and `--engine` naming
-one PostgreSQL database), checking them there means no input row leaves it: only the counts,
-the problems (bounded) and the results come back (issue 22). The checks lean on one construct
-PostgreSQL lacks, `TRY_CAST` (a value that is not a number or a date becomes NULL, which a
-check then flags): it becomes a call of a function nrr creates for its session only
-(`pg_temp`), which returns NULL where the cast would fail.
+one PostgreSQL database, or `--engine spark` and tables of its session), checking them there
+means no input row leaves it: only the counts, the problems (bounded) and the results come
+back (issue 22). What the checks need that the engine lacks, or does another way, is
+rewritten here: PostgreSQL has no `TRY_CAST` (a value that is not a number or a date becomes
+NULL, which a check then flags), so it becomes a call of a function nrr creates for its
+session only (`pg_temp`), which returns NULL where the cast would fail; Spark's `TRY_CAST`
+reads an underscore between digits and a whole number written `12.0` otherwise than DuckDB;
+and a few date and text functions sqlglot writes as neither has them.
 """
 
 from __future__ import annotations
@@ -82,8 +85,9 @@ class Translated(Engine):
     def translate(self, sql: str) -> str:
         """`sql` (DuckDB's dialect) in the inner engine's."""
         tree = sqlglot.parse_one(sql, read="duckdb")
-        casts = _safe_casts if self.inner.dialect == "postgres" else _spark_casts
-        return tree.transform(casts).sql(self.inner.dialect)
+        postgres = self.inner.dialect == "postgres"
+        tree = tree.transform(_postgres_functions if postgres else _spark_functions)
+        return tree.transform(_safe_casts if postgres else _spark_casts).sql(self.inner.dialect)
 
     def execute(self, sql: str) -> None:
         self.inner.execute(self.translate(sql))
@@ -123,6 +127,52 @@ def _safe_casts(node: sge.Expression) -> sge.Expression:
         whole = _call("nrr_try_numeric", text, sge.Literal.number(19), sge.Literal.number(0))
         return sge.Cast(this=whole, to=target)
     raise InternalError(f"no TRY_CAST to {target.sql()} inside PostgreSQL yet")
+
+
+def _postgres_functions(node: sge.Expression) -> sge.Expression:
+    """DuckDB's functions that sqlglot writes as PostgreSQL lacks them: MAKE_DATE (written
+    DATE_FROM_PARTS), a date plus a number of days (TO_DAYS: a date plus an integer, which
+    stays a date), REGEXP_EXTRACT of a group (SUBSTRING by a pattern, '' when none matches,
+    as DuckDB gives) and FIRST (the least: nrr takes it only of values that are all the
+    same, functions of the grouping key)."""
+    if isinstance(node, sge.DateFromParts):
+        parts = [
+            sge.Cast(this=node.args[k].transform(_postgres_functions), to=_int())
+            for k in ("year", "month", "day")
+        ]
+        return sge.Anonymous(this="MAKE_DATE", expressions=parts)
+    if isinstance(node, sge.Add) and isinstance(node.expression, sge.ToDays):
+        days = sge.Cast(this=node.expression.this.transform(_postgres_functions), to=_int())
+        return sge.Add(this=node.this.transform(_postgres_functions), expression=days)
+    if isinstance(node, sge.RegexpExtract):
+        group = node.args.get("group")
+        if group is None or group.name != "1":
+            raise InternalError(f"no REGEXP_EXTRACT of {node.sql()} inside PostgreSQL yet")
+        found = sge.Anonymous(
+            this="SUBSTRING",
+            expressions=[
+                node.this.transform(_postgres_functions),
+                node.expression.copy(),
+            ],
+        )
+        return sge.Coalesce(this=found, expressions=[sge.Literal.string("")])
+    if isinstance(node, sge.First):
+        return sge.Min(this=node.this.transform(_postgres_functions))
+    return node
+
+
+def _spark_functions(node: sge.Expression) -> sge.Expression:
+    """DuckDB's date plus a number of days (TO_DAYS) as Spark's DATE_ADD."""
+    if isinstance(node, sge.Add) and isinstance(node.expression, sge.ToDays):
+        days = sge.Cast(this=node.expression.this.transform(_spark_functions), to=_int())
+        return sge.DateAdd(
+            this=node.this.transform(_spark_functions), expression=days, unit=sge.Var(this="DAY")
+        )
+    return node
+
+
+def _int() -> sge.DataType:
+    return sge.DataType.build("INT")
 
 
 # An underscore that is not between two digits: DuckDB then reads no number at all.
